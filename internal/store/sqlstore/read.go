@@ -1,0 +1,121 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Read implements store.Store.
+func (db *DB) Read(ctx context.Context, typ, id string) (*store.Version, error) {
+	return db.current(ctx, db.r, typ, id)
+}
+
+func (db *DB) current(ctx context.Context, q queryer, typ, id string) (*store.Version, error) {
+	v := &store.Version{Type: typ, ID: id}
+	var updated int64
+	err := q.QueryRowContext(ctx, db.q.readCurrent, typ, id).Scan(&v.VersionID, &updated, &v.Deleted, &v.Content)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, outcome.NotFound("%s/%s is not known", typ, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.Read: %w", err)
+	}
+	v.LastUpdated = fromMicros(updated)
+	return v, nil
+}
+
+// VRead implements store.Store.
+func (db *DB) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
+	return db.version(ctx, db.r, typ, id, versionID)
+}
+
+func (db *DB) version(ctx context.Context, q queryer, typ, id string, versionID int64) (*store.Version, error) {
+	v, err := scanVersion(q.QueryRowContext(ctx, db.q.readVersion, typ, id, versionID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, outcome.NotFound("%s/%s has no version %d", typ, id, versionID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.VRead: %w", err)
+	}
+	return v, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanVersion(s scanner) (*store.Version, error) {
+	var (
+		v       store.Version
+		updated int64
+		method  string
+	)
+	if err := s.Scan(&v.Type, &v.ID, &v.VersionID, &updated, &method, &v.Deleted, &v.Content, &v.Seq); err != nil {
+		return nil, err
+	}
+	v.LastUpdated, v.Method = fromMicros(updated), store.Method(method)
+	return &v, nil
+}
+
+// History implements store.Store: newest first, keyset-paged on seq so a page
+// boundary stays put while new versions arrive.
+func (db *DB) History(ctx context.Context, hq store.HistoryQuery) (*store.HistoryPage, error) {
+	before := hq.Before
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	count := hq.Count
+	args := []any{before}
+	var q string
+	since := !hq.Since.IsZero()
+	switch {
+	case hq.ID != "":
+		q = pick(since, db.q.historyInstSince, db.q.historyInstance)
+		args = append(args, hq.Type, hq.ID)
+	case hq.Type != "":
+		q = pick(since, db.q.historyTypeSince, db.q.historyType)
+		args = append(args, hq.Type)
+	default:
+		q = pick(since, db.q.historyAllSince, db.q.historyAll)
+	}
+	if since {
+		args = append(args, toMicros(hq.Since))
+	}
+	args = append(args, count+1)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.History: %w", err)
+	}
+	defer rows.Close()
+	page := &store.HistoryPage{}
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore.History: %w", err)
+		}
+		page.Versions = append(page.Versions, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore.History: %w", err)
+	}
+	if len(page.Versions) > count {
+		page.Versions = page.Versions[:count]
+		page.Next = page.Versions[count-1].Seq
+	}
+	return page, nil
+}
+
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
+}

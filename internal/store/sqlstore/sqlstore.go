@@ -1,0 +1,137 @@
+// Package sqlstore is the SQL engine behind both stores. The write algorithm
+// (version locking, conditional create, index rows in the same transaction)
+// lives here once; a Dialect supplies what differs between PostgreSQL and
+// SQLite, so the two backends cannot drift apart.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dialect is what differs between databases.
+type Dialect struct {
+	Name string
+	// Numbered placeholders ($1) instead of "?".
+	Numbered bool
+	// ForUpdate is appended to the current-version lookup of a write.
+	ForUpdate string
+	// Lock takes a transaction-scoped lock on key (conditional create); nil
+	// when writes are already serialised (SQLite).
+	Lock func(ctx context.Context, tx *sql.Tx, key int64) error
+	// IsUniqueViolation reports a duplicate key error.
+	IsUniqueViolation func(error) bool
+	// IsTransient reports an error worth retrying the transaction for
+	// (serialisation failure, deadlock, busy database).
+	IsTransient func(error) bool
+	// Migrations holds NNNN_name.sql files applied in order.
+	Migrations fs.FS
+	// MigrationLock serialises migrations from several gateway instances.
+	MigrationLock func(ctx context.Context, tx *sql.Tx) error
+}
+
+// DB is a store over database/sql.
+type DB struct {
+	d Dialect
+	// w takes writes; r takes reads. They are the same pool on PostgreSQL;
+	// SQLite gets one writer connection so writers queue in Go instead of
+	// spinning on SQLITE_BUSY.
+	w, r *sql.DB
+	q    queries
+	now  func() time.Time
+}
+
+// New wraps open pools. Call Migrate before use.
+func New(d Dialect, writer, reader *sql.DB) *DB {
+	return &DB{d: d, w: writer, r: reader, q: prepareQueries(d), now: time.Now}
+}
+
+// SetClock replaces the clock (tests).
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+// Writer exposes the write pool to dialect packages (bulk paths).
+func (db *DB) Writer() *sql.DB { return db.w }
+
+// Ping implements store.Store.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore.Ping: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// rebind turns "?" placeholders into "$n" for numbered dialects.
+func rebind(d Dialect, q string) string {
+	if !d.Numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+type queries struct {
+	readCurrent, readVersion, lockCurrent               string
+	insertCurrent, updateCurrent, insertVersion         string
+	deleteTokens, insertToken                           string
+	historyAll, historyType, historyInstance            string
+	historyAllSince, historyTypeSince, historyInstSince string
+}
+
+const versionCols = `res_type, res_id, version_id, last_updated, method, deleted, content, seq`
+
+func prepareQueries(d Dialect) queries {
+	r := func(q string) string { return rebind(d, q) }
+	hist := func(where string) string {
+		return r(`SELECT ` + versionCols + ` FROM resource_versions WHERE seq < ?` + where + ` ORDER BY seq DESC LIMIT ?`)
+	}
+	return queries{
+		readCurrent: r(`SELECT version_id, last_updated, deleted, content FROM resources WHERE res_type = ? AND res_id = ?`),
+		readVersion: r(`SELECT ` + versionCols + ` FROM resource_versions WHERE res_type = ? AND res_id = ? AND version_id = ?`),
+		lockCurrent: r(`SELECT version_id, last_updated, deleted FROM resources WHERE res_type = ? AND res_id = ?` + d.ForUpdate),
+		insertCurrent: r(`INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, tenant, content)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (res_type, res_id) DO NOTHING`),
+		updateCurrent: r(`UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, tenant = ?, content = ?
+			WHERE res_type = ? AND res_id = ? AND version_id = ?`),
+		insertVersion: r(`INSERT INTO resource_versions (res_type, res_id, version_id, last_updated, method, deleted, tenant, content)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
+		deleteTokens:     r(`DELETE FROM search_token WHERE res_type = ? AND res_id = ?`),
+		insertToken:      r(`INSERT INTO search_token (res_type, res_id, param, system, code) VALUES (?, ?, ?, ?, ?)`),
+		historyAll:       hist(``),
+		historyType:      hist(` AND res_type = ?`),
+		historyInstance:  hist(` AND res_type = ? AND res_id = ?`),
+		historyAllSince:  hist(` AND last_updated >= ?`),
+		historyTypeSince: hist(` AND res_type = ? AND last_updated >= ?`),
+		historyInstSince: hist(` AND res_type = ? AND res_id = ? AND last_updated >= ?`),
+	}
+}
+
+// Times are stored as microseconds since the Unix epoch: sortable, exact and
+// the same on both databases.
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

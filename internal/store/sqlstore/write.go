@@ -1,0 +1,253 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// errRetry asks Write to run the transaction again: another writer created
+// or changed the resource between our read and our write.
+var errRetry = errors.New("sqlstore: concurrent write, retry")
+
+const maxAttempts = 5
+
+// Write implements store.Store. Concurrent writers of one resource are
+// serialised by the row lock (PostgreSQL) or the single writer (SQLite); a
+// writer that loses a race to create the row retries, so no version is ever
+// lost or duplicated, and an If-Match writer that loses gets 412.
+func (db *DB) Write(ctx context.Context, w store.Write) (*store.Result, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := db.writeOnce(ctx, w)
+		if err == nil {
+			return res, nil
+		}
+		retry := errors.Is(err, errRetry) || (db.d.IsTransient != nil && db.d.IsTransient(err))
+		if !retry {
+			return nil, err
+		}
+		if attempt == maxAttempts {
+			return nil, outcome.Conflict("%s/%s is being changed by other requests; try again", w.Type, w.ID)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.Write: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	if w.IfNoneExist != nil {
+		res, err := db.ifNoneExist(ctx, tx, w)
+		if err != nil || res != nil {
+			if err == nil {
+				err = tx.Commit()
+			}
+			return res, err
+		}
+	}
+
+	var (
+		curVersion, curUpdated int64
+		curDeleted             bool
+		found                  = true
+	)
+	err = tx.QueryRowContext(ctx, db.q.lockCurrent, w.Type, w.ID).Scan(&curVersion, &curUpdated, &curDeleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		found = false
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlstore.Write: current version: %w", err)
+	}
+
+	now := db.now().UTC().Truncate(time.Microsecond)
+	v := &store.Version{Type: w.Type, ID: w.ID, Method: w.Method, Deleted: w.Method == store.MethodDelete}
+	var result store.Outcome
+	switch {
+	case !found:
+		if w.IfMatch != 0 {
+			return nil, outcome.PreconditionFailed("If-Match W/\"%d\" given but %s/%s does not exist", w.IfMatch, w.Type, w.ID)
+		}
+		if v.Deleted {
+			return &store.Result{Outcome: store.Unchanged}, nil
+		}
+		v.VersionID, v.LastUpdated, result = 1, now, store.Created
+	default:
+		if w.IfMatch != 0 && w.IfMatch != curVersion {
+			return nil, outcome.PreconditionFailed("If-Match W/\"%d\" is stale: the current version of %s/%s is W/\"%d\"", w.IfMatch, w.Type, w.ID, curVersion)
+		}
+		if w.IfNoneMatch && !curDeleted {
+			return nil, outcome.PreconditionFailed("If-None-Match: * given but %s/%s exists (version %d)", w.Type, w.ID, curVersion)
+		}
+		if v.Deleted && curDeleted {
+			prev, err := db.version(ctx, tx, w.Type, w.ID, curVersion)
+			if err != nil {
+				return nil, err
+			}
+			return &store.Result{Outcome: store.Unchanged, Version: prev}, nil
+		}
+		v.VersionID = curVersion + 1
+		// lastUpdated never goes backwards for one resource, even if clocks of
+		// gateway instances disagree.
+		v.LastUpdated = now
+		if prev := fromMicros(curUpdated); !now.After(prev) {
+			v.LastUpdated = prev.Add(time.Microsecond)
+		}
+		switch {
+		case v.Deleted:
+			result = store.Deleted
+		case curDeleted:
+			result = store.Created
+		default:
+			result = store.Updated
+		}
+	}
+	if !v.Deleted {
+		v.Content = w.Render(v.VersionID, v.LastUpdated)
+	}
+
+	if v.VersionID == 1 {
+		r, err := tx.ExecContext(ctx, db.q.insertCurrent, w.Type, w.ID, v.VersionID, toMicros(v.LastUpdated), v.Deleted, w.Tenant, v.Content)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore.Write: insert: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil, errRetry // created concurrently: the next attempt updates it
+		}
+	} else {
+		r, err := tx.ExecContext(ctx, db.q.updateCurrent, v.VersionID, toMicros(v.LastUpdated), v.Deleted, w.Tenant, v.Content, w.Type, w.ID, curVersion)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore.Write: update: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil, errRetry
+		}
+	}
+	if err := tx.QueryRowContext(ctx, db.q.insertVersion, w.Type, w.ID, v.VersionID, toMicros(v.LastUpdated), string(v.Method), v.Deleted, w.Tenant, v.Content).Scan(&v.Seq); err != nil {
+		if db.d.IsUniqueViolation != nil && db.d.IsUniqueViolation(err) {
+			return nil, errRetry
+		}
+		return nil, fmt.Errorf("sqlstore.Write: insert version: %w", err)
+	}
+	if err := db.writeTokens(ctx, tx, w, v.Deleted || found); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlstore.Write: commit: %w", err)
+	}
+	return &store.Result{Outcome: result, Version: v}, nil
+}
+
+func (db *DB) writeTokens(ctx context.Context, tx *sql.Tx, w store.Write, clear bool) error {
+	if clear {
+		if _, err := tx.ExecContext(ctx, db.q.deleteTokens, w.Type, w.ID); err != nil {
+			return fmt.Errorf("sqlstore.Write: clear index: %w", err)
+		}
+	}
+	if w.Method == store.MethodDelete {
+		return nil
+	}
+	for _, t := range w.Tokens {
+		if _, err := tx.ExecContext(ctx, db.q.insertToken, w.Type, w.ID, t.Param, t.System, t.Code); err != nil {
+			return fmt.Errorf("sqlstore.Write: index: %w", err)
+		}
+	}
+	return nil
+}
+
+// ifNoneExist implements conditional create
+// (https://hl7.org/fhir/R4/http.html#ccreate): no match creates, one match
+// returns it untouched, several matches are 412. Holding a lock keyed on the
+// criteria while looking makes two identical concurrent requests create one
+// resource.
+func (db *DB) ifNoneExist(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Result, error) {
+	if db.d.Lock != nil {
+		h := fnv.New64a()
+		h.Write([]byte(w.Type + "?" + w.IfNoneExist.Canonical))
+		if err := db.d.Lock(ctx, tx, int64(h.Sum64())); err != nil {
+			return nil, fmt.Errorf("sqlstore.Write: lock: %w", err)
+		}
+	}
+	ids, err := db.match(ctx, tx, w.Type, w.IfNoneExist, 2)
+	if err != nil {
+		return nil, err
+	}
+	switch len(ids) {
+	case 0:
+		return nil, nil
+	case 1:
+		cur, err := db.current(ctx, tx, w.Type, ids[0])
+		if err != nil {
+			return nil, err
+		}
+		return &store.Result{Outcome: store.Unchanged, Version: cur}, nil
+	default:
+		return nil, outcome.New(412, outcome.CodeMultiple,
+			"If-None-Exist %q matches more than one %s; make the criteria more selective", w.IfNoneExist.Canonical, w.Type)
+	}
+}
+
+// match returns up to limit ids of live resources of typ meeting c.
+func (db *DB) match(ctx context.Context, q queryer, typ string, c *store.Condition, limit int) ([]string, error) {
+	var sb strings.Builder
+	args := []any{typ, false}
+	sb.WriteString(`SELECT c.res_id FROM resources c WHERE c.res_type = ? AND c.deleted = ?`)
+	if len(c.IDs) > 0 {
+		sb.WriteString(` AND c.res_id IN (`)
+		for i, id := range c.IDs {
+			if i > 0 {
+				sb.WriteString(`, `)
+			}
+			sb.WriteString(`?`)
+			args = append(args, id)
+		}
+		sb.WriteString(`)`)
+	}
+	for param, alts := range c.Tokens {
+		sb.WriteString(` AND EXISTS (SELECT 1 FROM search_token t WHERE t.res_type = c.res_type AND t.res_id = c.res_id AND t.param = ? AND (`)
+		args = append(args, param)
+		for i, m := range alts {
+			if i > 0 {
+				sb.WriteString(` OR `)
+			}
+			switch {
+			case m.AnySystem:
+				sb.WriteString(`t.code = ?`)
+				args = append(args, m.Code)
+			case m.AnyCode:
+				sb.WriteString(`t.system = ?`)
+				args = append(args, m.System)
+			default:
+				sb.WriteString(`(t.system = ? AND t.code = ?)`)
+				args = append(args, m.System, m.Code)
+			}
+		}
+		sb.WriteString(`))`)
+	}
+	sb.WriteString(fmt.Sprintf(` ORDER BY c.res_id LIMIT %d`, limit))
+	rows, err := q.QueryContext(ctx, rebind(db.d, sb.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.match: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlstore.match: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
