@@ -1,0 +1,73 @@
+// Package postgres is the production store: the sqlstore engine on a pgx pool.
+// It is the only package that imports pgx.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open connects to url (postgres://...) and returns the store. It does not migrate.
+func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres.Open: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres.Open: %w", err)
+	}
+	return sqlstore.New(Dialect(), db, db), nil
+}
+
+// Dialect describes PostgreSQL to the engine.
+func Dialect() sqlstore.Dialect {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sqlstore.Dialect{
+		Name:      "postgres",
+		Numbered:  true,
+		ForUpdate: " FOR UPDATE",
+		Lock: func(ctx context.Context, tx *sql.Tx, key int64) error {
+			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, key)
+			return err
+		},
+		IsUniqueViolation: func(err error) bool { return sqlState(err) == "23505" },
+		IsTransient: func(err error) bool {
+			s := sqlState(err)
+			return s == "40001" || s == "40P01"
+		},
+		Migrations: sub,
+		MigrationLock: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7370267853561004877)`) // "mekong migrate"
+			return err
+		},
+	}
+}
+
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
