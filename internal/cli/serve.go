@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/internal/backend"
+	"github.com/mekong-fhir/mekong/internal/rest"
+	"github.com/mekong-fhir/mekong/internal/server"
+)
+
+// ResourceTypes are the types Mekong serves.
+var ResourceTypes = []string{"Patient", "Immunization", "Observation"}
+
+func serveCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "serve",
+		Usage: "serve the FHIR API at http://ADDR/fhir",
+		Flags: append([]ucli.Flag{
+			&ucli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Sources: ucli.EnvVars("MEKONG_ADDR"), Usage: "listen address"},
+			dbFlag(),
+			&ucli.StringFlag{Name: "base-url", Sources: ucli.EnvVars("MEKONG_BASE_URL"),
+				Usage: "public base URL of the API, e.g. https://mekong.example.org/fhir (default: from each request)"},
+			&ucli.Int64Flag{Name: "max-body", Value: server.DefaultMaxBody, Sources: ucli.EnvVars("MEKONG_MAX_BODY"), Usage: "largest request body in bytes"},
+			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
+				Usage: "how long in-flight requests may run after SIGTERM"},
+		}, logFlags()...),
+		Action: func(ctx context.Context, cmd *ucli.Command) error {
+			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
+		},
+	}
+}
+
+func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
+	dbURL := cmd.String("db")
+	db, applied, err := backend.OpenMigrated(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer db.Close()
+	parser, err := resource.NewParser()
+	if err != nil {
+		return err
+	}
+	svc := rest.New(db, parser, ResourceTypes)
+	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version}, svc, db, log)
+
+	ln, err := net.Listen("tcp", cmd.String("addr"))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("mekong serving", slog.String("url", "http://"+ln.Addr().String()+"/fhir"),
+		slog.String("db", backend.Redact(dbURL)), slog.Int("migrations_applied", applied), slog.String("version", Version))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish (each write is one
+	// transaction, so none is left half-done), then close the database.
+	log.Info("shutting down", slog.Duration("timeout", cmd.Duration("shutdown-timeout")))
+	sctx, cancel := context.WithTimeout(context.Background(), cmd.Duration("shutdown-timeout"))
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,230 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// Read: https://hl7.org/fhir/R4/http.html#read
+func (s *Service) Read(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	v, err := s.store.Read(ctx, r.Type, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Deleted {
+		return nil, gone(v)
+	}
+	return &Response{Status: http.StatusOK, Version: v, Body: v.Content}, nil
+}
+
+// VRead: https://hl7.org/fhir/R4/http.html#vread
+func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	v, err := s.store.VRead(ctx, r.Type, r.ID, r.VersionID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Deleted {
+		return nil, gone(v)
+	}
+	return &Response{Status: http.StatusOK, Version: v, Body: v.Content}, nil
+}
+
+// Create: https://hl7.org/fhir/R4/http.html#create. Any id in the body is
+// replaced by a server-assigned one.
+func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	res, err := s.parse(r.Type, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	w := store.Write{Type: r.Type, ID: s.NewID(), Method: store.MethodPost, Tenant: r.Tenant}
+	if r.IfNoneExist != "" {
+		c, err := ParseCondition(r.IfNoneExist)
+		if err != nil {
+			return nil, err
+		}
+		w.IfNoneExist = c
+	}
+	if err := s.prepare(&w, res); err != nil {
+		return nil, err
+	}
+	result, err := s.store.Write(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	if result.Outcome == store.Unchanged {
+		return &Response{Status: http.StatusOK, Version: result.Version, Body: result.Version.Content,
+			Issues: outcome.Info("If-None-Exist matched %s/%s; nothing was created", result.Version.Type, result.Version.ID)}, nil
+	}
+	return &Response{Status: http.StatusCreated, Version: result.Version, Body: result.Version.Content,
+		Location: Location(r.Base, result.Version), Issues: outcome.Info("created %s/%s", r.Type, w.ID)}, nil
+}
+
+// Update: https://hl7.org/fhir/R4/http.html#update, including update as
+// create, If-Match and If-None-Match: *.
+func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	res, err := s.parse(r.Type, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.ID == "" {
+		return nil, outcome.Invalid("the resource must carry the id %q of the URL (https://hl7.org/fhir/R4/http.html#update)", r.ID).At(r.Type + ".id")
+	}
+	if res.ID != r.ID {
+		return nil, outcome.Invalid("body id %q does not match URL id %q", res.ID, r.ID).At(r.Type + ".id")
+	}
+	w := store.Write{Type: r.Type, ID: r.ID, Method: store.MethodPut, Tenant: r.Tenant}
+	if r.IfMatch != "" {
+		v, err := ParseETag(r.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		w.IfMatch = v
+	}
+	if r.IfNoneMatch != "" {
+		if strings.TrimSpace(r.IfNoneMatch) != "*" {
+			return nil, outcome.Invalid("If-None-Match on update supports only \"*\" (create only if absent), got %q", r.IfNoneMatch)
+		}
+		w.IfNoneMatch = true
+	}
+	if err := s.prepare(&w, res); err != nil {
+		return nil, err
+	}
+	result, err := s.store.Write(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	if result.Outcome == store.Created {
+		return &Response{Status: http.StatusCreated, Version: result.Version, Body: result.Version.Content,
+			Location: Location(r.Base, result.Version), Issues: outcome.Info("created %s/%s", r.Type, r.ID)}, nil
+	}
+	return &Response{Status: http.StatusOK, Version: result.Version, Body: result.Version.Content,
+		Issues: outcome.Info("updated %s/%s to version %d", r.Type, r.ID, result.Version.VersionID)}, nil
+}
+
+// Delete: https://hl7.org/fhir/R4/http.html#delete. Logical and idempotent:
+// deleting what is missing or already deleted succeeds without a new version.
+func (s *Service) Delete(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	w := store.Write{Type: r.Type, ID: r.ID, Method: store.MethodDelete, Tenant: r.Tenant}
+	if r.IfMatch != "" {
+		v, err := ParseETag(r.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		w.IfMatch = v
+	}
+	result, err := s.store.Write(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case result.Version == nil:
+		return &Response{Status: http.StatusOK, Issues: outcome.Info("%s/%s does not exist; nothing to delete", r.Type, r.ID)}, nil
+	case result.Outcome == store.Unchanged:
+		return &Response{Status: http.StatusOK, Version: result.Version, Issues: outcome.Info("%s/%s was already deleted", r.Type, r.ID)}, nil
+	}
+	return &Response{Status: http.StatusOK, Version: result.Version,
+		Issues: outcome.Info("deleted %s/%s (version %d)", r.Type, r.ID, result.Version.VersionID)}, nil
+}
+
+// Validate: https://hl7.org/fhir/R4/resource-operation-validate.html. The
+// answer is 200 with an OperationOutcome listing what is wrong (or "All OK");
+// nothing is stored.
+func (s *Service) Validate(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	body, mode, err := validateInput(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.parse(r.Type, body)
+	if err != nil {
+		e, ok := outcome.As(err)
+		if !ok {
+			return nil, err
+		}
+		return &Response{Status: http.StatusOK, Issues: e.Issues}, nil
+	}
+	if mode == "update" && res.ID == "" {
+		return &Response{Status: http.StatusOK, Issues: []outcome.Issue{{Severity: outcome.SevError, Code: outcome.CodeRequired,
+			Diagnostics: "an update needs the resource id", Expression: []string{r.Type + ".id"}}}}, nil
+	}
+	return &Response{Status: http.StatusOK, Issues: outcome.Info("All OK: the %s is valid FHIR R4", r.Type)}, nil
+}
+
+func (s *Service) parse(typ string, body []byte) (*resource.Resource, error) {
+	if len(body) == 0 {
+		return nil, outcome.Invalid("the request has no body; send a %s resource as JSON", typ)
+	}
+	res, err := s.parser.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	if res.Type != typ {
+		return nil, outcome.Invalid("resourceType %q does not match the URL's type %q", res.Type, typ).At("resourceType")
+	}
+	return res, nil
+}
+
+// prepare fills a write's rendering and index rows from a validated resource.
+func (s *Service) prepare(w *store.Write, res *resource.Resource) error {
+	id := w.ID
+	w.Render = func(v int64, at time.Time) []byte { return res.Encode(id, v, at) }
+	ids, err := search.Identifiers(res.Member("identifier"))
+	if err != nil {
+		return outcome.Invalid("identifier: %v", err).At(w.Type + ".identifier")
+	}
+	for _, t := range ids {
+		w.Tokens = append(w.Tokens, store.Token{Param: "identifier", System: t.System, Code: t.Code})
+	}
+	return nil
+}
+
+// ParseETag reads an If-Match value: W/"3", "3" or 3.
+func ParseETag(h string) (int64, error) {
+	s := strings.TrimSpace(h)
+	s = strings.TrimPrefix(s, "W/")
+	s = strings.Trim(s, `"`)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 1 {
+		return 0, outcome.Invalid(`If-Match %q is not a version ETag such as W/"3"`, h)
+	}
+	return v, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

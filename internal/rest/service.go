@@ -1,0 +1,119 @@
+// Package rest implements the FHIR RESTful interactions
+// (https://hl7.org/fhir/R4/http.html) independently of HTTP: each takes a
+// Request and returns a Response or an *outcome.Error. The HTTP layer only
+// maps these to status codes and headers, and batch/transaction entries (a
+// later capability) go back through the same functions.
+package rest
+
+import (
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// Service carries out interactions on a store.
+type Service struct {
+	store  store.Store
+	parser *resource.Parser
+	types  map[string]bool
+	// NewID assigns ids to created resources.
+	NewID func() string
+}
+
+// New returns a service for the given resource types.
+func New(s store.Store, p *resource.Parser, types []string) *Service {
+	m := make(map[string]bool, len(types))
+	for _, t := range types {
+		m[t] = true
+	}
+	return &Service{store: s, parser: p, types: m, NewID: newID}
+}
+
+// newID returns a UUIDv7: time-ordered, so new rows land at the right edge of
+// the primary-key B-tree instead of splitting pages all over it.
+func newID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// Types lists the resource types served, sorted.
+func (s *Service) Types() []string {
+	out := make([]string, 0, len(s.types))
+	for t := range s.types {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Request is one interaction's input.
+type Request struct {
+	// Base is the service base URL ("http://host/fhir"), for fullUrl and links.
+	Base      string
+	Type      string
+	ID        string
+	VersionID int64
+	Body      []byte
+	// Preconditions (https://hl7.org/fhir/R4/http.html#concurrency, #ccreate).
+	IfMatch     string
+	IfNoneMatch string
+	IfNoneExist string
+	// Query is the request's query parameters (history).
+	Query map[string][]string
+	// Tenant is the owning source or organization of written data.
+	Tenant string
+}
+
+// Response is one interaction's result.
+type Response struct {
+	Status int
+	// Version is the resource version the response concerns (ETag, Location, Last-Modified).
+	Version *store.Version
+	// Body is the resource or Bundle JSON; nil when there is none.
+	Body []byte
+	// Issues, when set, are an OperationOutcome describing the result.
+	Issues []outcome.Issue
+	// Location is set for creates.
+	Location string
+}
+
+func (s *Service) checkType(typ string) error {
+	if !s.types[typ] {
+		return outcome.NotFound("resource type %q is not served here; supported types: %v", typ, s.Types())
+	}
+	return nil
+}
+
+func checkID(id string) error {
+	if !resource.ValidID(id) {
+		return outcome.Invalid("invalid id %q: a FHIR id is 1-64 characters of A-Z, a-z, 0-9, '-' and '.'", id)
+	}
+	return nil
+}
+
+// Location returns the version-specific URL of v.
+func Location(base string, v *store.Version) string {
+	return base + "/" + v.Type + "/" + v.ID + "/_history/" + itoa(v.VersionID)
+}
+
+// ETag returns the weak ETag of a version (https://hl7.org/fhir/R4/http.html#versioning).
+func ETag(v *store.Version) string { return `W/"` + itoa(v.VersionID) + `"` }
+
+// LastModified formats a version's time for the Last-Modified header.
+func LastModified(v *store.Version) string { return v.LastUpdated.UTC().Format(http.TimeFormat) }
+
+func gone(v *store.Version) error {
+	return outcome.Gone("%s/%s was deleted at %s (version %d)", v.Type, v.ID, resource.FormatInstant(v.LastUpdated), v.VersionID).
+		WithHeader("ETag", ETag(v)).WithHeader("Last-Modified", LastModified(v))
+}
+
+func now() time.Time { return time.Now() }

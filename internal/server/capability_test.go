@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mekong-fhir/mekong/internal/server"
+	"github.com/mekong-fhir/mekong/internal/store"
+	"github.com/mekong-fhir/mekong/internal/store/storetest"
+)
+
+// https://hl7.org/fhir/R4/http.html#capabilities: the CapabilityStatement
+// states what the routes serve.
+func TestMetadata(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{Version: "1.2.3"})
+	cs := a.want(a.do("GET", "/metadata", ""), 200).json(t)
+	if cs["resourceType"] != "CapabilityStatement" || cs["fhirVersion"] != "4.0.1" || cs["kind"] != "instance" {
+		t.Fatalf("statement %v", cs)
+	}
+	rest := cs["rest"].([]any)[0].(map[string]any)
+	var types []string
+	for _, r := range rest["resource"].([]any) {
+		res := r.(map[string]any)
+		types = append(types, res["type"].(string))
+		var codes []string
+		for _, i := range res["interaction"].([]any) {
+			codes = append(codes, i.(map[string]any)["code"].(string))
+		}
+		got := strings.Join(codes, ",")
+		if got != "create,delete,history-instance,history-type,read,update,vread" {
+			t.Fatalf("%s interactions %s", res["type"], got)
+		}
+		if res["conditionalCreate"] != true || res["versioning"] != "versioned-update" || res["updateCreate"] != true {
+			t.Fatalf("flags %v", res)
+		}
+		if op := res["operation"].([]any)[0].(map[string]any); op["name"] != "validate" {
+			t.Fatalf("operation %v", op)
+		}
+	}
+	if strings.Join(types, ",") != "Immunization,Observation,Patient" {
+		t.Fatalf("types %v", types)
+	}
+	if sys := rest["interaction"].([]any)[0].(map[string]any); sys["code"] != "history-system" {
+		t.Fatalf("system interactions %v", rest["interaction"])
+	}
+	if cs["software"].(map[string]any)["version"] != "1.2.3" {
+		t.Fatalf("software %v", cs["software"])
+	}
+}
+
+func TestHealth(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	a := newAPI(t, st, server.Config{})
+	a.want(a.do("GET", a.srv.URL+"/healthz", ""), 200)
+	a.want(a.do("GET", a.srv.URL+"/readyz", ""), 200)
+	st.Close()
+	a.want(a.do("GET", a.srv.URL+"/readyz", ""), 503).issue(t)
+	a.want(a.do("GET", a.srv.URL+"/healthz", ""), 200)
+}
+
+// failingStore fails every call with an error that must not reach clients.
+type failingStore struct{ store.Store }
+
+var errSecret = errors.New("pq: password authentication failed for user secret-user")
+
+func (failingStore) Read(context.Context, string, string) (*store.Version, error) {
+	return nil, errSecret
+}
+
+// A server fault is 500 with the request id, and its cause is logged, never sent.
+func TestInternalErrorsDoNotLeak(t *testing.T) {
+	a := newAPI(t, failingStore{storetest.OpenSQLite(t)}, server.Config{})
+	r := a.want(a.do("GET", "/Patient/x", "", "X-Request-Id", "req-123"), 500)
+	is := r.issue(t)
+	if strings.Contains(string(r.body), "secret") || !strings.Contains(is["diagnostics"].(string), "req-123") {
+		t.Fatalf("500 body %s", r.body)
+	}
+	if r.header.Get("X-Request-Id") != "req-123" {
+		t.Fatalf("request id header %q", r.header.Get("X-Request-Id"))
+	}
+	logMu.Lock()
+	logs := a.logs.String()
+	logMu.Unlock()
+	if !strings.Contains(logs, "secret-user") || !strings.Contains(logs, `"request_id":"req-123"`) {
+		t.Fatalf("cause not logged with request id: %s", logs)
+	}
+}
+
+// Request and log hygiene: bodies and query strings never reach the log.
+func TestLogsHoldNoPatientData(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
+	a.want(a.do("POST", "/Patient", passport), 201)
+	a.want(a.do("GET", "/_history?_since=2020-01-01&secret=N7", ""), 200)
+	a.do("GET", "/Patient/x", "", "X-Request-Id", "evil id <script>")
+	logMu.Lock()
+	logs := a.logs.String()
+	logMu.Unlock()
+	if strings.Contains(logs, "N7") || strings.Contains(logs, "passport") || strings.Contains(logs, "evil") {
+		t.Fatalf("logs carry request data: %s", logs)
+	}
+}

@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/internal/rest"
+)
+
+func (s *Server) baseURL(c echo.Context) string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimRight(s.cfg.BaseURL, "/")
+	}
+	return c.Scheme() + "://" + c.Request().Host + "/fhir"
+}
+
+// request reads the parts of an HTTP request every interaction may use.
+func (s *Server) request(c echo.Context) (rest.Request, error) {
+	req := c.Request()
+	r := rest.Request{
+		Base:        s.baseURL(c),
+		Type:        c.Param("type"),
+		ID:          c.Param("id"),
+		IfMatch:     req.Header.Get("If-Match"),
+		IfNoneMatch: req.Header.Get("If-None-Match"),
+		IfNoneExist: req.Header.Get("If-None-Exist"),
+		Query:       c.QueryParams(),
+	}
+	if vid := c.Param("vid"); vid != "" {
+		n, err := strconv.ParseInt(vid, 10, 64)
+		if err != nil || n < 1 {
+			return r, outcome.NotFound("version %q does not exist: versions are numbered from 1", vid)
+		}
+		r.VersionID = n
+	}
+	if hasBody(req) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return r, err
+		}
+		r.Body = body
+	}
+	return r, nil
+}
+
+type interaction func(context.Context, rest.Request) (*rest.Response, error)
+
+// handle is the shape of every FHIR handler: read the request, run one
+// interaction, write its response.
+func (s *Server) handle(c echo.Context, fn interaction) error {
+	r, err := s.request(c)
+	if err != nil {
+		return err
+	}
+	res, err := fn(c.Request().Context(), r)
+	if err != nil {
+		return err
+	}
+	return s.respond(c, res)
+}
+
+func (s *Server) respond(c echo.Context, res *rest.Response) error {
+	h := c.Response().Header()
+	if v := res.Version; v != nil {
+		h.Set("ETag", rest.ETag(v))
+		h.Set("Last-Modified", rest.LastModified(v))
+	}
+	if res.Location != "" {
+		h.Set("Location", res.Location)
+	}
+	// Prefer: return=... (https://hl7.org/fhir/R4/http.html#ops); with no
+	// resource to return (delete, $validate) the OperationOutcome is the answer.
+	var body []byte
+	switch pref := parsePrefer(c.Request().Header.Values("Prefer")).ret; {
+	case pref == "minimal":
+	case pref == "OperationOutcome":
+		body = outcome.JSON(res.Issues)
+	case res.Body != nil:
+		body = res.Body
+	case res.Issues != nil:
+		body = outcome.JSON(res.Issues)
+	}
+	if body == nil || c.Request().Method == http.MethodHead {
+		return c.NoContent(res.Status)
+	}
+	return writeJSON(c, res.Status, body)
+}
+
+func (s *Server) create(c echo.Context) error          { return s.handle(c, s.svc.Create) }
+func (s *Server) update(c echo.Context) error          { return s.handle(c, s.svc.Update) }
+func (s *Server) delete(c echo.Context) error          { return s.handle(c, s.svc.Delete) }
+func (s *Server) vread(c echo.Context) error           { return s.handle(c, s.svc.VRead) }
+func (s *Server) validate(c echo.Context) error        { return s.handle(c, s.svc.Validate) }
+func (s *Server) historyInstance(c echo.Context) error { return s.handle(c, s.svc.History) }
+func (s *Server) historyType(c echo.Context) error     { return s.handle(c, s.svc.History) }
+func (s *Server) historySystem(c echo.Context) error   { return s.handle(c, s.svc.History) }
+
+// read also answers a conditional read: If-None-Match with the current ETag is 304.
+func (s *Server) read(c echo.Context) error {
+	return s.handle(c, func(ctx context.Context, r rest.Request) (*rest.Response, error) {
+		res, err := s.svc.Read(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if inm := r.IfNoneMatch; inm != "" && res.Version != nil && strings.TrimSpace(inm) == rest.ETag(res.Version) {
+			return &rest.Response{Status: http.StatusNotModified, Version: res.Version}, nil
+		}
+		return res, nil
+	})
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether the database answers, for load balancers.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return outcome.New(http.StatusServiceUnavailable, outcome.CodeTransient, "the database is not reachable")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"sort"
+
+	"github.com/labstack/echo/v4"
+)
+
+// registry records what the routes serve, so the CapabilityStatement is
+// generated from the routes themselves and cannot claim what is not there.
+type registry struct {
+	typeInteractions   []string // per-type and per-instance interaction codes
+	systemInteractions []string
+	operations         []operationDef
+}
+
+// operationDef describes a $operation for the router and the CapabilityStatement.
+type operationDef struct {
+	Name       string // without "$"
+	Definition string // canonical URL of its OperationDefinition
+	Doc        string
+}
+
+var validateOperation = operationDef{
+	Name:       "validate",
+	Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+	Doc:        "Validates a resource (or a Parameters with resource and mode) against FHIR R4 without storing it; answers 200 with an OperationOutcome.",
+}
+
+func (r *registry) typ(g *fhirRoutes, method, path, code string, h echo.HandlerFunc) {
+	r.typeInteractions = append(r.typeInteractions, code)
+	g.Add(method, path, h)
+}
+
+func (r *registry) instance(g *fhirRoutes, method, path, code string, h echo.HandlerFunc) {
+	r.typeInteractions = append(r.typeInteractions, code)
+	g.Add(method, path, h)
+}
+
+func (r *registry) system(g *fhirRoutes, method, path, code string, h echo.HandlerFunc) {
+	r.systemInteractions = append(r.systemInteractions, code)
+	g.Add(method, path, h)
+}
+
+func (r *registry) operation(g *fhirRoutes, method, path string, op operationDef, h echo.HandlerFunc) {
+	r.operations = append(r.operations, op)
+	g.Add(method, path, h)
+}
+
+func sortedUnique(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,43 @@
+package server
+
+import "github.com/labstack/echo/v4"
+
+// routes lists every path the server answers. Each FHIR route is registered
+// through the registry so the CapabilityStatement states exactly what is
+// served (https://hl7.org/fhir/R4/capabilitystatement.html).
+func (s *Server) routes() {
+	e := s.e
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	// Middleware is attached per route, not to a Group: an echo Group with
+	// middleware adds a catch-all route that would turn 405s into 404s.
+	f := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.negotiate}}
+	f.Add("GET", "/metadata", s.metadata)
+
+	r := s.reg
+	r.system(f, "GET", "/_history", "history-system", s.historySystem)
+
+	r.typ(f, "POST", "/:type", "create", s.create)
+	r.typ(f, "GET", "/:type/_history", "history-type", s.historyType)
+	r.operation(f, "POST", "/:type/$validate", validateOperation, s.validate)
+
+	r.instance(f, "GET", "/:type/:id", "read", s.read)
+	r.instance(f, "PUT", "/:type/:id", "update", s.update)
+	r.instance(f, "DELETE", "/:type/:id", "delete", s.delete)
+	r.instance(f, "GET", "/:type/:id/_history", "history-instance", s.historyInstance)
+	r.instance(f, "GET", "/:type/:id/_history/:vid", "vread", s.vread)
+	// Unknown paths get echo's 404 and a wrong method its 405; handleError
+	// renders both as OperationOutcomes.
+}
+
+// fhirRoutes adds routes under the FHIR base with the FHIR middleware.
+type fhirRoutes struct {
+	e      *echo.Echo
+	prefix string
+	mw     []echo.MiddlewareFunc
+}
+
+func (f *fhirRoutes) Add(method, path string, h echo.HandlerFunc) {
+	f.e.Add(method, f.prefix+path, h, f.mw...)
+}

@@ -1,0 +1,169 @@
+// Package server is Mekong's HTTP front: echo routes, content negotiation,
+// Prefer handling and the one error handler that renders every error as an
+// OperationOutcome. Handlers are thin: they read the request, call one
+// interaction in package rest and write its response.
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/mekong-fhir/mekong/internal/rest"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// Config is what the HTTP layer needs to know.
+type Config struct {
+	// BaseURL is the public service base ("https://mekong.example.org/fhir");
+	// empty means derive it from each request's scheme and Host.
+	BaseURL string
+	// MaxBody is the largest accepted request body in bytes.
+	MaxBody int64
+	// Version is the software version shown in the CapabilityStatement.
+	Version string
+}
+
+// DefaultMaxBody is the default request body limit (10 MiB).
+const DefaultMaxBody = 10 << 20
+
+// Server is the HTTP handler.
+type Server struct {
+	cfg   Config
+	svc   *rest.Service
+	store store.Store
+	log   *slog.Logger
+	e     *echo.Echo
+	reg   *registry
+	start time.Time
+}
+
+// New builds the handler.
+func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now()}
+	s.e.HideBanner, s.e.HidePort = true, true
+	s.e.HTTPErrorHandler = s.handleError
+	s.e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+			// A client-chosen id is kept only when it is short and plain, so it
+			// cannot forge log lines.
+			Generator: newRequestID,
+			RequestIDHandler: func(c echo.Context, id string) {
+				if !plainRequestID(id) {
+					id = newRequestID()
+					c.Response().Header().Set(echo.HeaderXRequestID, id)
+				}
+				c.Set("request_id", id)
+			},
+		}),
+		s.accessLog,
+		s.recoverPanics,
+		s.limitBody,
+	)
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+func requestID(c echo.Context) string {
+	if id, ok := c.Get("request_id").(string); ok {
+		return id
+	}
+	return ""
+}
+
+func plainRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r == '-' || r == '_' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')) {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog logs one line per request: method, route pattern, status, size
+// and duration. Never the query string or body: they carry patient
+// identifiers and clinical data.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		t0 := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		res := c.Response()
+		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("request_id", requestID(c)),
+			slog.String("method", c.Request().Method),
+			slog.String("route", c.Path()),
+			slog.Int("status", res.Status),
+			slog.Int64("bytes", res.Size),
+			slog.Duration("duration", time.Since(t0)),
+		)
+		return nil
+	}
+}
+
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				err = panicError{value: r}
+			}
+		}()
+		return next(c)
+	}
+}
+
+type panicError struct{ value any }
+
+func (p panicError) Error() string { return "panic: " + toString(p.value) }
+
+func toString(v any) string {
+	switch x := v.(type) {
+	case error:
+		return x.Error()
+	case string:
+		return x
+	default:
+		return "non-error panic"
+	}
+}
+
+// limitBody refuses bodies over the limit with 413 before they are read
+// whole; a body without Content-Length is cut off at the limit while read.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > s.cfg.MaxBody {
+			return errTooLarge(s.cfg.MaxBody)
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBody)
+		return next(c)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

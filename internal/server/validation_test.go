@@ -1,0 +1,86 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mekong-fhir/mekong/internal/server"
+	"github.com/mekong-fhir/mekong/internal/store/storetest"
+)
+
+// Every write is validated for R4 (https://hl7.org/fhir/R4/validation.html);
+// a rejected write stores nothing and its OperationOutcome names the element.
+func TestInvalidWritesAreRejected(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
+	tests := []struct {
+		name, body string
+		status     int
+		expression string
+		diag       string
+	}{
+		{"malformed JSON", `{"resourceType":"Patient",`, 400, "", "line 1"},
+		{"not an object", `[1]`, 400, "", "object"},
+		{"no resourceType", `{"id":"x"}`, 400, "", "resourceType"},
+		{"unknown resource type", `{"resourceType":"Bogus"}`, 400, "", "Bogus"},
+		{"unknown element", `{"resourceType":"Patient","nickname":"x"}`, 400, "Patient", "unknown field"},
+		{"bad date", `{"resourceType":"Patient","birthDate":"1990-13-01"}`, 400, "Patient.birthDate", "YYYY-MM-DD"},
+		{"bad dateTime", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"effectiveDateTime":"2020-01-01T25:00:00Z"}`, 400, "Observation.effective", "dateTime"},
+		{"decimal as string", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"1.0"}}`, 400, "Observation.valueQuantity.value", "decimal"},
+		{"boolean as string", `{"resourceType":"Patient","active":"true"}`, 400, "Patient.active", "boolean"},
+		{"bad code", `{"resourceType":"Patient","gender":"man"}`, 400, "Patient.gender", "code"},
+		{"bad id", `{"resourceType":"Patient","id":"a b"}`, 400, "Patient.id", "FHIR id"},
+		{"empty array", `{"resourceType":"Patient","name":[]}`, 400, "Patient.name", "empty array"},
+		{"empty string", `{"resourceType":"Patient","gender":""}`, 400, "Patient.gender", "empty"},
+		{"null member", `{"resourceType":"Patient","gender":null}`, 400, "Patient.gender", "null"},
+		{"duplicate key", `{"resourceType":"Patient","gender":"male","gender":"female"}`, 400, "Patient.gender", "duplicate"},
+		{"two choice types", `{"resourceType":"Patient","deceasedBoolean":true,"deceasedDateTime":"2020"}`, 400, "Patient", "deceased"},
+		{"missing required", `{"resourceType":"Observation","status":"final"}`, 422, "Observation", "code"},
+		{"wrong reference target", `{"resourceType":"Immunization","status":"completed","vaccineCode":{"text":"x"},"patient":{"reference":"Observation/1"},"occurrenceString":"x"}`, 422, "Immunization.patient", "want Patient"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			typ := "Patient"
+			if strings.Contains(tc.body, `"Observation"`) {
+				typ = "Observation"
+			} else if strings.Contains(tc.body, `"Immunization"`) {
+				typ = "Immunization"
+			}
+			r := a.want(a.do("POST", "/"+typ, tc.body), tc.status)
+			is := r.issue(t)
+			if tc.expression != "" {
+				expr, _ := is["expression"].([]any)
+				if len(expr) == 0 || !strings.HasPrefix(expr[0].(string), tc.expression) {
+					t.Errorf("expression %v, want %q", is["expression"], tc.expression)
+				}
+			}
+			if d, _ := is["diagnostics"].(string); !strings.Contains(d, tc.diag) {
+				t.Errorf("diagnostics %q should mention %q", d, tc.diag)
+			}
+		})
+	}
+	h := a.want(a.do("GET", "/_history", ""), 200).json(t)
+	if h["entry"] != nil {
+		t.Fatalf("rejected writes were stored: %v", h["entry"])
+	}
+}
+
+// https://hl7.org/fhir/R4/resource-operation-validate.html
+func TestValidateOperation(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
+	ok := a.want(a.do("POST", "/Patient/$validate", passport), 200).issue(t)
+	if ok["severity"] != "information" {
+		t.Fatalf("valid resource: %v", ok)
+	}
+	bad := a.want(a.do("POST", "/Observation/$validate", `{"resourceType":"Observation","status":"final"}`), 200).issue(t)
+	if bad["severity"] != "error" || bad["code"] != "required" {
+		t.Fatalf("invalid resource: %v", bad)
+	}
+	params := `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","birthDate":"x"}},{"name":"mode","valueCode":"create"}]}`
+	if is := a.want(a.do("POST", "/Patient/$validate", params), 200).issue(t); is["expression"].([]any)[0] != "Patient.birthDate" {
+		t.Fatalf("Parameters form: %v", is)
+	}
+	a.want(a.do("POST", "/Patient/$validate", `{"resourceType":"Parameters","parameter":[{"name":"mode","valueCode":"bogus"}]}`), 400)
+	if h := a.want(a.do("GET", "/_history", ""), 200).json(t); h["entry"] != nil {
+		t.Fatal("$validate stored something")
+	}
+}
