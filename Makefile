@@ -1,0 +1,55 @@
+# Mekong: `make run` serves the API on the embedded database; `make test` runs
+# every test. Both do their own set-up on a fresh machine (Go modules, the
+# official FHIR examples); PostgreSQL tests start a throwaway cluster.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/mekong-fhir/mekong/internal/cli.Version=$(VERSION)
+ADDR     ?= 127.0.0.1:8080
+
+EXAMPLES_PKG    := hl7.fhir.r4.examples@4.0.1
+EXAMPLES_TGZ    := .cache/npm/hl7.fhir.r4.examples-4.0.1.tgz
+EXAMPLES_SHA256 := dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682
+EXAMPLES_DIR    := .cache/r4-examples/package
+
+.PHONY: all build run test test-short bench vet fmt conformance-data clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/mekong ./cmd/mekong
+
+## run: serve http://$(ADDR)/fhir on the embedded database in ./data
+run: build
+	./bin/mekong serve --addr $(ADDR) --log-format text
+
+## test: vet, then every test (PostgreSQL ones on a throwaway cluster)
+test: conformance-data vet
+	$(GO) test -count=1 ./...
+
+## test-short: the tests without the official-examples download
+test-short: vet
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench: create, read and update on both stores, with durable PostgreSQL settings
+bench:
+	MEKONG_TEST_PG_DURABLE=1 $(GO) test -run '^$$' -bench 'Create|Read|Update' -benchtime 3s -count 3 ./internal/server/
+
+## conformance-data: official FHIR R4 examples (CC0) into the git-ignored .cache/
+conformance-data: $(EXAMPLES_DIR)/Patient-example.json
+
+$(EXAMPLES_DIR)/Patient-example.json:
+	mkdir -p .cache/npm .cache/r4-examples
+	cd .cache/npm && npm pack --silent $(EXAMPLES_PKG) >/dev/null
+	echo "$(EXAMPLES_SHA256)  $(EXAMPLES_TGZ)" | sha256sum -c --quiet -
+	tar -xzf $(EXAMPLES_TGZ) -C .cache/r4-examples
+	touch $@
+
+clean:
+	rm -rf bin
