@@ -22,7 +22,10 @@ type Token struct {
 // ParseToken parses one token value. A backslash escapes "|", "," and "$"
 // (https://hl7.org/fhir/R4/search.html#escaping).
 func ParseToken(s string) (Token, error) {
-	parts := splitUnescaped(s, '|')
+	parts := splitRaw(s, '|')
+	for i := range parts {
+		parts[i] = unescape(parts[i])
+	}
 	switch len(parts) {
 	case 1:
 		if parts[0] == "" {
@@ -43,27 +46,39 @@ func ParseToken(s string) (Token, error) {
 	}
 }
 
-// SplitValues splits a parameter value on unescaped commas (OR).
-func SplitValues(s string) []string { return splitUnescaped(s, ',') }
+// SplitValues splits a parameter value on unescaped commas (OR), keeping
+// every escape in place for the value parsers, which unescape their parts.
+func SplitValues(s string) []string { return splitRaw(s, ',') }
 
-func splitUnescaped(s string, sep byte) []string {
+// splitRaw splits on unescaped sep and leaves escapes untouched.
+func splitRaw(s string, sep byte) []string {
 	var out []string
-	var cur strings.Builder
+	start := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) && (s[i+1] == '|' || s[i+1] == ',' || s[i+1] == '$' || s[i+1] == '\\') {
-			cur.WriteByte(s[i+1])
-			i++
-			continue
+		switch s[i] {
+		case '\\':
+			i++ // the next byte is escaped
+		case sep:
+			out = append(out, s[start:i])
+			start = i + 1
 		}
-		if c == sep {
-			out = append(out, cur.String())
-			cur.Reset()
-			continue
-		}
-		cur.WriteByte(c)
 	}
-	return append(out, cur.String())
+	return append(out, s[start:])
+}
+
+// unescape removes the backslash before "\\", "|", "," and "$".
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`\|,$`, s[i+1]) >= 0 {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // IndexedToken is one value a resource is indexed under.

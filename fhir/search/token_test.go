@@ -35,9 +35,18 @@ func TestParseToken(t *testing.T) {
 	}
 }
 
-func TestSplitValuesHonoursEscapes(t *testing.T) {
-	if d := cmp.Diff([]string{"a", "b,c", "d"}, SplitValues(`a,b\,c,d`)); d != "" {
+// Splitting keeps escapes for the value parsers: "a\|b,c" is two values,
+// the first a code containing "|".
+func TestSplitValuesKeepsEscapes(t *testing.T) {
+	if d := cmp.Diff([]string{"a", `b\,c`, `x\|y`, "d"}, SplitValues(`a,b\,c,x\|y,d`)); d != "" {
 		t.Error(d)
+	}
+	tok, err := ParseToken(SplitValues(`urn:s|x\|y,z`)[0])
+	if err != nil || tok.System != "urn:s" || tok.Code != "x|y" {
+		t.Errorf("escaped | after splitting: %+v %v", tok, err)
+	}
+	if got := unescape(`a\,b\|c\$d\\e`); got != `a,b|c$d\e` {
+		t.Errorf("unescape: %q", got)
 	}
 }
 
