@@ -12,7 +12,7 @@ EXAMPLES_TGZ    := .cache/npm/hl7.fhir.r4.examples-4.0.1.tgz
 EXAMPLES_SHA256 := dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682
 EXAMPLES_DIR    := .cache/r4-examples/package
 
-.PHONY: all build run test test-short bench vet fmt conformance-data clean
+.PHONY: all build run test test-short bench bench-search vet fmt generate conformance-data clean
 
 all: build
 
@@ -41,8 +41,13 @@ fmt:
 bench:
 	MEKONG_TEST_PG_DURABLE=1 $(GO) test -run '^$$' -bench 'Create|Read|Update' -benchtime 3s -count 3 ./internal/server/
 
-## conformance-data: official FHIR R4 examples (CC0) into the git-ignored .cache/
+## generate: regenerate the code derived from the official definitions (search parameters, FHIRPath type model)
+generate: conformance-data
+	$(GO) generate ./fhir/...
+
+## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
 conformance-data: $(EXAMPLES_DIR)/Patient-example.json
+	bash fhir/fhirpath/testdata/install-oracle.sh
 
 $(EXAMPLES_DIR)/Patient-example.json:
 	mkdir -p .cache/npm .cache/r4-examples

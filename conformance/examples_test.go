@@ -11,10 +11,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/pgtest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
@@ -63,11 +65,15 @@ func TestOfficialExamplesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			st := b.Open(t)
-			srv := httptest.NewServer(server.New(server.Config{}, rest.New(st, p, []string{"Patient", "Immunization", "Observation"}), st, slog.New(slog.NewTextHandler(io.Discard, nil))))
+			srv := httptest.NewServer(server.New(server.Config{}, rest.New(st, p, reg), st, slog.New(slog.NewTextHandler(io.Discard, nil))))
 			defer srv.Close()
 			stored := 0
 			for _, f := range files {

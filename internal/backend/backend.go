@@ -19,11 +19,11 @@ const DefaultURL = "sqlite:./data/mekong.db"
 func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		path, err := sqlite.PathFromURL(url)
+		path, opts, err := sqlite.ParseURL(url)
 		if err != nil {
 			return nil, err
 		}
-		return sqlite.Open(ctx, path)
+		return sqlite.OpenWith(ctx, path, opts)
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return postgres.Open(ctx, url)
 	}

@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"time"
+	_ "time/tzdata" // IANA zone names work without the host's zoneinfo
 
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/backend"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
@@ -30,6 +32,8 @@ func serveCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "base-url", Sources: ucli.EnvVars("MEKONG_BASE_URL"),
 				Usage: "public base URL of the API, e.g. https://mekong.example.org/fhir (default: from each request)"},
 			&ucli.Int64Flag{Name: "max-body", Value: server.DefaultMaxBody, Sources: ucli.EnvVars("MEKONG_MAX_BODY"), Usage: "largest request body in bytes"},
+			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
+				Usage: "zone for dates without a timezone, in resources and searches: an offset (+07:00) or an IANA name (Asia/Bangkok)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
 		}, logFlags()...),
@@ -50,7 +54,15 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc := rest.New(db, parser, ResourceTypes)
+	loc, err := ParseZone(cmd.String("timezone"))
+	if err != nil {
+		return fmt.Errorf("serve: --timezone: %w", err)
+	}
+	reg, err := search.NewRegistry(ResourceTypes, loc)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	svc := rest.New(db, parser, reg)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
@@ -83,4 +95,24 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// ParseZone reads a zone as an offset ("+07:00", "-05:00", "Z") or an IANA name.
+func ParseZone(s string) (*time.Location, error) {
+	if s == "Z" || s == "UTC" {
+		return time.UTC, nil
+	}
+	if len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':' {
+		t, err := time.Parse("-07:00", s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an offset like +07:00", s)
+		}
+		_, off := t.Zone()
+		return time.FixedZone("UTC"+s, off), nil
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither an offset like +07:00 nor a known zone name", s)
+	}
+	return loc, nil
 }

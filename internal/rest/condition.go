@@ -3,70 +3,37 @@ package rest
 import (
 	"encoding/json"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
-	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
-	"github.com/mekong-fhir/mekong/internal/store"
 )
 
-// ParseCondition reads an If-None-Exist value ("identifier=system|value&_id=x",
-// https://hl7.org/fhir/R4/http.html#ccreate). It supports _id and identifier
-// (token semantics, comma = OR, repetition = AND).
-func ParseCondition(q string) (*store.Condition, error) {
-	q = strings.TrimSpace(q)
-	if i := strings.IndexByte(q, '?'); i >= 0 {
-		q = q[i+1:] // tolerate "Patient?identifier=..."
+// ifNoneExist parses an If-None-Exist header: a query string of search
+// criteria on the type being created (https://hl7.org/fhir/R4/http.html#ccreate).
+// Unknown parameters are refused so a typo cannot turn the condition off.
+func (s *Service) ifNoneExist(r Request) (*search.Query, error) {
+	raw := strings.TrimSpace(r.IfNoneExist)
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[i+1:] // tolerate "Patient?identifier=..."
 	}
-	values, err := url.ParseQuery(q)
+	values, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, outcome.Invalid("If-None-Exist %q is not a query string: %v", q, err)
+		return nil, outcome.Invalid("If-None-Exist %q is not a query string: %v", raw, err)
 	}
-	if len(values) == 0 {
-		return nil, outcome.Invalid("If-None-Exist is empty; give search criteria such as identifier=system|value")
-	}
-	c := &store.Condition{Tokens: map[string][]store.TokenMatch{}}
-	var canon []string
-	for name, vals := range values {
-		for _, raw := range vals {
-			parts := search.SplitValues(raw)
-			sort.Strings(parts)
-			canon = append(canon, name+"="+strings.Join(parts, ","))
-			switch name {
-			case "_id":
-				if len(c.IDs) > 0 {
-					return nil, outcome.Invalid("If-None-Exist: _id may be given once")
-				}
-				for _, id := range parts {
-					if !resource.ValidID(id) {
-						return nil, outcome.Invalid("If-None-Exist: _id %q is not a valid FHIR id", id)
-					}
-					c.IDs = append(c.IDs, id)
-				}
-			case "identifier":
-				if len(c.Tokens[name]) > 0 {
-					// Repeated identifier=... is an AND of alternatives; one store
-					// criterion per parameter keeps the lock key simple, so refuse
-					// rather than silently OR them.
-					return nil, outcome.Invalid("If-None-Exist: give identifier once (comma-separate alternatives)")
-				}
-				for _, p := range parts {
-					tok, err := search.ParseToken(p)
-					if err != nil {
-						return nil, outcome.Invalid("If-None-Exist: identifier: %v", err)
-					}
-					c.Tokens[name] = append(c.Tokens[name], store.TokenMatch(tok))
-				}
-			default:
-				return nil, outcome.NotSupported(400, "If-None-Exist parameter %q is not supported; use identifier=system|value and/or _id", name)
+	q, err := s.reg.Parse([]string{r.Type}, values, search.Options{Base: r.Base, Strict: true})
+	if err != nil {
+		if e, ok := outcome.As(err); ok {
+			for i := range e.Issues {
+				e.Issues[i].Diagnostics = "If-None-Exist: " + e.Issues[i].Diagnostics
 			}
 		}
+		return nil, err
 	}
-	sort.Strings(canon)
-	c.Canonical = strings.Join(canon, "&")
-	return c, nil
+	if len(q.And) == 0 {
+		return nil, outcome.Invalid("If-None-Exist is empty; give search criteria such as identifier=system|value")
+	}
+	return q, nil
 }
 
 // validateInput accepts a bare resource or a Parameters with "resource" and "mode".

@@ -61,7 +61,7 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 	}
 	w := store.Write{Type: r.Type, ID: s.NewID(), Method: store.MethodPost, Tenant: r.Tenant}
 	if r.IfNoneExist != "" {
-		c, err := ParseCondition(r.IfNoneExist)
+		c, err := s.ifNoneExist(r)
 		if err != nil {
 			return nil, err
 		}
@@ -201,17 +201,20 @@ func (s *Service) parse(typ string, body []byte) (*resource.Resource, error) {
 	return res, nil
 }
 
-// prepare fills a write's rendering and index rows from a validated resource.
+// prepare fills a write's rendering and index rows from a validated
+// resource. The index does not depend on id, version or time, so it is
+// extracted before the transaction.
 func (s *Service) prepare(w *store.Write, res *resource.Resource) error {
-	id := w.ID
-	w.Render = func(v int64, at time.Time) []byte { return res.Encode(id, v, at) }
-	ids, err := search.Identifiers(res.Member("identifier"))
+	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
+	m, err := search.Decode(res.Encode(w.ID, 1, time.Time{}))
 	if err != nil {
-		return outcome.Invalid("identifier: %v", err).At(w.Type + ".identifier")
+		return err
 	}
-	for _, t := range ids {
-		w.Tokens = append(w.Tokens, store.Token{Param: "identifier", System: t.System, Code: t.Code})
+	ix, err := s.reg.Extract(w.Type, m)
+	if err != nil {
+		return err
 	}
+	w.Index = ix
 	return nil
 }
 

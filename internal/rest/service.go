@@ -7,6 +7,7 @@ package rest
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -21,19 +23,23 @@ import (
 type Service struct {
 	store  store.Store
 	parser *resource.Parser
+	reg    *search.Registry
 	types  map[string]bool
 	// NewID assigns ids to created resources.
 	NewID func() string
 }
 
-// New returns a service for the given resource types.
-func New(s store.Store, p *resource.Parser, types []string) *Service {
-	m := make(map[string]bool, len(types))
-	for _, t := range types {
+// New returns a service for the registry's resource types.
+func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
+	m := map[string]bool{}
+	for _, t := range reg.Types() {
 		m[t] = true
 	}
-	return &Service{store: s, parser: p, types: m, NewID: newID}
+	return &Service{store: s, parser: p, reg: reg, types: m, NewID: newID}
 }
+
+// Registry is the search parameter registry the service indexes and searches with.
+func (s *Service) Registry() *search.Registry { return s.reg }
 
 // newID returns a UUIDv7: time-ordered, so new rows land at the right edge of
 // the primary-key B-tree instead of splitting pages all over it.
@@ -67,8 +73,10 @@ type Request struct {
 	IfMatch     string
 	IfNoneMatch string
 	IfNoneExist string
-	// Query is the request's query parameters (history).
-	Query map[string][]string
+	// Query is the request's query parameters (with a POST _search's form).
+	Query url.Values
+	// Strict is Prefer: handling=strict: unknown search parameters are 400.
+	Strict bool
 	// Tenant is the owning source or organization of written data.
 	Tenant string
 }

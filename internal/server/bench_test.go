@@ -28,7 +28,7 @@ const benchObservation = `{"resourceType":"Observation","id":"%s","status":"fina
 // handler serves requests in-process: the benchmark measures Mekong, not the loopback.
 func benchHandler(b *testing.B, backend storetest.Backend) http.Handler {
 	st := backend.Open(b)
-	svc := rest.New(st, parser, []string{"Patient", "Immunization", "Observation"})
+	svc := rest.New(st, parser, registry)
 	return server.New(server.Config{}, svc, st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 )
 
 // CapabilityStatement shapes (https://hl7.org/fhir/R4/capabilitystatement.html).
@@ -32,9 +33,10 @@ type (
 		URL         string `json:"url"`
 	}
 	capRest struct {
-		Mode        string           `json:"mode"`
-		Resource    []capResource    `json:"resource"`
-		Interaction []capInteraction `json:"interaction,omitempty"`
+		Mode          string           `json:"mode"`
+		Documentation string           `json:"documentation,omitempty"`
+		Resource      []capResource    `json:"resource"`
+		Interaction   []capInteraction `json:"interaction,omitempty"`
 	}
 	capResource struct {
 		Type              string           `json:"type"`
@@ -46,7 +48,16 @@ type (
 		ConditionalRead   string           `json:"conditionalRead"`
 		ConditionalUpdate bool             `json:"conditionalUpdate"`
 		ConditionalDelete string           `json:"conditionalDelete"`
+		SearchInclude     []string         `json:"searchInclude,omitempty"`
+		SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
+		SearchParam       []capSearchParam `json:"searchParam,omitempty"`
 		Operation         []capOperation   `json:"operation,omitempty"`
+	}
+	capSearchParam struct {
+		Name          string `json:"name"`
+		Definition    string `json:"definition,omitempty"`
+		Type          string `json:"type"`
+		Documentation string `json:"documentation,omitempty"`
 	}
 	capInteraction struct {
 		Code          string `json:"code"`
@@ -60,12 +71,14 @@ type (
 )
 
 var interactionDocs = map[string]string{
-	"create":           "Server-assigned id; If-None-Exist with identifier=system|value and/or _id is atomic.",
-	"update":           "Update as create with a client id; If-Match W/\"n\" and If-None-Match: * honoured.",
-	"delete":           "Logical delete; a later read is 410 Gone. Deleting what does not exist succeeds.",
+	"create":           "Server-assigned id; If-None-Exist takes any search criteria and is atomic.",
+	"update":           "Update as create with a client id; If-Match W/\"n\" and If-None-Match: * honoured; conditional update PUT [type]?criteria.",
+	"delete":           "Logical delete; a later read is 410 Gone. Deleting what does not exist succeeds. Conditional delete DELETE [type]?criteria (one match; several are 412).",
 	"history-instance": "Newest first; _count (max 1000), _since, opaque next links.",
 	"history-type":     "Newest first; _count (max 1000), _since, opaque next links.",
 	"history-system":   "Newest first; _count (max 1000), _since, opaque next links.",
+	"search-type":      "GET and POST _search; every R4 parameter of the type listed below, chains, _has, _include/_revinclude (:iterate), _sort, _total, _summary, _elements, keyset paging.",
+	"search-system":    "GET [base]?_type=... and POST [base]/_search over the common parameters (_id, _lastUpdated, _tag, _security, _profile, _source).",
 }
 
 // capabilityStatement builds the statement from the registry.
@@ -82,18 +95,41 @@ func (s *Server) capabilityStatement(base string) []byte {
 	for _, code := range s.reg.typeInteractions {
 		has[code] = true
 	}
-	rest := capRest{Mode: "server"}
+	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry())}
+	reg := s.svc.Registry()
 	for _, t := range s.svc.Types() {
-		rest.Resource = append(rest.Resource, capResource{
+		res := capResource{
 			Type: t, Interaction: interactions,
 			Versioning:        "versioned-update",
 			ReadHistory:       has["vread"],
 			UpdateCreate:      has["update"],
 			ConditionalCreate: has["create"],
-			ConditionalRead:   "not-supported",
-			ConditionalDelete: "not-supported",
+			ConditionalRead:   "not-match",
+			ConditionalUpdate: has["search-type"] && has["update"],
+			ConditionalDelete: "single",
 			Operation:         ops,
-		})
+		}
+		if !has["search-type"] {
+			res.ConditionalDelete = "not-supported"
+		}
+		if has["search-type"] {
+			res.SearchInclude = []string{"*"}
+			res.SearchRevInclude = []string{"*"}
+			for _, p := range reg.Params(t) {
+				res.SearchParam = append(res.SearchParam, capSearchParam{Name: p.Code, Definition: p.URL, Type: p.Type, Documentation: p.Documentation(t)})
+				if p.Type == "reference" {
+					res.SearchInclude = append(res.SearchInclude, t+":"+p.Code)
+				}
+			}
+			for _, other := range s.svc.Types() {
+				for _, p := range reg.Params(other) {
+					if p.Type == "reference" && targets(p, t) {
+						res.SearchRevInclude = append(res.SearchRevInclude, other+":"+p.Code)
+					}
+				}
+			}
+		}
+		rest.Resource = append(rest.Resource, res)
 	}
 	for _, code := range sortedUnique(s.reg.systemInteractions) {
 		rest.Interaction = append(rest.Interaction, capInteraction{Code: code, Documentation: interactionDocs[code]})
@@ -118,4 +154,26 @@ func (s *Server) capabilityStatement(base string) []byte {
 
 func (s *Server) metadata(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, s.capabilityStatement(s.baseURL(c)))
+}
+
+func targets(p *search.Param, typ string) bool {
+	if len(p.Targets) == 0 {
+		return true
+	}
+	for _, t := range p.Targets {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// searchDoc states the search policies a client cannot infer from the parameter list.
+func searchDoc(reg *search.Registry) string {
+	return "Search: dates and dateTimes without a timezone (in resources and in search values) are taken in " +
+		reg.Location.String() + ". Strings match case- and accent-insensitively by prefix (accents are folded for Latin, Greek " +
+		"and Cyrillic only; Thai, Khmer, Lao and Burmese marks are kept). Tokens are exact and case-sensitive. Paging uses opaque " +
+		"_cursor links (keyset; no server-side result cache); _count defaults to 20, at most 1000. _total is given when " +
+		"asked for (accurate; estimate is counted accurately) or when the result fits on one page. Unknown parameters are " +
+		"ignored and reported in an OperationOutcome entry, or refused with Prefer: handling=strict."
 }

@@ -29,7 +29,7 @@ func TestMetadata(t *testing.T) {
 			codes = append(codes, i.(map[string]any)["code"].(string))
 		}
 		got := strings.Join(codes, ",")
-		if got != "create,delete,history-instance,history-type,read,update,vread" {
+		if got != "create,delete,history-instance,history-type,read,search-type,update,vread" {
 			t.Fatalf("%s interactions %s", res["type"], got)
 		}
 		if res["conditionalCreate"] != true || res["versioning"] != "versioned-update" || res["updateCreate"] != true {
@@ -42,8 +42,12 @@ func TestMetadata(t *testing.T) {
 	if strings.Join(types, ",") != "Immunization,Observation,Patient" {
 		t.Fatalf("types %v", types)
 	}
-	if sys := rest["interaction"].([]any)[0].(map[string]any); sys["code"] != "history-system" {
-		t.Fatalf("system interactions %v", rest["interaction"])
+	var sys []string
+	for _, i := range rest["interaction"].([]any) {
+		sys = append(sys, i.(map[string]any)["code"].(string))
+	}
+	if strings.Join(sys, ",") != "history-system,search-system" {
+		t.Fatalf("system interactions %v", sys)
 	}
 	if cs["software"].(map[string]any)["version"] != "1.2.3" {
 		t.Fatalf("software %v", cs["software"])

@@ -25,10 +25,14 @@ func TestConditionalCreate(t *testing.T) {
 		if is["code"] != "multiple-matches" {
 			t.Fatalf("issue %v", is)
 		}
-		is = a.want(a.do("POST", "/Patient", passport, "If-None-Exist", "family=Sok"), 400).issue(t)
-		if !strings.Contains(is["diagnostics"].(string), "family") {
+		// Unknown parameters are refused: ignoring one would create blindly.
+		is = a.want(a.do("POST", "/Patient", passport, "If-None-Exist", "nickname=Sok"), 400).issue(t)
+		if !strings.Contains(is["diagnostics"].(string), "nickname") {
 			t.Fatalf("issue %v", is)
 		}
+		// Any search parameter works as a condition.
+		a.want(a.do("POST", "/Patient", `{"resourceType":"Patient","name":[{"family":"Sok"}]}`, "If-None-Exist", "family=sok"), 201)
+		a.want(a.do("POST", "/Patient", `{"resourceType":"Patient","name":[{"family":"Sok"}]}`, "If-None-Exist", "family=sok"), 200)
 		a.want(a.do("POST", "/Patient", passport, "If-None-Exist", "identifier=a|b|c"), 400)
 	})
 }

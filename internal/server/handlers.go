@@ -40,6 +40,16 @@ func (s *Server) request(c echo.Context) (rest.Request, error) {
 		}
 		r.VersionID = n
 	}
+	r.Strict = preferStrict(req.Header.Values("Prefer"))
+	if isSearchPost(c) {
+		// POST _search: the form body and the URL's parameters together
+		// (https://hl7.org/fhir/R4/http.html#search).
+		if err := req.ParseForm(); err != nil {
+			return r, outcome.Invalid("the _search form body could not be read: %v", err)
+		}
+		r.Query = req.Form
+		return r, nil
+	}
 	if hasBody(req) {
 		body, err := io.ReadAll(req.Body)
 		if err != nil {
@@ -101,6 +111,30 @@ func (s *Server) validate(c echo.Context) error        { return s.handle(c, s.sv
 func (s *Server) historyInstance(c echo.Context) error { return s.handle(c, s.svc.History) }
 func (s *Server) historyType(c echo.Context) error     { return s.handle(c, s.svc.History) }
 func (s *Server) historySystem(c echo.Context) error   { return s.handle(c, s.svc.History) }
+func (s *Server) search(c echo.Context) error          { return s.handle(c, s.svc.Search) }
+
+// conditionalUpdate is PUT [type]?criteria; without criteria it is a PUT
+// that forgot its id.
+func (s *Server) conditionalUpdate(c echo.Context) error {
+	if len(c.QueryParams()) == 0 {
+		return outcome.New(http.StatusMethodNotAllowed, outcome.CodeNotSupported,
+			"PUT needs an id (PUT /%s/[id]) or search criteria (PUT /%s?identifier=...)", c.Param("type"), c.Param("type"))
+	}
+	return s.handle(c, s.svc.ConditionalUpdate)
+}
+
+// conditionalDelete is DELETE [type]?criteria.
+func (s *Server) conditionalDelete(c echo.Context) error {
+	if len(c.QueryParams()) == 0 {
+		return outcome.New(http.StatusMethodNotAllowed, outcome.CodeNotSupported,
+			"DELETE needs an id (DELETE /%s/[id]) or search criteria (DELETE /%s?identifier=...)", c.Param("type"), c.Param("type"))
+	}
+	return s.handle(c, s.svc.ConditionalDelete)
+}
+
+func isSearchPost(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && strings.HasSuffix(c.Path(), "/_search")
+}
 
 // read also answers a conditional read: If-None-Match with the current ETag is 304.
 func (s *Server) read(c echo.Context) error {

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/pgtest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
@@ -37,10 +39,19 @@ var parser = func() *resource.Parser {
 	return p
 }()
 
+// registry is built once: compiling every parameter's FHIRPath is start-up work.
+var registry = func() *search.Registry {
+	r, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
 func newAPI(t *testing.T, st store.Store, cfg server.Config) *api {
 	t.Helper()
 	logs := &bytes.Buffer{}
-	svc := rest.New(st, parser, []string{"Patient", "Immunization", "Observation"})
+	svc := rest.New(st, parser, registry)
 	h := server.New(cfg, svc, st, slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -134,3 +145,5 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer logMu.Unlock()
 	return s.w.Write(p)
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

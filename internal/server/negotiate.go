@@ -55,7 +55,11 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 			return outcome.Invalid("_pretty must be true or false").At("_pretty")
 		}
 		c.Set("format", f)
-		if hasBody(req) {
+		if isSearchPost(c) {
+			if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); req.ContentLength != 0 && mt != "application/x-www-form-urlencoded" {
+				return outcome.NotSupported(http.StatusUnsupportedMediaType, "POST _search takes its parameters as application/x-www-form-urlencoded")
+			}
+		} else if hasBody(req) {
 			if err := checkContentType(req.Header.Get("Content-Type")); err != nil {
 				return err
 			}
@@ -175,4 +179,18 @@ func parsePrefer(h []string) prefer {
 		}
 	}
 	return p
+}
+
+// preferStrict reports Prefer: handling=strict
+// (https://hl7.org/fhir/R4/search.html#errors).
+func preferStrict(h []string) bool {
+	for _, line := range h {
+		for _, tok := range strings.Split(line, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(tok), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "handling") && strings.EqualFold(strings.Trim(strings.TrimSpace(v), `"`), "strict") {
+				return true
+			}
+		}
+	}
+	return false
 }

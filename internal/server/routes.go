@@ -17,8 +17,14 @@ func (s *Server) routes() {
 
 	r := s.reg
 	r.system(f, "GET", "/_history", "history-system", s.historySystem)
+	r.system(f, "GET", "", "search-system", s.search)
+	r.system(f, "POST", "/_search", "search-system", s.search)
 
 	r.typ(f, "POST", "/:type", "create", s.create)
+	r.typ(f, "GET", "/:type", "search-type", s.search)
+	r.typ(f, "POST", "/:type/_search", "search-type", s.search)
+	r.typ(f, "PUT", "/:type", "update", s.conditionalUpdate)
+	r.typ(f, "DELETE", "/:type", "delete", s.conditionalDelete)
 	r.typ(f, "GET", "/:type/_history", "history-type", s.historyType)
 	r.operation(f, "POST", "/:type/$validate", validateOperation, s.validate)
 

@@ -7,6 +7,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/search"
 )
 
 // Method records how a version came to be, for history entries.
@@ -34,34 +36,6 @@ type Version struct {
 	Seq int64
 }
 
-// Token is one token index value, e.g. an Identifier's system and value.
-type Token struct {
-	Param  string
-	System string
-	Code   string
-}
-
-// TokenMatch is one token search value (https://hl7.org/fhir/R4/search.html#token).
-type TokenMatch struct {
-	// AnySystem matches Code in any system ("code"); otherwise System must be
-	// equal, "" meaning no system ("|code").
-	AnySystem bool
-	System    string
-	// AnyCode matches every code of System ("system|").
-	AnyCode bool
-	Code    string
-}
-
-// Condition is a conjunction of criteria on one resource type, as used by
-// conditional create. Values inside one criterion are ORed.
-type Condition struct {
-	// Canonical is a normalised rendering of the criteria; equal criteria give
-	// equal strings, so it keys the lock that makes conditional create atomic.
-	Canonical string
-	IDs       []string
-	Tokens    map[string][]TokenMatch
-}
-
 // Write is one create, update or delete.
 type Write struct {
 	Type   string
@@ -73,14 +47,25 @@ type Write struct {
 	IfMatch int64
 	// IfNoneMatch makes a PUT create-only (412 when the resource exists).
 	IfNoneMatch bool
-	// IfNoneExist makes a create conditional: when it matches one resource
-	// nothing is written and that resource is returned.
-	IfNoneExist *Condition
+	// IfNoneExist makes a create conditional
+	// (https://hl7.org/fhir/R4/http.html#ccreate): when it matches one
+	// resource nothing is written and that resource is returned; several
+	// matches are 412.
+	IfNoneExist *search.Query
+	// Match makes an update or delete conditional
+	// (https://hl7.org/fhir/R4/http.html#cond-update): the store resolves the
+	// id inside the transaction. No match: an update creates ID, a delete does
+	// nothing; one match: that resource (an update whose ID is set must name
+	// it); several: 412.
+	Match *search.Query
+	// CreateID is the id a conditional update creates when nothing matches
+	// and ID (the body's id) is empty.
+	CreateID string
 	// Render produces the content of the new version once the store knows its
-	// number and time. It is called inside the transaction and must be cheap.
-	Render func(versionID int64, lastUpdated time.Time) []byte
-	// Tokens are the search index rows of the new version.
-	Tokens []Token
+	// id, number and time. It is called inside the transaction and must be cheap.
+	Render func(id string, versionID int64, lastUpdated time.Time) []byte
+	// Index holds the search index rows of the new version.
+	Index *search.Index
 }
 
 // Outcome says what a Write did.
@@ -128,8 +113,24 @@ type Store interface {
 	Write(ctx context.Context, w Write) (*Result, error)
 	// History lists versions newest first.
 	History(ctx context.Context, q HistoryQuery) (*HistoryPage, error)
+	// Search finds resources (https://hl7.org/fhir/R4/search.html).
+	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+}
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	// Matches are the page's resources, in order.
+	Matches []Version
+	// Included are resources added by _include and _revinclude.
+	Included []Version
+	// Total is the number of matches, or -1 when not counted.
+	Total int
+	// Next and Prev are opaque cursors of the adjacent pages ("" when none).
+	Next, Prev string
+	// Warnings describe limits applied (e.g. includes capped).
+	Warnings []string
 }

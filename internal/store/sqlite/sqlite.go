@@ -25,8 +25,30 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Open opens (creating if needed) the database file at path. It does not migrate.
+// Options tune the embedded database.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: FULL (default: an
+	// acknowledged write survives a power cut), NORMAL (survives a crash of
+	// Mekong, not of the machine) or OFF (tests only).
+	Synchronous string
+}
+
+// Open opens (creating if needed) the database file at path with the default
+// options. It does not migrate.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith opens the database file at path with opts.
+func OpenWith(ctx context.Context, path string, opts Options) (*sqlstore.DB, error) {
+	sync := strings.ToUpper(opts.Synchronous)
+	switch sync {
+	case "":
+		sync = "FULL"
+	case "FULL", "NORMAL", "OFF":
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous=%q is not FULL, NORMAL or OFF", opts.Synchronous)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("sqlite.Open: %w", err)
@@ -34,7 +56,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	}
 	// WAL lets readers run beside the writer; synchronous=FULL because a
 	// health record acknowledged to a client must survive a power cut.
-	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"}
+	pragmas := []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)"}
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
@@ -83,12 +105,27 @@ func code(err error) int {
 	return 0
 }
 
-// PathFromURL turns "sqlite:./data/mekong.db" or "sqlite:///abs/path.db" into a file path.
-func PathFromURL(u string) (string, error) {
+// ParseURL reads "sqlite:./data/mekong.db", "sqlite:///abs/path.db" and an
+// optional "?synchronous=NORMAL".
+func ParseURL(u string) (string, Options, error) {
 	p, ok := strings.CutPrefix(u, "sqlite:")
 	if !ok || p == "" {
-		return "", fmt.Errorf("sqlite: %q is not a sqlite:PATH URL", u)
+		return "", Options{}, fmt.Errorf("sqlite: %q is not a sqlite:PATH URL", u)
 	}
 	p = strings.TrimPrefix(p, "//")
-	return p, nil
+	var opts Options
+	if path, query, has := strings.Cut(p, "?"); has {
+		p = path
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return "", opts, fmt.Errorf("sqlite: %q: %w", u, err)
+		}
+		for k := range q {
+			if k != "synchronous" {
+				return "", opts, fmt.Errorf("sqlite: unknown option %q in %q (known: synchronous)", k, u)
+			}
+		}
+		opts.Synchronous = q.Get("synchronous")
+	}
+	return p, opts, nil
 }

@@ -97,7 +97,7 @@ func rebind(d Dialect, q string) string {
 type queries struct {
 	readCurrent, readVersion, lockCurrent               string
 	insertCurrent, updateCurrent, insertVersion         string
-	deleteTokens, insertToken                           string
+	clearIndex                                          []string
 	historyAll, historyType, historyInstance            string
 	historyAllSince, historyTypeSince, historyInstSince string
 }
@@ -119,8 +119,7 @@ func prepareQueries(d Dialect) queries {
 			WHERE res_type = ? AND res_id = ? AND version_id = ?`),
 		insertVersion: r(`INSERT INTO resource_versions (res_type, res_id, version_id, last_updated, method, deleted, tenant, content)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		deleteTokens:     r(`DELETE FROM search_token WHERE res_type = ? AND res_id = ?`),
-		insertToken:      r(`INSERT INTO search_token (res_type, res_id, param, system, code) VALUES (?, ?, ?, ?, ?)`),
+		clearIndex:       clearQueries(r),
 		historyAll:       hist(``),
 		historyType:      hist(` AND res_type = ?`),
 		historyInstance:  hist(` AND res_type = ? AND res_id = ?`),
@@ -135,3 +134,11 @@ func prepareQueries(d Dialect) queries {
 func toMicros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func clearQueries(r func(string) string) []string {
+	out := make([]string, len(indexTables))
+	for i, t := range indexTables {
+		out[i] = r(`DELETE FROM ` + t + ` WHERE res_type = ? AND res_id = ?`)
+	}
+	return out
+}

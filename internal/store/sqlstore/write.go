@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"strings"
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -57,6 +57,17 @@ func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, erro
 			}
 			return res, err
 		}
+	}
+
+	if w.Match != nil {
+		id, err := db.resolveMatch(ctx, tx, w)
+		if err != nil {
+			return nil, err
+		}
+		if id == "" { // conditional delete with no match
+			return &store.Result{Outcome: store.Unchanged}, nil
+		}
+		w.ID = id
 	}
 
 	var (
@@ -114,7 +125,7 @@ func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, erro
 		}
 	}
 	if !v.Deleted {
-		v.Content = w.Render(v.VersionID, v.LastUpdated)
+		v.Content = w.Render(w.ID, v.VersionID, v.LastUpdated)
 	}
 
 	if v.VersionID == 1 {
@@ -140,30 +151,20 @@ func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, erro
 		}
 		return nil, fmt.Errorf("sqlstore.Write: insert version: %w", err)
 	}
-	if err := db.writeTokens(ctx, tx, w, v.Deleted || found); err != nil {
-		return nil, err
+	if found {
+		if err := db.clearIndex(ctx, tx, w.Type, w.ID); err != nil {
+			return nil, err
+		}
+	}
+	if !v.Deleted {
+		if err := db.insertIndex(ctx, tx, w.Type, w.ID, w.Index); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlstore.Write: commit: %w", err)
 	}
 	return &store.Result{Outcome: result, Version: v}, nil
-}
-
-func (db *DB) writeTokens(ctx context.Context, tx *sql.Tx, w store.Write, clear bool) error {
-	if clear {
-		if _, err := tx.ExecContext(ctx, db.q.deleteTokens, w.Type, w.ID); err != nil {
-			return fmt.Errorf("sqlstore.Write: clear index: %w", err)
-		}
-	}
-	if w.Method == store.MethodDelete {
-		return nil
-	}
-	for _, t := range w.Tokens {
-		if _, err := tx.ExecContext(ctx, db.q.insertToken, w.Type, w.ID, t.Param, t.System, t.Code); err != nil {
-			return fmt.Errorf("sqlstore.Write: index: %w", err)
-		}
-	}
-	return nil
 }
 
 // ifNoneExist implements conditional create
@@ -172,14 +173,10 @@ func (db *DB) writeTokens(ctx context.Context, tx *sql.Tx, w store.Write, clear 
 // criteria while looking makes two identical concurrent requests create one
 // resource.
 func (db *DB) ifNoneExist(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Result, error) {
-	if db.d.Lock != nil {
-		h := fnv.New64a()
-		h.Write([]byte(w.Type + "?" + w.IfNoneExist.Canonical))
-		if err := db.d.Lock(ctx, tx, int64(h.Sum64())); err != nil {
-			return nil, fmt.Errorf("sqlstore.Write: lock: %w", err)
-		}
+	if err := db.lockCriteria(ctx, tx, w.Type, w.IfNoneExist); err != nil {
+		return nil, err
 	}
-	ids, err := db.match(ctx, tx, w.Type, w.IfNoneExist, 2)
+	ids, err := db.matchIDs(ctx, tx, w.IfNoneExist, 2)
 	if err != nil {
 		return nil, err
 	}
@@ -198,56 +195,44 @@ func (db *DB) ifNoneExist(ctx context.Context, tx *sql.Tx, w store.Write) (*stor
 	}
 }
 
-// match returns up to limit ids of live resources of typ meeting c.
-func (db *DB) match(ctx context.Context, q queryer, typ string, c *store.Condition, limit int) ([]string, error) {
-	var sb strings.Builder
-	args := []any{typ, false}
-	sb.WriteString(`SELECT c.res_id FROM resources c WHERE c.res_type = ? AND c.deleted = ?`)
-	if len(c.IDs) > 0 {
-		sb.WriteString(` AND c.res_id IN (`)
-		for i, id := range c.IDs {
-			if i > 0 {
-				sb.WriteString(`, `)
-			}
-			sb.WriteString(`?`)
-			args = append(args, id)
-		}
-		sb.WriteString(`)`)
+// lockCriteria takes a transaction lock keyed on a type and its criteria,
+// so identical conditional writes run one after the other and the second
+// sees what the first wrote.
+func (db *DB) lockCriteria(ctx context.Context, tx *sql.Tx, typ string, q *search.Query) error {
+	if db.d.Lock == nil {
+		return nil
 	}
-	for param, alts := range c.Tokens {
-		sb.WriteString(` AND EXISTS (SELECT 1 FROM search_token t WHERE t.res_type = c.res_type AND t.res_id = c.res_id AND t.param = ? AND (`)
-		args = append(args, param)
-		for i, m := range alts {
-			if i > 0 {
-				sb.WriteString(` OR `)
-			}
-			switch {
-			case m.AnySystem:
-				sb.WriteString(`t.code = ?`)
-				args = append(args, m.Code)
-			case m.AnyCode:
-				sb.WriteString(`t.system = ?`)
-				args = append(args, m.System)
-			default:
-				sb.WriteString(`(t.system = ? AND t.code = ?)`)
-				args = append(args, m.System, m.Code)
-			}
-		}
-		sb.WriteString(`))`)
+	h := fnv.New64a()
+	h.Write([]byte(typ + "?" + q.Canonical))
+	if err := db.d.Lock(ctx, tx, int64(h.Sum64())); err != nil {
+		return fmt.Errorf("sqlstore.Write: lock: %w", err)
 	}
-	sb.WriteString(fmt.Sprintf(` ORDER BY c.res_id LIMIT %d`, limit))
-	rows, err := q.QueryContext(ctx, rebind(db.d, sb.String()), args...)
+	return nil
+}
+
+// resolveMatch finds the resource a conditional update or delete applies to
+// (https://hl7.org/fhir/R4/http.html#cond-update): "" when there is none and
+// the write is a delete.
+func (db *DB) resolveMatch(ctx context.Context, tx *sql.Tx, w store.Write) (string, error) {
+	if err := db.lockCriteria(ctx, tx, w.Type, w.Match); err != nil {
+		return "", err
+	}
+	ids, err := db.matchIDs(ctx, tx, w.Match, 2)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore.match: %w", err)
+		return "", err
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("sqlstore.match: %w", err)
+	switch {
+	case len(ids) > 1:
+		return "", outcome.New(412, outcome.CodeMultiple, "the criteria %q match more than one %s; make them more selective", w.Match.Canonical, w.Type)
+	case len(ids) == 1:
+		if w.Method != store.MethodDelete && w.ID != "" && w.ID != ids[0] {
+			return "", outcome.Invalid("the resource id %q differs from %s/%s, which the criteria match", w.ID, w.Type, ids[0]).At(w.Type + ".id")
 		}
-		ids = append(ids, id)
+		return ids[0], nil
+	case w.Method == store.MethodDelete:
+		return "", nil
+	case w.ID == "":
+		return w.CreateID, nil
 	}
-	return ids, rows.Err()
+	return w.ID, nil
 }

@@ -26,7 +26,9 @@ func Backends() []Backend {
 // OpenSQLite returns a migrated embedded store in a temp dir.
 func OpenSQLite(t testing.TB) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "mekong.db"))
+	// synchronous=OFF, like fsync=off on the test PostgreSQL: tests do not
+	// survive power cuts and need not pay for it.
+	db, err := sqlite.OpenWith(context.Background(), filepath.Join(t.TempDir(), "mekong.db"), sqlite.Options{Synchronous: "OFF"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -48,8 +49,8 @@ func Run(t *testing.T, open Factory) {
 	}
 }
 
-func body(typ, id string) func(int64, time.Time) []byte {
-	return func(v int64, at time.Time) []byte {
+func body(typ, _ string) func(string, int64, time.Time) []byte {
+	return func(id string, v int64, at time.Time) []byte {
 		return []byte(fmt.Sprintf(`{"resourceType":%q,"id":%q,"meta":{"versionId":"%d","lastUpdated":%q}}`, typ, id, v, at.Format(time.RFC3339Nano)))
 	}
 }
@@ -130,7 +131,7 @@ func testDeleteIsLogical(t *testing.T, s store.Store) {
 	if r := put(t, s, store.Write{Type: "Patient", ID: "gone", Method: store.MethodDelete}); r.Outcome != store.Unchanged || r.Version != nil {
 		t.Fatalf("delete of missing: %+v", r)
 	}
-	put(t, s, store.Write{Type: "Patient", ID: "d", Tokens: []store.Token{{Param: "identifier", System: "s", Code: "1"}}})
+	put(t, s, store.Write{Type: "Patient", ID: "d", Index: tokens("s", "1")})
 	r := put(t, s, store.Write{Type: "Patient", ID: "d", Method: store.MethodDelete})
 	if r.Outcome != store.Deleted || r.Version.VersionID != 2 || !r.Version.Deleted {
 		t.Fatalf("delete: %+v", r)
@@ -146,7 +147,7 @@ func testDeleteIsLogical(t *testing.T, s store.Store) {
 		t.Fatalf("old version after delete: %+v %v", v, err)
 	}
 	// A deleted resource no longer matches conditions on its old index rows.
-	cond := &store.Condition{Canonical: "identifier=s|1", Tokens: map[string][]store.TokenMatch{"identifier": {{System: "s", Code: "1"}}}}
+	cond := tokenQuery("Patient", search.Token{System: "s", Code: "1"})
 	r = put(t, s, store.Write{Type: "Patient", ID: "new", Method: store.MethodPost, IfNoneExist: cond})
 	if r.Outcome != store.Created || r.Version.ID != "new" {
 		t.Fatalf("conditional create after delete: %+v", r)
@@ -180,19 +181,33 @@ func testIfNoneMatch(t *testing.T, s store.Store) {
 	wantStatus(t, err, http.StatusPreconditionFailed)
 }
 
-func identifier(value string) *store.Condition {
-	return &store.Condition{Canonical: "identifier=urn:x|" + value,
-		Tokens: map[string][]store.TokenMatch{"identifier": {{System: "urn:x", Code: value}}}}
+var (
+	identifierParam = &search.Param{Code: "identifier", Type: search.TypeToken}
+	idParam         = &search.Param{Code: "_id", Type: search.TypeToken, Column: "id"}
+)
+
+// tokenQuery is identifier=<token> on typ, as the registry would parse it.
+func tokenQuery(typ string, tok search.Token) *search.Query {
+	return &search.Query{Types: []string{typ}, Canonical: fmt.Sprintf("identifier=%+v", tok),
+		And: []search.Criterion{{Name: "identifier", Param: identifierParam, Values: []search.Value{{Token: tok}}}}}
+}
+
+func identifier(value string) *search.Query {
+	return tokenQuery("Patient", search.Token{System: "urn:x", Code: value})
+}
+
+func tokens(system, code string) *search.Index {
+	return &search.Index{Tokens: []search.TokenRow{{Param: "identifier", System: system, Code: code}}}
 }
 
 // https://hl7.org/fhir/R4/http.html#ccreate
 func testConditionalCreate(t *testing.T, s store.Store) {
-	tok := func(v string) []store.Token { return []store.Token{{Param: "identifier", System: "urn:x", Code: v}} }
-	r := put(t, s, store.Write{Type: "Patient", ID: "c1", Method: store.MethodPost, IfNoneExist: identifier("A"), Tokens: tok("A")})
+	tok := func(v string) *search.Index { return tokens("urn:x", v) }
+	r := put(t, s, store.Write{Type: "Patient", ID: "c1", Method: store.MethodPost, IfNoneExist: identifier("A"), Index: tok("A")})
 	if r.Outcome != store.Created {
 		t.Fatalf("no match should create: %+v", r)
 	}
-	r = put(t, s, store.Write{Type: "Patient", ID: "c2", Method: store.MethodPost, IfNoneExist: identifier("A"), Tokens: tok("A")})
+	r = put(t, s, store.Write{Type: "Patient", ID: "c2", Method: store.MethodPost, IfNoneExist: identifier("A"), Index: tok("A")})
 	if r.Outcome != store.Unchanged || r.Version.ID != "c1" || len(r.Version.Content) == 0 {
 		t.Fatalf("one match should return it: %+v", r)
 	}
@@ -200,31 +215,32 @@ func testConditionalCreate(t *testing.T, s store.Store) {
 		t.Fatal("matched conditional create stored a resource")
 	}
 	// Token forms: code in any system, system only, and _id.
-	anyCode := &store.Condition{Canonical: "identifier=A", Tokens: map[string][]store.TokenMatch{"identifier": {{AnySystem: true, Code: "A"}}}}
+	anyCode := tokenQuery("Patient", search.Token{AnySystem: true, Code: "A"})
 	if r := put(t, s, store.Write{Type: "Patient", ID: "c3", Method: store.MethodPost, IfNoneExist: anyCode}); r.Version.ID != "c1" {
 		t.Fatalf("code without system: %+v", r)
 	}
-	sysOnly := &store.Condition{Canonical: "identifier=urn:x|", Tokens: map[string][]store.TokenMatch{"identifier": {{System: "urn:x", AnyCode: true}}}}
+	sysOnly := tokenQuery("Patient", search.Token{System: "urn:x", AnyCode: true})
 	if r := put(t, s, store.Write{Type: "Patient", ID: "c4", Method: store.MethodPost, IfNoneExist: sysOnly}); r.Version.ID != "c1" {
 		t.Fatalf("system only: %+v", r)
 	}
-	noSys := &store.Condition{Canonical: "identifier=|A", Tokens: map[string][]store.TokenMatch{"identifier": {{System: "", Code: "A"}}}}
+	noSys := tokenQuery("Patient", search.Token{System: "", Code: "A"})
 	if r := put(t, s, store.Write{Type: "Patient", ID: "c5", Method: store.MethodPost, IfNoneExist: noSys}); r.Outcome != store.Created {
 		t.Fatalf("|code must not match a value with a system: %+v", r)
 	}
-	byID := &store.Condition{Canonical: "_id=c1", IDs: []string{"c1"}}
+	byID := &search.Query{Types: []string{"Patient"}, Canonical: "_id=c1",
+		And: []search.Criterion{{Name: "_id", Param: idParam, Values: []search.Value{{Token: search.Token{AnySystem: true, Code: "c1"}}}}}}
 	if r := put(t, s, store.Write{Type: "Patient", ID: "c6", Method: store.MethodPost, IfNoneExist: byID}); r.Version.ID != "c1" {
 		t.Fatalf("_id: %+v", r)
 	}
-	if r := put(t, s, store.Write{Type: "Observation", ID: "c7", Method: store.MethodPost, IfNoneExist: identifier("A")}); r.Outcome != store.Created {
+	if r := put(t, s, store.Write{Type: "Observation", ID: "c7", Method: store.MethodPost, IfNoneExist: tokenQuery("Observation", search.Token{System: "urn:x", Code: "A"})}); r.Outcome != store.Created {
 		t.Fatalf("criteria are per type: %+v", r)
 	}
 	// Case matters for tokens.
-	if r := put(t, s, store.Write{Type: "Patient", ID: "c8", Method: store.MethodPost, IfNoneExist: identifier("a"), Tokens: tok("a")}); r.Outcome != store.Created {
+	if r := put(t, s, store.Write{Type: "Patient", ID: "c8", Method: store.MethodPost, IfNoneExist: identifier("a"), Index: tok("a")}); r.Outcome != store.Created {
 		t.Fatalf("token match must be case-sensitive: %+v", r)
 	}
 	// Several matches: 412.
-	put(t, s, store.Write{Type: "Patient", ID: "dup", Tokens: tok("A")})
+	put(t, s, store.Write{Type: "Patient", ID: "dup", Index: tok("A")})
 	_, err := s.Write(context.Background(), store.Write{Type: "Patient", ID: "c9", Method: store.MethodPost, IfNoneExist: identifier("A"), Render: body("Patient", "c9")})
 	wantStatus(t, err, http.StatusPreconditionFailed)
 }
@@ -240,7 +256,7 @@ func testConcurrentConditionalCreate(t *testing.T, s store.Store) {
 			id := "cc" + strconv.Itoa(i)
 			_, err := s.Write(context.Background(), store.Write{Type: "Patient", ID: id, Method: store.MethodPost,
 				IfNoneExist: identifier("same"), Render: body("Patient", id),
-				Tokens: []store.Token{{Param: "identifier", System: "urn:x", Code: "same"}}})
+				Index: tokens("urn:x", "same")})
 			errs <- err
 		}(i)
 	}

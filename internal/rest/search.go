@@ -1,0 +1,177 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/bundle"
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// Search: https://hl7.org/fhir/R4/http.html#search and
+// https://hl7.org/fhir/R4/search.html. Type-level when r.Type is set, else
+// system-level over _type (default: every served type).
+func (s *Service) Search(ctx context.Context, r Request) (*Response, error) {
+	types, err := s.searchTypes(r)
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.reg.Parse(types, r.Query, search.Options{Base: r.Base, Strict: r.Strict})
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.store.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	path := r.Base
+	if r.Type != "" {
+		path += "/" + r.Type
+	}
+	b := bundle.Bundle{Type: "searchset", Timestamp: now()}
+	if res.Total >= 0 {
+		n := res.Total
+		b.Total = &n
+	}
+	b.Links = append(b.Links, bundle.Link{Relation: "self", URL: pageURL(path, r.Query, r.Query.Get("_cursor"))})
+	if res.Next != "" {
+		b.Links = append(b.Links, bundle.Link{Relation: "next", URL: pageURL(path, r.Query, res.Next)})
+	}
+	if res.Prev != "" {
+		b.Links = append(b.Links, bundle.Link{Relation: "previous", URL: pageURL(path, r.Query, res.Prev)})
+	}
+	if issues := searchIssues(q, res); len(issues) > 0 {
+		b.Entries = append(b.Entries, bundle.Entry{Resource: outcome.JSON(issues), Mode: "outcome"})
+	}
+	add := func(v *store.Version, mode string) {
+		b.Entries = append(b.Entries, bundle.Entry{
+			FullURL:  r.Base + "/" + v.Type + "/" + v.ID,
+			Resource: search.Subset(v.Type, v.Content, q.Summary, q.Elements),
+			Mode:     mode,
+		})
+	}
+	for i := range res.Matches {
+		add(&res.Matches[i], "match")
+	}
+	for i := range res.Included {
+		add(&res.Included[i], "include")
+	}
+	return &Response{Status: http.StatusOK, Body: b.JSON()}, nil
+}
+
+func (s *Service) searchTypes(r Request) ([]string, error) {
+	if r.Type != "" {
+		if err := s.checkType(r.Type); err != nil {
+			return nil, err
+		}
+		return []string{r.Type}, nil
+	}
+	t := r.Query.Get("_type")
+	if t == "" {
+		return s.Types(), nil
+	}
+	var types []string
+	for _, name := range strings.Split(t, ",") {
+		name = strings.TrimSpace(name)
+		if !s.types[name] {
+			return nil, outcome.Invalid("_type %q is not served here; supported types: %v", name, s.Types()).At("_type")
+		}
+		types = append(types, name)
+	}
+	return types, nil
+}
+
+// searchIssues reports what the search did not apply, and limits it hit.
+func searchIssues(q *search.Query, res *store.SearchResult) []outcome.Issue {
+	var issues []outcome.Issue
+	for _, ig := range q.Ignored {
+		issues = append(issues, outcome.Issue{Severity: outcome.Warning, Code: outcome.CodeNotSupported,
+			Diagnostics: "parameter " + ig.Name + " was ignored: " + ig.Reason, Expression: []string{ig.Name}})
+	}
+	for _, w := range append(q.Warnings, res.Warnings...) {
+		issues = append(issues, outcome.Issue{Severity: outcome.Warning, Code: outcome.CodeInformational, Diagnostics: w})
+	}
+	return issues
+}
+
+// criteria parses the search of a conditional update or delete. Unknown
+// parameters are refused, not ignored: ignoring one would widen the match
+// and change the wrong resource.
+func (s *Service) criteria(r Request) (*search.Query, error) {
+	q, err := s.reg.Parse([]string{r.Type}, r.Query, search.Options{Base: r.Base, Strict: true})
+	if err != nil {
+		return nil, err
+	}
+	if len(q.And) == 0 {
+		return nil, outcome.Invalid("a conditional %s needs search criteria, e.g. ?identifier=system|value", "write")
+	}
+	return q, nil
+}
+
+// ConditionalUpdate: https://hl7.org/fhir/R4/http.html#cond-update.
+func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	q, err := s.criteria(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.parse(r.Type, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	w := store.Write{Type: r.Type, ID: res.ID, CreateID: s.NewID(), Method: store.MethodPut, Tenant: r.Tenant, Match: q}
+	if r.IfMatch != "" {
+		v, err := ParseETag(r.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		w.IfMatch = v
+	}
+	if err := s.prepare(&w, res); err != nil {
+		return nil, err
+	}
+	result, err := s.store.Write(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	return s.writeResponse(r, result), nil
+}
+
+// ConditionalDelete: https://hl7.org/fhir/R4/http.html#cdelete (single
+// match mode: several matches are 412).
+func (s *Service) ConditionalDelete(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	q, err := s.criteria(r)
+	if err != nil {
+		return nil, err
+	}
+	result, err := s.store.Write(ctx, store.Write{Type: r.Type, Method: store.MethodDelete, Tenant: r.Tenant, Match: q})
+	if err != nil {
+		return nil, err
+	}
+	if result.Version == nil {
+		return &Response{Status: http.StatusOK, Issues: outcome.Info("no %s matches %s; nothing to delete", r.Type, q.Canonical)}, nil
+	}
+	return &Response{Status: http.StatusOK, Version: result.Version,
+		Issues: outcome.Info("deleted %s/%s (version %d)", r.Type, result.Version.ID, result.Version.VersionID)}, nil
+}
+
+func (s *Service) writeResponse(r Request, result *store.Result) *Response {
+	v := result.Version
+	if result.Outcome == store.Created {
+		return &Response{Status: http.StatusCreated, Version: v, Body: v.Content,
+			Location: Location(r.Base, v), Issues: outcome.Info("created %s/%s", v.Type, v.ID)}
+	}
+	return &Response{Status: http.StatusOK, Version: v, Body: v.Content,
+		Issues: outcome.Info("updated %s/%s to version %d", v.Type, v.ID, v.VersionID)}
+}
+
+var _ url.Values

@@ -1,0 +1,428 @@
+package sqlstore
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/search"
+)
+
+// builder assembles one search statement. Every search value reaches SQL as
+// a bound parameter; only table, column and operator names are written in.
+type builder struct {
+	sb   strings.Builder
+	args []any
+	now  time.Time
+}
+
+func (b *builder) w(parts ...string) {
+	for _, p := range parts {
+		b.sb.WriteString(p)
+	}
+}
+
+// a writes a placeholder for v.
+func (b *builder) a(v any) {
+	b.args = append(b.args, v)
+	b.sb.WriteString("?")
+}
+
+func (b *builder) list(vs []string) {
+	b.w("(")
+	for i, v := range vs {
+		if i > 0 {
+			b.w(", ")
+		}
+		b.a(v)
+	}
+	b.w(")")
+}
+
+// tableOf is the index table of a parameter type.
+func tableOf(p *search.Param, modifier string) string {
+	switch {
+	case p.Type == search.TypeReference && modifier == "identifier":
+		return "search_token"
+	}
+	switch p.Type {
+	case search.TypeString:
+		return "search_string"
+	case search.TypeToken:
+		return "search_token"
+	case search.TypeDate:
+		return "search_date"
+	case search.TypeNumber:
+		return "search_number"
+	case search.TypeQuantity:
+		return "search_quantity"
+	case search.TypeReference:
+		return "search_reference"
+	case search.TypeURI:
+		return "search_uri"
+	case search.TypeComposite:
+		return "search_composite"
+	}
+	return ""
+}
+
+// indexParam is the param value index rows carry for a criterion.
+func indexParam(c *search.Criterion) string {
+	switch c.Modifier {
+	case "identifier":
+		return c.Param.Code + ":identifier"
+	case "of-type":
+		return c.Param.Code + ":of-type"
+	}
+	return c.Param.Code
+}
+
+// negated reports whether a criterion selects resources outside its set.
+func negated(c *search.Criterion) bool {
+	return c.Modifier == "not" || (c.Missing != nil && *c.Missing)
+}
+
+// criterion writes "<col> [NOT] IN (ids of typ matching c)" for the outer
+// resource alias.
+func (b *builder) criterion(typ, alias string, c *search.Criterion) error {
+	if c.Param != nil && c.Param.Column != "" && c.Missing == nil && c.Chain == nil {
+		return b.column(alias, c)
+	}
+	b.w(alias, ".res_id")
+	if negated(c) {
+		b.w(" NOT")
+	}
+	b.w(" IN (")
+	if err := b.ids(typ, c); err != nil {
+		return err
+	}
+	b.w(")")
+	return nil
+}
+
+// column matches _id and _lastUpdated on the resources table itself.
+func (b *builder) column(alias string, c *search.Criterion) error {
+	b.w("(")
+	for i, v := range c.Values {
+		if i > 0 {
+			b.w(" OR ")
+		}
+		switch c.Param.Column {
+		case "id":
+			b.w(alias, ".res_id = ")
+			b.a(v.Token.Code)
+		case "lastUpdated":
+			// A lastUpdated instant is a point: the range [t, t+1µs).
+			b.date(alias+".last_updated", alias+".last_updated + 1", v.Date)
+		}
+	}
+	b.w(")")
+	return nil
+}
+
+// ids writes a SELECT of the ids of live typ resources matching c.
+func (b *builder) ids(typ string, c *search.Criterion) error {
+	switch {
+	case c.Has != nil:
+		h := c.Has
+		b.w("SELECT x.target_id FROM search_reference x WHERE x.res_type = ")
+		b.a(h.Type)
+		b.w(" AND x.param = ")
+		b.a(h.Ref.Code)
+		b.w(" AND x.target_type = ")
+		b.a(typ)
+		b.w(" AND x.res_id")
+		if negated(&h.Next) {
+			b.w(" NOT")
+		}
+		b.w(" IN (")
+		if err := b.ids(h.Type, &h.Next); err != nil {
+			return err
+		}
+		b.w(")")
+		return nil
+	case c.Chain != nil:
+		b.w("SELECT x.res_id FROM search_reference x WHERE x.res_type = ")
+		b.a(typ)
+		b.w(" AND x.param = ")
+		b.a(c.Param.Code)
+		b.w(" AND x.target_type = ")
+		b.a(c.Chain.Type)
+		b.w(" AND x.target_id")
+		if negated(&c.Chain.Next) {
+			b.w(" NOT")
+		}
+		b.w(" IN (")
+		if err := b.ids(c.Chain.Type, &c.Chain.Next); err != nil {
+			return err
+		}
+		b.w(")")
+		return nil
+	case c.Param.Column != "":
+		b.w("SELECT r2.res_id FROM resources r2 WHERE r2.res_type = ")
+		b.a(typ)
+		b.w(" AND r2.deleted = ")
+		b.a(false)
+		if c.Missing != nil {
+			// _id and _lastUpdated are never missing: every live resource
+			// is in the set, and the caller negates for :missing=true.
+			return nil
+		}
+		b.w(" AND ")
+		return b.column("r2", c)
+	}
+	b.w("SELECT x.res_id FROM ", tableOf(c.Param, c.Modifier), " x WHERE x.res_type = ")
+	b.a(typ)
+	b.w(" AND x.param = ")
+	b.a(indexParam(c))
+	if c.Missing != nil {
+		return nil
+	}
+	b.w(" AND (")
+	for i := range c.Values {
+		if i > 0 {
+			b.w(" OR ")
+		}
+		if err := b.value(c, &c.Values[i]); err != nil {
+			return err
+		}
+	}
+	b.w(")")
+	return nil
+}
+
+// value writes the condition one value puts on an index row x.
+func (b *builder) value(c *search.Criterion, v *search.Value) error {
+	switch c.Param.Type {
+	case search.TypeString:
+		b.str(c.Modifier, "x.norm", "x.exact", v.String)
+	case search.TypeToken:
+		if c.Modifier == "text" {
+			b.w("x.text LIKE ")
+			b.a("%" + search.EscapeLike(v.String) + "%")
+			b.w(` ESCAPE '\'`)
+			return nil
+		}
+		b.token("x.system", "x.code", v.Token)
+	case search.TypeReference:
+		if c.Modifier == "identifier" {
+			b.token("x.system", "x.code", v.Token)
+			return nil
+		}
+		b.ref(v.Ref, c.Param, c.Modifier)
+	case search.TypeDate:
+		b.date("x.lo", "x.hi", v.Date)
+	case search.TypeNumber:
+		b.number("x.value", v.Number)
+	case search.TypeQuantity:
+		b.quantity("x.value", "x.system", "x.code", "x.unit", v.Quantity)
+	case search.TypeURI:
+		b.uri(c.Modifier, v.URI)
+	case search.TypeComposite:
+		b.w("(")
+		b.token("x.system", "x.code", v.Token)
+		b.w(" AND ")
+		s := v.Second
+		switch c.Param.Components[1].Type {
+		case search.TypeToken:
+			b.token("x.value_system", "x.value_code", s.Token)
+		case search.TypeQuantity:
+			b.quantity("x.num", "x.value_system", "x.value_code", "x.unit", s.Quantity)
+		case search.TypeDate:
+			b.date("x.lo", "x.hi", s.Date)
+		case search.TypeString:
+			b.str("", "x.str", "x.str", s.String)
+		default:
+			return outcome.Invalid("%s: composite component type %s is not supported", c.Name, c.Param.Components[1].Type)
+		}
+		b.w(")")
+	default:
+		return fmt.Errorf("sqlstore: parameter type %q", c.Param.Type)
+	}
+	return nil
+}
+
+// str: default is a prefix match on the folded value, as an index range so
+// both databases use the index (https://hl7.org/fhir/R4/search.html#string).
+func (b *builder) str(modifier, norm, exact, v string) {
+	switch modifier {
+	case "exact":
+		b.w(exact, " = ")
+		b.a(v)
+	case "contains":
+		b.w(norm, " LIKE ")
+		b.a("%" + search.EscapeLike(v) + "%")
+		b.w(` ESCAPE '\'`)
+	default:
+		b.w("(", norm, " >= ")
+		b.a(v)
+		if upper, ok := search.PrefixUpperBound(v); ok {
+			b.w(" AND ", norm, " < ")
+			b.a(upper)
+		}
+		b.w(")")
+	}
+}
+
+// token: code, system|code, |code, system| (https://hl7.org/fhir/R4/search.html#token).
+func (b *builder) token(system, code string, t search.Token) {
+	switch {
+	case t.AnySystem:
+		b.w(code, " = ")
+		b.a(t.Code)
+	case t.AnyCode:
+		b.w(system, " = ")
+		b.a(t.System)
+	default:
+		b.w("(", system, " = ")
+		b.a(t.System)
+		b.w(" AND ", code, " = ")
+		b.a(t.Code)
+		b.w(")")
+	}
+}
+
+func (b *builder) ref(r search.RefValue, p *search.Param, modifier string) {
+	switch {
+	case r.URL != "":
+		b.w("x.url = ")
+		b.a(r.URL)
+	case r.Type != "":
+		b.w("(x.target_type = ")
+		b.a(r.Type)
+		b.w(" AND x.target_id = ")
+		b.a(r.ID)
+		b.w(")")
+	default:
+		b.w("x.target_id = ")
+		b.a(r.ID)
+	}
+}
+
+func (b *builder) uri(modifier, v string) {
+	switch modifier {
+	case "below":
+		b.w("x.uri LIKE ")
+		b.a(search.EscapeLike(v) + "%")
+		b.w(` ESCAPE '\'`)
+	case "above":
+		// x.uri is a prefix of v.
+		b.w("substr(")
+		b.a(v)
+		b.w(", 1, length(x.uri)) = x.uri")
+	default:
+		b.w("x.uri = ")
+		b.a(v)
+	}
+}
+
+// date writes the prefix semantics of search.MatchDate over [lo, hi)
+// columns (https://hl7.org/fhir/R4/search.html#prefix).
+func (b *builder) date(lo, hi string, v search.DateValue) {
+	s := v.Range
+	eq := func() {
+		b.w("(", lo, " >= ")
+		b.a(s.Lo)
+		b.w(" AND ", hi, " <= ")
+		b.a(s.Hi)
+		b.w(")")
+	}
+	switch v.Prefix {
+	case search.PrefixNe:
+		b.w("NOT ")
+		eq()
+	case search.PrefixGt:
+		b.w(hi, " > ")
+		b.a(s.Hi)
+	case search.PrefixLt:
+		b.w(lo, " < ")
+		b.a(s.Lo)
+	case search.PrefixGe:
+		b.w("(", hi, " > ")
+		b.a(s.Hi)
+		b.w(" OR ")
+		eq()
+		b.w(")")
+	case search.PrefixLe:
+		b.w("(", lo, " < ")
+		b.a(s.Lo)
+		b.w(" OR ")
+		eq()
+		b.w(")")
+	case search.PrefixSa:
+		b.w(lo, " >= ")
+		b.a(s.Hi)
+	case search.PrefixEb:
+		b.w(hi, " <= ")
+		b.a(s.Lo)
+	case search.PrefixAp:
+		w := v.ApproxRange(b.now)
+		b.w("(", lo, " < ")
+		b.a(w.Hi)
+		b.w(" AND ", hi, " > ")
+		b.a(w.Lo)
+		b.w(")")
+	default:
+		eq()
+	}
+}
+
+// number writes search.MatchNumber's semantics.
+func (b *builder) number(col string, n search.NumberValue) {
+	switch n.Prefix {
+	case search.PrefixNe:
+		b.w("NOT (", col, " >= ")
+		b.a(n.Lo)
+		b.w(" AND ", col, " < ")
+		b.a(n.Hi)
+		b.w(")")
+	case search.PrefixGt, search.PrefixSa:
+		b.w(col, " > ")
+		b.a(n.Value)
+	case search.PrefixLt, search.PrefixEb:
+		b.w(col, " < ")
+		b.a(n.Value)
+	case search.PrefixGe:
+		b.w(col, " >= ")
+		b.a(n.Value)
+	case search.PrefixLe:
+		b.w(col, " <= ")
+		b.a(n.Value)
+	case search.PrefixAp:
+		d := math.Abs(n.Value) * 0.1
+		b.w("(", col, " >= ")
+		b.a(n.Value - d)
+		b.w(" AND ", col, " <= ")
+		b.a(n.Value + d)
+		b.w(")")
+	default:
+		b.w("(", col, " >= ")
+		b.a(n.Lo)
+		b.w(" AND ", col, " < ")
+		b.a(n.Hi)
+		b.w(")")
+	}
+}
+
+// quantity: the number, and the unit when given as system|code or ||code
+// (matched against code or unit).
+func (b *builder) quantity(val, system, code, unit string, q search.QuantityValue) {
+	b.w("(")
+	b.number(val, q.Number)
+	switch {
+	case q.System != "" && q.Code != "":
+		b.w(" AND ", system, " = ")
+		b.a(q.System)
+		b.w(" AND ", code, " = ")
+		b.a(q.Code)
+	case q.Code != "":
+		b.w(" AND (", code, " = ")
+		b.a(q.Code)
+		b.w(" OR ", unit, " = ")
+		b.a(q.Code)
+		b.w(")")
+	}
+	b.w(")")
+}

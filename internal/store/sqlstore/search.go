@@ -1,0 +1,378 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// Limits on what one page may pull in.
+const (
+	maxIncluded    = 5000
+	maxIncludeHops = 4
+)
+
+type sortKey struct {
+	expr string
+	args []any
+	kind byte // 's' text, 'i' integer, 'f' float
+	desc bool
+}
+
+// sortKeys turns _sort into SQL expressions over resources r. A resource
+// without a value sorts last in either direction, via a sentinel, so keys
+// are never NULL and keyset comparisons stay simple.
+func sortKeys(q *search.Query) []sortKey {
+	var keys []sortKey
+	for _, k := range q.Sort {
+		p := k.Param
+		agg := "MIN"
+		if k.Desc {
+			agg = "MAX"
+		}
+		var col, table string
+		var kind byte
+		switch {
+		case p.Column == "id":
+			keys = append(keys, sortKey{expr: "r.res_id", kind: 's', desc: k.Desc})
+			continue
+		case p.Column == "lastUpdated":
+			keys = append(keys, sortKey{expr: "r.last_updated", kind: 'i', desc: k.Desc})
+			continue
+		case p.Type == search.TypeString:
+			col, table, kind = "norm", "search_string", 's'
+		case p.Type == search.TypeToken:
+			col, table, kind = "code", "search_token", 's'
+		case p.Type == search.TypeDate:
+			col, table, kind = "lo", "search_date", 'i'
+			if k.Desc {
+				col = "hi"
+			}
+		case p.Type == search.TypeNumber:
+			col, table, kind = "value", "search_number", 'f'
+		case p.Type == search.TypeQuantity:
+			col, table, kind = "value", "search_quantity", 'f'
+		case p.Type == search.TypeReference:
+			col, table, kind = "target_id", "search_reference", 's'
+		case p.Type == search.TypeURI:
+			col, table, kind = "uri", "search_uri", 's'
+		default:
+			continue
+		}
+		sentinel := map[byte][2]string{'s': {`'\U0010FFFF'`, `''`}, 'i': {"9223372036854775807", "-9223372036854775808"}, 'f': {"1e308", "-1e308"}}[kind]
+		s := sentinel[0]
+		if k.Desc {
+			s = sentinel[1]
+		}
+		if kind == 's' && !k.Desc {
+			s = "'\U0010FFFF'"
+		}
+		keys = append(keys, sortKey{
+			expr: "COALESCE((SELECT " + agg + "(y." + col + ") FROM " + table + " y WHERE y.res_type = r.res_type AND y.res_id = r.res_id AND y.param = ?), " + s + ")",
+			args: []any{p.Code}, kind: kind, desc: k.Desc,
+		})
+	}
+	return keys
+}
+
+// cursor is the opaque page token: the position after (or before) which the
+// page starts, and a signature of the query it belongs to.
+type cursor struct {
+	Prev bool   `json:"p,omitempty"`
+	Keys []any  `json:"k,omitempty"`
+	Type string `json:"t"`
+	ID   string `json:"i"`
+	Sig  uint64 `json:"s"`
+}
+
+func signature(q *search.Query) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(strings.Join(q.Types, ",") + "?" + q.Canonical))
+	for _, k := range q.Sort {
+		fmt.Fprintf(h, "|%s:%v", k.Param.Code, k.Desc)
+	}
+	return h.Sum64()
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, q *search.Query, keys []sortKey) (*cursor, error) {
+	bad := outcome.Invalid("_cursor is not a page token of this search; follow the Bundle's links").At("_cursor")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var c cursor
+	if err := dec.Decode(&c); err != nil || c.Sig != signature(q) || len(c.Keys) != len(keys) {
+		return nil, bad
+	}
+	for i, k := range keys {
+		switch k.kind {
+		case 's':
+			if _, ok := c.Keys[i].(string); !ok {
+				return nil, bad
+			}
+		case 'i':
+			n, ok := c.Keys[i].(json.Number)
+			v, err := n.Int64()
+			if !ok || err != nil {
+				return nil, bad
+			}
+			c.Keys[i] = v
+		case 'f':
+			n, ok := c.Keys[i].(json.Number)
+			v, err := n.Float64()
+			if !ok || err != nil {
+				return nil, bad
+			}
+			c.Keys[i] = v
+		}
+	}
+	return &c, nil
+}
+
+// where writes the criteria of q over resources r.
+func (db *DB) where(b *builder, q *search.Query) error {
+	b.w(" WHERE r.deleted = ")
+	b.a(false)
+	b.w(" AND r.res_type IN ")
+	b.list(q.Types)
+	for i := range q.And {
+		c := &q.And[i]
+		b.w(" AND ")
+		if len(q.Types) == 1 {
+			if err := b.criterion(q.Types[0], "r", c); err != nil {
+				return err
+			}
+			continue
+		}
+		// A system search: the criterion per type.
+		b.w("(")
+		for j, t := range q.Types {
+			if j > 0 {
+				b.w(" OR ")
+			}
+			b.w("(r.res_type = ")
+			b.a(t)
+			b.w(" AND ")
+			if err := b.criterion(t, "r", c); err != nil {
+				return err
+			}
+			b.w(")")
+		}
+		b.w(")")
+	}
+	return nil
+}
+
+// Search implements store.Store.
+func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult, error) {
+	res := &store.SearchResult{Total: -1}
+	keys := sortKeys(q)
+	var cur *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, q, keys)
+		if err != nil {
+			return nil, err
+		}
+		cur = c
+	}
+	if q.Total == "accurate" || q.Total == "estimate" || q.Summary == "count" {
+		n, err := db.count(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		res.Total = n
+	}
+	if q.Summary == "count" {
+		return res, nil
+	}
+
+	b := &builder{now: db.now()}
+	b.w("SELECT s.res_type, s.res_id, s.version_id, s.last_updated, s.content")
+	for i := range keys {
+		b.w(fmt.Sprintf(", s.k%d", i))
+	}
+	b.w(" FROM (SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content")
+	for i, k := range keys {
+		b.w(", ", k.expr, fmt.Sprintf(" AS k%d", i))
+		b.args = append(b.args, k.args...)
+	}
+	b.w(" FROM resources r")
+	if err := db.where(b, q); err != nil {
+		return nil, err
+	}
+	b.w(") s")
+	backwards := cur != nil && cur.Prev
+	if cur != nil {
+		b.w(" WHERE ")
+		keyset(b, keys, cur, backwards)
+	}
+	b.w(" ORDER BY ")
+	for i, k := range keys {
+		b.w(fmt.Sprintf("s.k%d", i), dir(k.desc != backwards), ", ")
+	}
+	b.w("s.res_type", dir(backwards), ", s.res_id", dir(backwards), " LIMIT ")
+	b.a(q.Count + 1)
+
+	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.Search: %w", err)
+	}
+	defer rows.Close()
+	type row struct {
+		v    store.Version
+		keys []any
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		var updated int64
+		r.keys = make([]any, len(keys))
+		dest := []any{&r.v.Type, &r.v.ID, &r.v.VersionID, &updated, &r.v.Content}
+		for i := range r.keys {
+			dest = append(dest, &r.keys[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("sqlstore.Search: %w", err)
+		}
+		r.v.LastUpdated = fromMicros(updated)
+		for i, k := range r.keys {
+			if bs, ok := k.([]byte); ok {
+				r.keys[i] = string(bs)
+			}
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore.Search: %w", err)
+	}
+	more := len(got) > q.Count
+	if more {
+		got = got[:q.Count]
+	}
+	if backwards {
+		for i, j := 0, len(got)-1; i < j; i, j = i+1, j-1 {
+			got[i], got[j] = got[j], got[i]
+		}
+	}
+	sig := signature(q)
+	mk := func(r row, prev bool) string {
+		return encodeCursor(cursor{Prev: prev, Keys: r.keys, Type: r.v.Type, ID: r.v.ID, Sig: sig})
+	}
+	if len(got) > 0 {
+		if (!backwards && more) || (backwards && cur != nil) {
+			res.Next = mk(got[len(got)-1], false)
+		}
+		if (backwards && more) || (!backwards && cur != nil) {
+			res.Prev = mk(got[0], true)
+		}
+	}
+	for _, r := range got {
+		res.Matches = append(res.Matches, r.v)
+	}
+	if res.Total < 0 && cur == nil && !more {
+		res.Total = len(got) // the whole result is on this page: counting is free
+	}
+	if err := db.include(ctx, q, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func dir(desc bool) string {
+	if desc {
+		return " DESC"
+	}
+	return " ASC"
+}
+
+// keyset writes the condition "after the cursor" in the sort order
+// (lexicographic over the keys, then res_type and res_id).
+func keyset(b *builder, keys []sortKey, c *cursor, backwards bool) {
+	cols := make([]string, 0, len(keys)+2)
+	descs := make([]bool, 0, len(keys)+2)
+	vals := make([]any, 0, len(keys)+2)
+	for i, k := range keys {
+		cols = append(cols, fmt.Sprintf("s.k%d", i))
+		descs = append(descs, k.desc)
+		vals = append(vals, c.Keys[i])
+	}
+	cols = append(cols, "s.res_type", "s.res_id")
+	descs = append(descs, false, false)
+	vals = append(vals, c.Type, c.ID)
+	b.w("(")
+	for i := range cols {
+		if i > 0 {
+			b.w(" OR ")
+		}
+		b.w("(")
+		for j := 0; j < i; j++ {
+			b.w(cols[j], " = ")
+			b.a(vals[j])
+			b.w(" AND ")
+		}
+		op := " > "
+		if descs[i] != backwards {
+			op = " < "
+		}
+		b.w(cols[i], op)
+		b.a(vals[i])
+		b.w(")")
+	}
+	b.w(")")
+}
+
+func (db *DB) count(ctx context.Context, q *search.Query) (int, error) {
+	b := &builder{now: db.now()}
+	b.w("SELECT COUNT(*) FROM resources r")
+	if err := db.where(b, q); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), b.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore.count: %w", err)
+	}
+	return n, nil
+}
+
+// matchIDs returns up to limit ids matching q, inside a write's transaction.
+func (db *DB) matchIDs(ctx context.Context, tx queryer, q *search.Query, limit int) ([]string, error) {
+	b := &builder{now: db.now()}
+	b.w("SELECT r.res_id FROM resources r")
+	if err := db.where(b, q); err != nil {
+		return nil, err
+	}
+	b.w(" ORDER BY r.res_id LIMIT ")
+	b.a(limit)
+	rows, err := tx.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.match: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlstore.match: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+var _ = math.MaxInt64
