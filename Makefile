@@ -45,6 +45,12 @@ bench:
 generate: conformance-data
 	$(GO) generate ./fhir/...
 
+## bench-search: 100,000 generated patients (1.4M resources) in a throwaway PostgreSQL; latency of the
+## common searches at concurrency 1 and 16; query plans (and SQLite's) into docs/search-plans.md
+bench-search:
+	MEKONG_BENCH_SEARCH=1 MEKONG_BENCH_DOCS=1 MEKONG_BENCH_PATIENTS=$${MEKONG_BENCH_PATIENTS:-100000} \
+		$(GO) test -run TestSearchBenchmark -v -count=1 -timeout 90m ./internal/benchsearch/
+
 ## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
 conformance-data: $(EXAMPLES_DIR)/Patient-example.json
 	bash fhir/fhirpath/testdata/install-oracle.sh

@@ -45,7 +45,61 @@ func (r *Registry) Extract(typ string, res map[string]any) (*Index, error) {
 			r.add(ix, p, res, n)
 		}
 	}
+	ix.dedupe()
 	return ix, nil
+}
+
+// dedupe removes repeated rows (the same code in two codings, the same
+// reference reached by two paths). Unique rows let a search be driven from
+// one index in id order without returning a resource twice. A repeated
+// token with a different display keeps that display as a text-only row.
+func (ix *Index) dedupe() {
+	seen := map[TokenRow]bool{}
+	tokens := ix.Tokens[:0]
+	var texts []TokenRow
+	for _, t := range ix.Tokens {
+		key := TokenRow{Param: t.Param, System: t.System, Code: t.Code}
+		if t.Code == "" {
+			key.Text = t.Text
+		}
+		if seen[key] {
+			if t.Text != "" && t.Code != "" {
+				texts = append(texts, TokenRow{Param: t.Param, Text: t.Text})
+			}
+			continue
+		}
+		seen[key] = true
+		tokens = append(tokens, t)
+	}
+	for _, t := range texts {
+		if !seen[t] {
+			seen[t] = true
+			tokens = append(tokens, t)
+		}
+	}
+	ix.Tokens = tokens
+	ix.Strings = uniq(ix.Strings)
+	ix.Dates = uniq(ix.Dates)
+	ix.Numbers = uniq(ix.Numbers)
+	ix.Quantities = uniq(ix.Quantities)
+	ix.Refs = uniq(ix.Refs)
+	ix.URIs = uniq(ix.URIs)
+	ix.Composites = uniq(ix.Composites)
+}
+
+func uniq[T comparable](rows []T) []T {
+	if len(rows) < 2 {
+		return rows
+	}
+	seen := make(map[T]bool, len(rows))
+	out := rows[:0]
+	for _, r := range rows {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (r *Registry) add(ix *Index, p *Param, res map[string]any, n fhirpath.Node) {

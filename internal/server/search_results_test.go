@@ -41,7 +41,9 @@ func TestSearchPaging(t *testing.T) {
 		for i := 0; i < 25; i++ {
 			a.want(a.do("PUT", fmt.Sprintf("/Patient/pg%02d", i), fmt.Sprintf(`{"resourceType":"Patient","id":"pg%02d","gender":"other","birthDate":"%d"}`, i, 1950+i%7)), 201)
 		}
-		for _, sortParam := range []string{"", "&_sort=-birthdate", "&_sort=birthdate,-_id"} {
+		// The first criterion set is driven from the token index (system|code);
+		// the second is planned as a semi-join; sorted searches use sort keys.
+		for _, sortParam := range []string{"&gender=http://hl7.org/fhir/administrative-gender|other", "", "&_sort=-birthdate", "&_sort=birthdate,-_id"} {
 			next := a.base + "/Patient?gender=other&_count=4" + sortParam
 			var forward []string
 			var pages []map[string]any

@@ -94,6 +94,7 @@ func Dialect() sqlstore.Dialect {
 			return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 		},
 		Migrations: sub,
+		Explain:    "EXPLAIN QUERY PLAN ",
 	}
 }
 

@@ -16,6 +16,16 @@ type builder struct {
 	sb   strings.Builder
 	args []any
 	now  time.Time
+	// x is the alias of the index table value conditions apply to.
+	x string
+}
+
+// c names column col of the index table in scope.
+func (b *builder) c(col string) string {
+	if b.x == "" {
+		return "x." + col
+	}
+	return b.x + "." + col
 }
 
 func (b *builder) w(parts ...string) {
@@ -197,43 +207,43 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 func (b *builder) value(c *search.Criterion, v *search.Value) error {
 	switch c.Param.Type {
 	case search.TypeString:
-		b.str(c.Modifier, "x.norm", "x.exact", v.String)
+		b.str(c.Modifier, b.c("norm"), b.c("exact"), v.String)
 	case search.TypeToken:
 		if c.Modifier == "text" {
-			b.w("x.text LIKE ")
+			b.w(b.c("text"), " LIKE ")
 			b.a("%" + search.EscapeLike(v.String) + "%")
 			b.w(` ESCAPE '\'`)
 			return nil
 		}
-		b.token("x.system", "x.code", v.Token)
+		b.token(b.c("system"), b.c("code"), v.Token)
 	case search.TypeReference:
 		if c.Modifier == "identifier" {
-			b.token("x.system", "x.code", v.Token)
+			b.token(b.c("system"), b.c("code"), v.Token)
 			return nil
 		}
 		b.ref(v.Ref, c.Param, c.Modifier)
 	case search.TypeDate:
-		b.date("x.lo", "x.hi", v.Date)
+		b.date(b.c("lo"), b.c("hi"), v.Date)
 	case search.TypeNumber:
-		b.number("x.value", v.Number)
+		b.number(b.c("value"), v.Number)
 	case search.TypeQuantity:
-		b.quantity("x.value", "x.system", "x.code", "x.unit", v.Quantity)
+		b.quantity(b.c("value"), b.c("system"), b.c("code"), b.c("unit"), v.Quantity)
 	case search.TypeURI:
 		b.uri(c.Modifier, v.URI)
 	case search.TypeComposite:
 		b.w("(")
-		b.token("x.system", "x.code", v.Token)
+		b.token(b.c("system"), b.c("code"), v.Token)
 		b.w(" AND ")
 		s := v.Second
 		switch c.Param.Components[1].Type {
 		case search.TypeToken:
-			b.token("x.value_system", "x.value_code", s.Token)
+			b.token(b.c("value_system"), b.c("value_code"), s.Token)
 		case search.TypeQuantity:
-			b.quantity("x.num", "x.value_system", "x.value_code", "x.unit", s.Quantity)
+			b.quantity(b.c("num"), b.c("value_system"), b.c("value_code"), b.c("unit"), s.Quantity)
 		case search.TypeDate:
-			b.date("x.lo", "x.hi", s.Date)
+			b.date(b.c("lo"), b.c("hi"), s.Date)
 		case search.TypeString:
-			b.str("", "x.str", "x.str", s.String)
+			b.str("", b.c("str"), b.c("str"), s.String)
 		default:
 			return outcome.Invalid("%s: composite component type %s is not supported", c.Name, c.Param.Components[1].Type)
 		}
@@ -287,16 +297,16 @@ func (b *builder) token(system, code string, t search.Token) {
 func (b *builder) ref(r search.RefValue, p *search.Param, modifier string) {
 	switch {
 	case r.URL != "":
-		b.w("x.url = ")
+		b.w(b.c("url"), " = ")
 		b.a(r.URL)
 	case r.Type != "":
-		b.w("(x.target_type = ")
+		b.w("(", b.c("target_type"), " = ")
 		b.a(r.Type)
-		b.w(" AND x.target_id = ")
+		b.w(" AND ", b.c("target_id"), " = ")
 		b.a(r.ID)
 		b.w(")")
 	default:
-		b.w("x.target_id = ")
+		b.w(b.c("target_id"), " = ")
 		b.a(r.ID)
 	}
 }
@@ -304,16 +314,16 @@ func (b *builder) ref(r search.RefValue, p *search.Param, modifier string) {
 func (b *builder) uri(modifier, v string) {
 	switch modifier {
 	case "below":
-		b.w("x.uri LIKE ")
+		b.w(b.c("uri"), " LIKE ")
 		b.a(search.EscapeLike(v) + "%")
 		b.w(` ESCAPE '\'`)
 	case "above":
 		// x.uri is a prefix of v.
 		b.w("substr(")
 		b.a(v)
-		b.w(", 1, length(x.uri)) = x.uri")
+		b.w(", 1, length(", b.c("uri"), ")) = ", b.c("uri"))
 	default:
-		b.w("x.uri = ")
+		b.w(b.c("uri"), " = ")
 		b.a(v)
 	}
 }
@@ -323,8 +333,11 @@ func (b *builder) uri(modifier, v string) {
 func (b *builder) date(lo, hi string, v search.DateValue) {
 	s := v.Range
 	eq := func() {
+		// lo < s.Hi is implied (lo < hi <= s.Hi) and bounds the lo range scan.
 		b.w("(", lo, " >= ")
 		b.a(s.Lo)
+		b.w(" AND ", lo, " < ")
+		b.a(s.Hi)
 		b.w(" AND ", hi, " <= ")
 		b.a(s.Hi)
 		b.w(")")
@@ -340,17 +353,24 @@ func (b *builder) date(lo, hi string, v search.DateValue) {
 		b.w(lo, " < ")
 		b.a(s.Lo)
 	case search.PrefixGe:
+		// hi > s.Lo holds in both branches; as a plain range it lets the
+		// planner scan the (param, hi) index instead of every date row.
 		b.w("(", hi, " > ")
+		b.a(s.Lo)
+		b.w(" AND (", hi, " > ")
 		b.a(s.Hi)
 		b.w(" OR ")
 		eq()
-		b.w(")")
+		b.w("))")
 	case search.PrefixLe:
+		// Likewise lo < s.Hi, for the (param, lo) index.
 		b.w("(", lo, " < ")
+		b.a(s.Hi)
+		b.w(" AND (", lo, " < ")
 		b.a(s.Lo)
 		b.w(" OR ")
 		eq()
-		b.w(")")
+		b.w("))")
 	case search.PrefixSa:
 		b.w(lo, " >= ")
 		b.a(s.Hi)

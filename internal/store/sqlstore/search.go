@@ -202,64 +202,61 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 		return res, nil
 	}
 
-	b := &builder{now: db.now()}
-	b.w("SELECT s.res_type, s.res_id, s.version_id, s.last_updated, s.content")
-	for i := range keys {
-		b.w(fmt.Sprintf(", s.k%d", i))
-	}
-	b.w(" FROM (SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content")
-	for i, k := range keys {
-		b.w(", ", k.expr, fmt.Sprintf(" AS k%d", i))
-		b.args = append(b.args, k.args...)
-	}
-	b.w(" FROM resources r")
-	if err := db.where(b, q); err != nil {
-		return nil, err
-	}
-	b.w(") s")
 	backwards := cur != nil && cur.Prev
-	if cur != nil {
-		b.w(" WHERE ")
-		keyset(b, keys, cur, backwards)
-	}
-	b.w(" ORDER BY ")
-	for i, k := range keys {
-		b.w(fmt.Sprintf("s.k%d", i), dir(k.desc != backwards), ", ")
-	}
-	b.w("s.res_type", dir(backwards), ", s.res_id", dir(backwards), " LIMIT ")
-	b.a(q.Count + 1)
-
-	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore.Search: %w", err)
-	}
-	defer rows.Close()
 	type row struct {
 		v    store.Version
 		keys []any
 	}
 	var got []row
-	for rows.Next() {
-		var r row
-		var updated int64
-		r.keys = make([]any, len(keys))
-		dest := []any{&r.v.Type, &r.v.ID, &r.v.VersionID, &updated, &r.v.Content}
-		for i := range r.keys {
-			dest = append(dest, &r.keys[i])
+	fetch := func(driven bool) error {
+		b, err := db.searchSQL(q, keys, cur, driven)
+		if err != nil {
+			return err
 		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("sqlstore.Search: %w", err)
+		rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore.Search: %w", err)
 		}
-		r.v.LastUpdated = fromMicros(updated)
-		for i, k := range r.keys {
-			if bs, ok := k.([]byte); ok {
-				r.keys[i] = string(bs)
+		defer rows.Close()
+		got = got[:0]
+		for rows.Next() {
+			var r row
+			var updated int64
+			r.keys = make([]any, len(keys))
+			dest := []any{&r.v.Type, &r.v.ID, &r.v.VersionID, &updated, &r.v.Content}
+			for i := range r.keys {
+				dest = append(dest, &r.keys[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return fmt.Errorf("sqlstore.Search: %w", err)
+			}
+			r.v.LastUpdated = fromMicros(updated)
+			for i, k := range r.keys {
+				if bs, ok := k.([]byte); ok {
+					r.keys[i] = string(bs)
+				}
+			}
+			got = append(got, r)
+		}
+		return rows.Err()
+	}
+	di := driver(q)
+	if err := fetch(di >= 0); err != nil {
+		return nil, err
+	}
+	if di >= 0 && len(got) <= q.Count {
+		// A short driven page is the answer only if the driver ran out of rows;
+		// if the budget ran out, another criterion is selective: let the
+		// planner lead.
+		done, err := db.driverExhausted(ctx, q, di, cur)
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			if err := fetch(false); err != nil {
+				return nil, err
 			}
 		}
-		got = append(got, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore.Search: %w", err)
 	}
 	more := len(got) > q.Count
 	if more {
@@ -292,6 +289,189 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 		return nil, err
 	}
 	return res, nil
+}
+
+// searchSQL builds the page query: the criteria, the sort keys, the keyset
+// condition of the cursor, and LIMIT count+1 (the extra row says whether
+// there is a next page).
+func (db *DB) searchSQL(q *search.Query, keys []sortKey, cur *cursor, driven bool) (*builder, error) {
+	if di := driver(q); driven && di >= 0 {
+		return db.drivenSQL(q, di, cur)
+	}
+	b := &builder{now: db.now()}
+	b.w("SELECT s.res_type, s.res_id, s.version_id, s.last_updated, s.content")
+	for i := range keys {
+		b.w(fmt.Sprintf(", s.k%d", i))
+	}
+	b.w(" FROM (SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content")
+	for i, k := range keys {
+		b.w(", ", k.expr, fmt.Sprintf(" AS k%d", i))
+		b.args = append(b.args, k.args...)
+	}
+	b.w(" FROM resources r")
+	if err := db.where(b, q); err != nil {
+		return nil, err
+	}
+	b.w(") s")
+	backwards := cur != nil && cur.Prev
+	if cur != nil {
+		b.w(" WHERE ")
+		keyset(b, keys, cur, backwards)
+	}
+	b.w(" ORDER BY ")
+	for i, k := range keys {
+		b.w(fmt.Sprintf("s.k%d", i), dir(k.desc != backwards), ", ")
+	}
+	b.w("s.res_type", dir(backwards), ", s.res_id", dir(backwards), " LIMIT ")
+	b.a(q.Count + 1)
+	return b, nil
+}
+
+// driveBudget is how many driver rows a driven page may read before the
+// search falls back to the planner's set-based plan: enough to fill a page
+// when matches are dense, small enough (a few milliseconds) to give up early
+// when another criterion is selective and the planner should lead.
+func driveBudget(count int) int { return 5*(count+1) + 500 }
+
+// drivenSQL is the page query of a search with a driver (see driver): the
+// driver's index is walked in res_id order, at most driveBudget rows, and
+// each row is checked against the other criteria.
+func (db *DB) drivenSQL(q *search.Query, di int, cur *cursor) (*builder, error) {
+	b := &builder{now: db.now()}
+	backwards := cur != nil && cur.Prev
+	b.w("SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content FROM (")
+	db.driverScan(b, q, di, cur)
+	b.w(") d JOIN resources r ON r.res_type = d.res_type AND r.res_id = d.res_id WHERE r.deleted = ")
+	b.a(false)
+	for i := range q.And {
+		if i == di {
+			continue
+		}
+		b.w(" AND ")
+		if err := b.probe(q.Types[0], "r", &q.And[i]); err != nil {
+			return nil, err
+		}
+	}
+	b.w(" ORDER BY d.res_id", dir(backwards), " LIMIT ")
+	b.a(q.Count + 1)
+	return b, nil
+}
+
+// driverScan writes the budgeted, ordered walk of the driver's index after the cursor.
+func (db *DB) driverScan(b *builder, q *search.Query, di int, cur *cursor) {
+	c := &q.And[di]
+	backwards := cur != nil && cur.Prev
+	b.w("SELECT d.res_type, d.res_id FROM ", tableOf(c.Param, c.Modifier), " d WHERE d.res_type = ")
+	b.a(q.Types[0])
+	b.w(" AND d.param = ")
+	b.a(indexParam(c))
+	b.w(" AND ")
+	b.x = "d"
+	_ = b.value(c, &c.Values[0]) // driver values are exact tokens and references: no error path
+	b.x = ""
+	if cur != nil {
+		op := " > "
+		if backwards {
+			op = " < "
+		}
+		b.w(" AND d.res_id", op)
+		b.a(cur.ID)
+	}
+	b.w(" ORDER BY d.res_id", dir(backwards), " LIMIT ")
+	b.a(driveBudget(q.Count))
+}
+
+// driverExhausted reports whether a driven page read every driver row, so a
+// short page is the whole answer rather than the budget running out.
+func (db *DB) driverExhausted(ctx context.Context, q *search.Query, di int, cur *cursor) (bool, error) {
+	b := &builder{now: db.now()}
+	b.w("SELECT COUNT(*) FROM (")
+	db.driverScan(b, q, di, cur)
+	b.w(") d")
+	var n int
+	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), b.args...).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlstore.Search: %w", err)
+	}
+	return n < driveBudget(q.Count), nil
+}
+
+// countSQL counts the matches of q, from the driver's index alone when it can.
+func (db *DB) countSQL(q *search.Query) (*builder, error) {
+	b := &builder{now: db.now()}
+	b.w("SELECT COUNT(*)")
+	if di := driver(q); di >= 0 {
+		err := db.drive(b, q, di, !countable(q, di))
+		return b, err
+	}
+	b.w(" FROM resources r")
+	err := db.where(b, q)
+	return b, err
+}
+
+// Explain returns the database's plan for the page query of q (with the
+// count query's plan when q counts), for the query plans in docs/.
+func (db *DB) Explain(ctx context.Context, q *search.Query) (string, error) {
+	keys := sortKeys(q)
+	var cur *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, q, keys)
+		if err != nil {
+			return "", err
+		}
+		cur = c
+	}
+	var b *builder
+	if q.Summary == "count" {
+		var err error
+		if b, err = db.countSQL(q); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		if b, err = db.searchSQL(q, keys, cur, true); err != nil {
+			return "", err
+		}
+	}
+	plan, err := db.explain(ctx, b)
+	if err != nil {
+		return "", err
+	}
+	if di := driver(q); di >= 0 && q.Summary != "count" {
+		fb, err := db.searchSQL(q, keys, cur, false)
+		if err != nil {
+			return "", err
+		}
+		fallback, err := db.explain(ctx, fb)
+		if err != nil {
+			return "", err
+		}
+		plan = "-- driven by " + q.And[di].Name + " (read at most " + fmt.Sprint(driveBudget(q.Count)) + " index rows):\n" + plan +
+			"-- fallback when that budget runs out before the page fills:\n" + fallback
+	}
+	return plan, nil
+}
+
+func (db *DB) explain(ctx context.Context, b *builder) (string, error) {
+	rows, err := db.r.QueryContext(ctx, db.d.Explain+rebind(db.d, b.sb.String()), b.args...)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore.Explain: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		// PostgreSQL gives one text column; SQLite (id, parent, notused, detail).
+		fmt.Fprintln(&out, vals[len(vals)-1])
+	}
+	return out.String(), rows.Err()
 }
 
 func dir(desc bool) string {
@@ -338,9 +518,8 @@ func keyset(b *builder, keys []sortKey, c *cursor, backwards bool) {
 }
 
 func (db *DB) count(ctx context.Context, q *search.Query) (int, error) {
-	b := &builder{now: db.now()}
-	b.w("SELECT COUNT(*) FROM resources r")
-	if err := db.where(b, q); err != nil {
+	b, err := db.countSQL(q)
+	if err != nil {
 		return 0, err
 	}
 	var n int

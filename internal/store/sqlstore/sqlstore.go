@@ -32,6 +32,8 @@ type Dialect struct {
 	IsTransient func(error) bool
 	// Migrations holds NNNN_name.sql files applied in order.
 	Migrations fs.FS
+	// Explain prefixes a query to get its plan.
+	Explain string
 	// MigrationLock serialises migrations from several gateway instances.
 	MigrationLock func(ctx context.Context, tx *sql.Tx) error
 }
