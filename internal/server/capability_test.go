@@ -38,6 +38,27 @@ func TestMetadata(t *testing.T) {
 		if op := res["operation"].([]any)[0].(map[string]any); op["name"] != "validate" {
 			t.Fatalf("operation %v", op)
 		}
+		// Every supported search parameter, with its type and documentation.
+		params := map[string]map[string]any{}
+		for _, sp := range res["searchParam"].([]any) {
+			m := sp.(map[string]any)
+			params[m["name"].(string)] = m
+		}
+		want := map[string]string{"_id": "token", "_lastUpdated": "date", "_profile": "uri", "identifier": "token"}
+		switch res["type"] {
+		case "Patient":
+			want["family"], want["birthdate"], want["general-practitioner"] = "string", "date", "reference"
+		case "Observation":
+			want["code-value-quantity"], want["value-quantity"], want["subject"] = "composite", "quantity", "reference"
+		case "Immunization":
+			want["vaccine-code"], want["lot-number"] = "token", "string"
+		}
+		for name, typ := range want {
+			p := params[name]
+			if p == nil || p["type"] != typ || p["documentation"] == "" || p["definition"] == nil {
+				t.Errorf("%s searchParam %s = %v, want type %s with documentation", res["type"], name, p, typ)
+			}
+		}
 	}
 	if strings.Join(types, ",") != "Immunization,Observation,Patient" {
 		t.Fatalf("types %v", types)

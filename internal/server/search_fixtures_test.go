@@ -6,13 +6,14 @@ import "testing"
 // Thai and Khmer names, partial dates, a timezone edge, quantities,
 // composites, references, identifiers with types and meta tags.
 var searchFixtures = []string{
-	`{"resourceType":"Patient","id":"p1","meta":{"tag":[{"system":"urn:tag","code":"mig"}]},"active":true,
+	`{"resourceType":"Patient","id":"p1","meta":{"tag":[{"system":"urn:tag","code":"mig"}],
+	  "profile":["http://mekong.example.org/fhir/StructureDefinition/migrant-patient"],"source":"https://iom.example.org/mha#poipet"},"active":true,
 	  "identifier":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"PPN"}]},"system":"http://hl7.org/fhir/sid/passport-KHM","value":"N0123456"},
 	                {"system":"https://terms.sil-th.org/id/th-cid","value":"1103700012345"}],
 	  "name":[{"use":"official","family":"Sok","given":["Dara"]},{"family":"សុខ","given":["ដារា"],"text":"សុខ ដារា"}],
 	  "telecom":[{"system":"phone","value":"+85512345678"}],
 	  "gender":"male","birthDate":"1990-04-01","address":[{"city":"Poipet","country":"KH"}]}`,
-	`{"resourceType":"Patient","id":"p2","identifier":[{"system":"http://hl7.org/fhir/sid/passport-THA","value":"AA111"}],
+	`{"resourceType":"Patient","id":"p2","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"identifier":[{"system":"http://hl7.org/fhir/sid/passport-THA","value":"AA111"}],
 	  "name":[{"family":"Müller","given":["Élodie"]}],"gender":"female","birthDate":"1985"}`,
 	`{"resourceType":"Patient","id":"p3","identifier":[{"system":"https://terms.sil-th.org/id/th-cid","value":"3100500012345"}],
 	  "name":[{"family":"ใจดี","given":["สมชาย"]},{"family":"Jaidee","given":["Somchai"]}],"gender":"male","birthDate":"1978-11-30"}`,
@@ -44,7 +45,7 @@ var searchFixtures = []string{
 	  "valueQuantity":{"value":62.5,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}}`,
 	`{"resourceType":"Observation","id":"o6","status":"final",
 	  "code":{"coding":[{"system":"http://loinc.org","code":"94500-6","display":"SARS-CoV-2 RNA [Presence] by NAA"}]},
-	  "subject":{"reference":"Patient/p4"},"performer":[{"reference":"Organization/th-hosp-10669"}],"effectiveDateTime":"2026-03-16",
+	  "subject":{"reference":"Patient/p4"},"performer":[{"reference":"Organization/th-hosp-10669","identifier":{"system":"https://bps.moph.go.th/hcode","value":"10669"}}],"effectiveDateTime":"2026-03-16",
 	  "valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260373001","display":"Detected"}]}}`,
 
 	`{"resourceType":"Immunization","id":"i1","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"511"}]},

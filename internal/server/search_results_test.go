@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"sync"
 	"net/url"
 	"strings"
 	"testing"
@@ -270,6 +271,34 @@ func TestConditionalUpdateDelete(t *testing.T) {
 		// A deleted resource no longer satisfies chains or _has either.
 		if ids := matchIDs(t, a.want(a.do("GET", "/Patient?_has:Observation:subject:code=29463-7", ""), 200).json(t)); len(ids) != 0 {
 			t.Fatalf("_has sees a deleted resource: %v", ids)
+		}
+	})
+}
+
+// Conditional update is atomic: concurrent identical requests with no match
+// create one resource and update it, never two resources.
+func TestConcurrentConditionalUpdate(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *api) {
+		const n = 10
+		body := `{"resourceType":"Patient","identifier":[{"system":"urn:conc","value":"1"}]}`
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := a.do("PUT", "/Patient?identifier=urn:conc|1", body); r.status != 200 && r.status != 201 {
+					t.Errorf("status %d: %s", r.status, r.body)
+				}
+			}()
+		}
+		wg.Wait()
+		b := a.want(a.do("GET", "/Patient?identifier=urn:conc|1", ""), 200).json(t)
+		ids := matchIDs(t, b)
+		if len(ids) != 1 {
+			t.Fatalf("%d concurrent conditional updates made %d resources", n, len(ids))
+		}
+		if v := entries(t, b)[0]["resource"].(map[string]any)["meta"].(map[string]any)["versionId"]; v != fmt.Sprint(n) {
+			t.Fatalf("version %v after %d updates", v, n)
 		}
 	})
 }
