@@ -95,7 +95,7 @@ func TestParseErrorStatus(t *testing.T) {
 
 func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{"a": true, "A-1.b": true, "": false, "a_b": false, "a/b": false,
-		"0123456789012345678901234567890123456789012345678901234567890123": true,
+		"0123456789012345678901234567890123456789012345678901234567890123":  true,
 		"01234567890123456789012345678901234567890123456789012345678901234": false} {
 		if ValidID(id) != want {
 			t.Errorf("ValidID(%q) != %v", id, want)

@@ -25,8 +25,8 @@ func Decode(body []byte) (map[string]any, error) {
 // element, so "gender=http://hl7.org/fhir/administrative-gender|male" works
 // as well as "gender=male".
 var implicitSystems = map[string]string{
-	"http://hl7.org/fhir/SearchParameter/individual-gender":  "http://hl7.org/fhir/administrative-gender",
-	"http://hl7.org/fhir/SearchParameter/Observation-status": "http://hl7.org/fhir/observation-status",
+	"http://hl7.org/fhir/SearchParameter/individual-gender":   "http://hl7.org/fhir/administrative-gender",
+	"http://hl7.org/fhir/SearchParameter/Observation-status":  "http://hl7.org/fhir/observation-status",
 	"http://hl7.org/fhir/SearchParameter/Immunization-status": "http://hl7.org/fhir/event-status",
 }
 

@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"fmt"
-	"sync"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
