@@ -41,9 +41,11 @@ func validateInput(body []byte) ([]byte, string, error) {
 	var head struct {
 		ResourceType string `json:"resourceType"`
 		Parameter    []struct {
-			Name      string          `json:"name"`
-			Resource  json.RawMessage `json:"resource"`
-			ValueCode string          `json:"valueCode"`
+			Name           string          `json:"name"`
+			Resource       json.RawMessage `json:"resource"`
+			ValueCode      string          `json:"valueCode"`
+			ValueCanonical string          `json:"valueCanonical"`
+			ValueURI       string          `json:"valueUri"`
 		} `json:"parameter"`
 	}
 	if len(body) == 0 {
@@ -60,6 +62,8 @@ func validateInput(body []byte) ([]byte, string, error) {
 			res = p.Resource
 		case "mode":
 			mode = p.ValueCode
+		case "profile":
+			return nil, "", outcome.NotSupported(400, "$validate against a profile (%s) is not supported; Mekong validates against the base R4 definitions", p.ValueCanonical+p.ValueURI).At("Parameters.parameter")
 		}
 	}
 	switch mode {

@@ -80,6 +80,8 @@ func TestValidateOperation(t *testing.T) {
 		t.Fatalf("Parameters form: %v", is)
 	}
 	a.want(a.do("POST", "/Patient/$validate", `{"resourceType":"Parameters","parameter":[{"name":"mode","valueCode":"bogus"}]}`), 400)
+	// A profile Mekong cannot check is refused, not silently skipped.
+	a.want(a.do("POST", "/Patient/$validate", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient"}},{"name":"profile","valueCanonical":"http://example.org/StructureDefinition/x"}]}`), 400)
 	if h := a.want(a.do("GET", "/_history", ""), 200).json(t); h["entry"] != nil {
 		t.Fatal("$validate stored something")
 	}
