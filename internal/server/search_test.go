@@ -124,6 +124,10 @@ var searchCases = []struct {
 	{"Observation?value-quantity=lt100", "o2,o5"},
 	{"Observation?value-quantity=gt50", "o5"},
 	{"Observation?value-quantity=ap60", "o5"},
+	{"Observation?value-quantity=le40", "o2"},
+	{"Observation?value-quantity=ne40", "o5"},
+	{"Observation?value-quantity=sa50", "o5"},
+	{"Observation?value-quantity=eb50", "o2"},
 	// reference (#reference): Type/id, id, :Type, absolute URL to this server.
 	{"Observation?subject=Patient/p1", "o1,o2,o5"},
 	{"Observation?subject=p1", "o1,o2,o5"},
