@@ -78,6 +78,8 @@ var interactionDocs = map[string]string{
 	"history-type":     "Newest first; _count (max 1000), _since, opaque next links.",
 	"history-system":   "Newest first; _count (max 1000), _since, opaque next links.",
 	"search-type":      "GET and POST _search; every R4 parameter of the type listed below, chains, _has, _include/_revinclude (:iterate), _sort, _total, _summary, _elements, keyset paging.",
+	"transaction":      "POST [base] with a transaction Bundle: all or nothing in one database transaction; urn:uuid and conditional references resolved; DELETE, POST, PUT, GET order.",
+	"batch":            "POST [base] with a batch Bundle: each entry processed on its own, each with its own status and outcome.",
 	"search-system":    "GET [base]?_type=... and POST [base]/_search over the common parameters (_id, _lastUpdated, _tag, _security, _profile, _source).",
 }
 

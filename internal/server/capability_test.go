@@ -67,7 +67,7 @@ func TestMetadata(t *testing.T) {
 	for _, i := range rest["interaction"].([]any) {
 		sys = append(sys, i.(map[string]any)["code"].(string))
 	}
-	if strings.Join(sys, ",") != "history-system,search-system" {
+	if strings.Join(sys, ",") != "batch,history-system,search-system,transaction" {
 		t.Fatalf("system interactions %v", sys)
 	}
 	if cs["software"].(map[string]any)["version"] != "1.2.3" {

@@ -37,8 +37,11 @@ func (r *registry) instance(g *fhirRoutes, method, path, code string, h echo.Han
 	g.Add(method, path, h)
 }
 
-func (r *registry) system(g *fhirRoutes, method, path, code string, h echo.HandlerFunc) {
+// system registers a system-level route; one route may serve several
+// interactions (POST [base] is both transaction and batch).
+func (r *registry) system(g *fhirRoutes, method, path, code string, h echo.HandlerFunc, more ...string) {
 	r.systemInteractions = append(r.systemInteractions, code)
+	r.systemInteractions = append(r.systemInteractions, more...)
 	g.Add(method, path, h)
 }
 

@@ -17,6 +17,7 @@ func (s *Server) routes() {
 
 	r := s.reg
 	r.system(f, "GET", "/_history", "history-system", s.historySystem)
+	r.system(f, "POST", "", "transaction", s.bundle, "batch")
 	r.system(f, "GET", "", "search-system", s.search)
 	r.system(f, "POST", "/_search", "search-system", s.search)
 

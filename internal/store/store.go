@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -115,6 +116,9 @@ type Store interface {
 	History(ctx context.Context, q HistoryQuery) (*HistoryPage, error)
 	// Search finds resources (https://hl7.org/fhir/R4/search.html).
 	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
+	// Transaction runs fn's reads and writes in one database transaction:
+	// all or nothing. fn may run more than once (on a retryable conflict).
+	Transaction(ctx context.Context, fn func(Tx) error) error
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the database.
@@ -134,3 +138,18 @@ type SearchResult struct {
 	// Warnings describe limits applied (e.g. includes capped).
 	Warnings []string
 }
+
+// Tx is the store inside a transaction.
+type Tx interface {
+	Read(ctx context.Context, typ, id string) (*Version, error)
+	Write(ctx context.Context, w Write) (*Result, error)
+	// Match returns up to limit ids of live resources matching q.
+	Match(ctx context.Context, q *search.Query, limit int) ([]string, error)
+	// Lock takes the lock conditional writes on typ and q's criteria hold,
+	// until the transaction ends.
+	Lock(ctx context.Context, typ string, q *search.Query) error
+}
+
+// ErrRetry, returned from a Transaction's function, makes the store run the
+// function again: what it read changed under it (a concurrent create).
+var ErrRetry = errors.New("store: concurrent change, retry")

@@ -15,7 +15,7 @@ import (
 
 // errRetry asks Write to run the transaction again: another writer created
 // or changed the resource between our read and our write.
-var errRetry = errors.New("sqlstore: concurrent write, retry")
+var errRetry = store.ErrRetry
 
 const maxAttempts = 5
 
@@ -48,13 +48,21 @@ func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, erro
 		return nil, fmt.Errorf("sqlstore.Write: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	res, err := db.writeIn(ctx, tx, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlstore.Write: commit: %w", err)
+	}
+	return res, nil
+}
 
+// writeIn performs one write inside tx, which the caller commits.
+func (db *DB) writeIn(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Result, error) {
 	if w.IfNoneExist != nil {
 		res, err := db.ifNoneExist(ctx, tx, w)
 		if err != nil || res != nil {
-			if err == nil {
-				err = tx.Commit()
-			}
 			return res, err
 		}
 	}
@@ -75,7 +83,7 @@ func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, erro
 		curDeleted             bool
 		found                  = true
 	)
-	err = tx.QueryRowContext(ctx, db.q.lockCurrent, w.Type, w.ID).Scan(&curVersion, &curUpdated, &curDeleted)
+	err := tx.QueryRowContext(ctx, db.q.lockCurrent, w.Type, w.ID).Scan(&curVersion, &curUpdated, &curDeleted)
 	if errors.Is(err, sql.ErrNoRows) {
 		found = false
 	} else if err != nil {
@@ -160,9 +168,6 @@ func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, erro
 		if err := db.insertIndex(ctx, tx, w.Type, w.ID, w.Index); err != nil {
 			return nil, err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlstore.Write: commit: %w", err)
 	}
 	return &store.Result{Outcome: result, Version: v}, nil
 }
