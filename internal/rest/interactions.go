@@ -102,13 +102,11 @@ func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 		return nil, outcome.Invalid("body id %q does not match URL id %q", res.ID, r.ID).At(r.Type + ".id")
 	}
 	w := store.Write{Type: r.Type, ID: r.ID, Method: store.MethodPut, Tenant: r.Tenant}
-	if r.IfMatch != "" {
-		v, err := ParseETag(r.IfMatch)
-		if err != nil {
-			return nil, err
-		}
-		w.IfMatch = v
+	ifMatch, err := parseIfMatch(r.IfMatch)
+	if err != nil {
+		return nil, err
 	}
+	w.IfMatch = ifMatch
 	if r.IfNoneMatch != "" {
 		if strings.TrimSpace(r.IfNoneMatch) != "*" {
 			return nil, outcome.Invalid("If-None-Match on update supports only \"*\" (create only if absent), got %q", r.IfNoneMatch)
@@ -140,13 +138,11 @@ func (s *Service) Delete(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	w := store.Write{Type: r.Type, ID: r.ID, Method: store.MethodDelete, Tenant: r.Tenant}
-	if r.IfMatch != "" {
-		v, err := ParseETag(r.IfMatch)
-		if err != nil {
-			return nil, err
-		}
-		w.IfMatch = v
+	ifMatch, err := parseIfMatch(r.IfMatch)
+	if err != nil {
+		return nil, err
 	}
+	w.IfMatch = ifMatch
 	result, err := s.store.Write(ctx, w)
 	if err != nil {
 		return nil, err
@@ -216,6 +212,14 @@ func (s *Service) prepare(w *store.Write, res *resource.Resource) error {
 	}
 	w.Index = ix
 	return nil
+}
+
+// parseIfMatch reads an optional If-Match header: 0 when absent.
+func parseIfMatch(h string) (int64, error) {
+	if h == "" {
+		return 0, nil
+	}
+	return ParseETag(h)
 }
 
 // ParseETag reads an If-Match value: W/"3", "3" or 3.

@@ -126,13 +126,11 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 		return nil, err
 	}
 	w := store.Write{Type: r.Type, ID: res.ID, CreateID: s.NewID(), Method: store.MethodPut, Tenant: r.Tenant, Match: q}
-	if r.IfMatch != "" {
-		v, err := ParseETag(r.IfMatch)
-		if err != nil {
-			return nil, err
-		}
-		w.IfMatch = v
+	ifMatch, err := parseIfMatch(r.IfMatch)
+	if err != nil {
+		return nil, err
 	}
+	w.IfMatch = ifMatch
 	if err := s.prepare(&w, res); err != nil {
 		return nil, err
 	}

@@ -125,13 +125,11 @@ func (s *Service) prepareEntry(r Request, op *entryOp, refs map[string]string) e
 	if op.method == http.MethodPost {
 		w.Method = store.MethodPost
 	}
-	if h := op.entry.Request.IfMatch; h != "" {
-		v, err := ParseETag(h)
-		if err != nil {
-			return op.fail(err)
-		}
-		w.IfMatch = v
+	ifMatch, err := parseIfMatch(op.entry.Request.IfMatch)
+	if err != nil {
+		return op.fail(err)
 	}
+	w.IfMatch = ifMatch
 	if h := strings.TrimSpace(op.entry.Request.IfNoneMatch); h != "" && op.method == http.MethodPut {
 		if h != "*" {
 			return op.fail(outcome.Invalid("ifNoneMatch on a PUT supports only \"*\""))
@@ -183,15 +181,11 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			}
 			id = ids[0]
 		}
-		w := store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant}
-		if h := op.entry.Request.IfMatch; h != "" {
-			v, err := ParseETag(h)
-			if err != nil {
-				return op.fail(err)
-			}
-			w.IfMatch = v
+		ifMatch, err := parseIfMatch(op.entry.Request.IfMatch)
+		if err != nil {
+			return op.fail(err)
 		}
-		res, err := tx.Write(ctx, w)
+		res, err := tx.Write(ctx, store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant, IfMatch: ifMatch})
 		if err != nil {
 			return op.fail(err)
 		}

@@ -190,6 +190,11 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 	if c.Missing != nil {
 		return nil
 	}
+	return b.values(c)
+}
+
+// values writes " AND (v1 OR v2 ...)": a criterion's values are ORed.
+func (b *builder) values(c *search.Criterion) error {
 	b.w(" AND (")
 	for i := range c.Values {
 		if i > 0 {

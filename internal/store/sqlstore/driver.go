@@ -116,16 +116,9 @@ func (b *builder) probe(typ, alias string, c *search.Criterion) error {
 	b.w(" AND x.res_id = ", alias, ".res_id AND x.param = ")
 	b.a(indexParam(c))
 	if c.Missing == nil {
-		b.w(" AND (")
-		for i := range c.Values {
-			if i > 0 {
-				b.w(" OR ")
-			}
-			if err := b.value(c, &c.Values[i]); err != nil {
-				return err
-			}
+		if err := b.values(c); err != nil {
+			return err
 		}
-		b.w(")")
 	}
 	b.w(")) IS TRUE")
 	return nil
