@@ -46,7 +46,41 @@ func (r *Registry) Extract(typ string, res map[string]any) (*Index, error) {
 		}
 	}
 	ix.dedupe()
+	ix.spanDates(PrimaryDate(typ))
 	return ix, nil
+}
+
+// primaryDates are the date parameters clinics combine with a code.
+var primaryDates = map[string]string{"Observation": "date", "Immunization": "date", "Patient": "birthdate"}
+
+// PrimaryDate is the date parameter whose span token rows carry, or "".
+func PrimaryDate(typ string) string { return primaryDates[typ] }
+
+// spanDates stamps every token row with the span of param's date values.
+func (ix *Index) spanDates(param string) {
+	if param == "" {
+		return
+	}
+	var lo, hi int64
+	found := false
+	for _, d := range ix.Dates {
+		if d.Param != param {
+			continue
+		}
+		if !found || d.Lo < lo {
+			lo = d.Lo
+		}
+		if !found || d.Hi > hi {
+			hi = d.Hi
+		}
+		found = true
+	}
+	if !found {
+		return
+	}
+	for i := range ix.Tokens {
+		ix.Tokens[i].DateLo, ix.Tokens[i].DateHi = lo, hi
+	}
 }
 
 // dedupe removes repeated rows (the same code in two codings, the same

@@ -27,6 +27,10 @@ type TokenRow struct {
 	Param        string
 	System, Code string
 	Text         string
+	// DateLo and DateHi span the resource's primary date (see PrimaryDate),
+	// so a code and a date range can be searched from the token index alone.
+	// Both zero means no date.
+	DateLo, DateHi int64
 }
 
 // DateRow is the range a date, dateTime, instant, Period or Timing occupies,

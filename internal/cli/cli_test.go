@@ -108,7 +108,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 
 func TestMigrateAndVersion(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "m.db")
-	for _, want := range []string{`"applied":2`, `"applied":0`} {
+	for _, want := range []string{`"applied":3`, `"applied":0`} {
 		logs := &lockedBuffer{}
 		if err := root(io.Discard, logs).Run(context.Background(), []string{"mekong", "migrate", "--db", db}); err != nil {
 			t.Fatal(err)

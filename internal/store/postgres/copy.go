@@ -64,7 +64,8 @@ func copyBatch(ctx context.Context, tx pgx.Tx, batch []NewResource) error {
 			str = append(str, []any{r.Type, r.ID, x.Param, x.Norm, x.Exact})
 		}
 		for _, x := range ix.Tokens {
-			tok = append(tok, []any{r.Type, r.ID, x.Param, x.System, x.Code, x.Text})
+			lo, hi := sqlstore.TokenSpan(x)
+			tok = append(tok, []any{r.Type, r.ID, x.Param, x.System, x.Code, x.Text, lo, hi})
 		}
 		for _, x := range ix.Dates {
 			dat = append(dat, []any{r.Type, r.ID, x.Param, x.Lo, x.Hi})
@@ -93,7 +94,7 @@ func copyBatch(ctx context.Context, tx pgx.Tx, batch []NewResource) error {
 		{"resources", []string{"res_type", "res_id", "version_id", "last_updated", "deleted", "tenant", "content"}, res},
 		{"resource_versions", []string{"res_type", "res_id", "version_id", "last_updated", "method", "deleted", "tenant", "content"}, ver},
 		{"search_string", []string{"res_type", "res_id", "param", "norm", "exact"}, str},
-		{"search_token", []string{"res_type", "res_id", "param", "system", "code", "text"}, tok},
+		{"search_token", []string{"res_type", "res_id", "param", "system", "code", "text", "dlo", "dhi"}, tok},
 		{"search_date", []string{"res_type", "res_id", "param", "lo", "hi"}, dat},
 		{"search_number", []string{"res_type", "res_id", "param", "value"}, num},
 		{"search_quantity", []string{"res_type", "res_id", "param", "value", "system", "code", "unit"}, qty},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -59,9 +60,10 @@ func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, typ, id string, ix *s
 	}); err != nil {
 		return err
 	}
-	if err := ins("search_token", []string{"param", "system", "code", "text"}, len(ix.Tokens), func(i int) []any {
+	if err := ins("search_token", []string{"param", "system", "code", "text", "dlo", "dhi"}, len(ix.Tokens), func(i int) []any {
 		r := ix.Tokens[i]
-		return []any{r.Param, r.System, r.Code, r.Text}
+		lo, hi := TokenSpan(r)
+		return []any{r.Param, r.System, r.Code, r.Text, lo, hi}
 	}); err != nil {
 		return err
 	}
@@ -99,4 +101,13 @@ func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, typ, id string, ix *s
 		r := ix.Composites[i]
 		return []any{r.Param, r.System, r.Code, r.ValueSystem, r.ValueCode, r.Num, r.Unit, r.Lo, r.Hi, r.Str}
 	})
+}
+
+// TokenSpan is the stored date span of a token row: the whole range when
+// the resource has no primary date, so span filters never exclude it.
+func TokenSpan(r search.TokenRow) (lo, hi int64) {
+	if r.DateLo == 0 && r.DateHi == 0 {
+		return math.MinInt64, math.MaxInt64
+	}
+	return r.DateLo, r.DateHi
 }

@@ -369,6 +369,9 @@ func (db *DB) driverScan(b *builder, q *search.Query, di int, cur *cursor) {
 	b.x = "d"
 	_ = b.value(c, &c.Values[0]) // driver values are exact tokens and references: no error path
 	b.x = ""
+	if c.Param.Type == search.TypeToken {
+		db.spanFilter(b, q)
+	}
 	if cur != nil {
 		op := " > "
 		if backwards {
@@ -379,6 +382,62 @@ func (db *DB) driverScan(b *builder, q *search.Query, di int, cur *cursor) {
 	}
 	b.w(" ORDER BY d.res_id", dir(backwards), " LIMIT ")
 	b.a(driveBudget(q.Count))
+}
+
+// spanFilter narrows a token driver scan by the resource date span its rows
+// carry: for each criterion on the type's primary date, a condition every
+// matching resource's span meets (e.g. ge X needs the span to end after X's
+// start). It is necessary, not sufficient: the exact date check still runs.
+func (db *DB) spanFilter(b *builder, q *search.Query) {
+	primary := search.PrimaryDate(q.Types[0])
+	for i := range q.And {
+		c := &q.And[i]
+		if primary == "" || c.Param == nil || c.Param.Code != primary || c.Chain != nil || c.Missing != nil || c.Modifier != "" {
+			continue
+		}
+		ok := true
+		for _, v := range c.Values {
+			ok = ok && v.Date.Prefix != search.PrefixNe
+		}
+		if !ok {
+			continue
+		}
+		b.w(" AND (")
+		for j, v := range c.Values {
+			if j > 0 {
+				b.w(" OR ")
+			}
+			s := v.Date.Range
+			switch v.Date.Prefix {
+			case search.PrefixGe:
+				b.w("d.dhi > ")
+				b.a(s.Lo)
+			case search.PrefixGt, search.PrefixSa:
+				b.w("d.dhi > ")
+				b.a(s.Hi)
+			case search.PrefixLe:
+				b.w("d.dlo < ")
+				b.a(s.Hi)
+			case search.PrefixLt, search.PrefixEb:
+				b.w("d.dlo < ")
+				b.a(s.Lo)
+			case search.PrefixAp:
+				w := v.Date.ApproxRange(b.now)
+				b.w("(d.dlo < ")
+				b.a(w.Hi)
+				b.w(" AND d.dhi > ")
+				b.a(w.Lo)
+				b.w(")")
+			default: // eq
+				b.w("(d.dlo < ")
+				b.a(s.Hi)
+				b.w(" AND d.dhi > ")
+				b.a(s.Lo)
+				b.w(")")
+			}
+		}
+		b.w(")")
+	}
 }
 
 // driverExhausted reports whether a driven page read every driver row, so a
