@@ -1,0 +1,221 @@
+package th43
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/mekong-fhir/mekong/mappings/mapping"
+	"github.com/mekong-fhir/mekong/mappings/mappingtest"
+)
+
+// Issue 6, "Evidence": every malformed input gets a precise row-level error,
+// the other rows are mapped, and nothing of a rejected row is kept.
+func TestMalformed(t *testing.T) {
+	// edit returns the sample with one file's lines replaced by fn's.
+	edit := func(file string, fn func(lines []string) []string) []File {
+		files := sampleFiles(t)
+		for i, f := range files {
+			if f.Name == file {
+				lines := strings.Split(strings.TrimSuffix(string(f.Data), "\n"), "\n")
+				files[i].Data = []byte(strings.Join(fn(lines), "\n") + "\n")
+			}
+		}
+		return files
+	}
+	// set changes column col of line n (1-based, header is 1) of a file.
+	set := func(file string, n int, col, value string) []File {
+		return edit(file, func(lines []string) []string {
+			header := strings.Split(lines[0], "|")
+			f := strings.Split(lines[n-1], "|")
+			for i, h := range header {
+				if h == col {
+					f[i] = value
+				}
+			}
+			lines[n-1] = strings.Join(f, "|")
+			return lines
+		})
+	}
+	cut := func(file string, keep int) []File {
+		files := sampleFiles(t)
+		for i, f := range files {
+			if f.Name == file {
+				files[i].Data = f.Data[:keep]
+			}
+		}
+		return files
+	}
+	person := sampleFiles(t)[0].Data
+	tests := []struct {
+		name      string
+		files     []File
+		persons   int
+		resources int // Observations and Immunizations in all Bundles
+		want      []mapping.Reject
+		absent    string
+	}{
+		{"wrong delimiter", edit("LABFU.txt", func(ls []string) []string {
+			for i := range ls {
+				ls[i] = strings.ReplaceAll(ls[i], "|", ",")
+			}
+			return ls
+		}), 4, 12, []mapping.Reject{{File: "LABFU.txt", Row: 1, Reason: `wrong delimiter: the header is separated by ","`}}, "0749300"},
+		{"missing header", edit("EPI.txt", func(ls []string) []string { return ls[1:] }), 4, 8,
+			[]mapping.Reject{{File: "EPI.txt", Row: 1, Reason: "missing header: the first line is data"}}, "CS2"},
+		{"header without a required column", edit("SPECIALPP.txt", func(ls []string) []string {
+			ls[0] = strings.Replace(ls[0], "PPSPECIAL", "PP_SPECIAL", 1)
+			return ls
+		}), 4, 16, []mapping.Reject{{File: "SPECIALPP.txt", Row: 1, Field: "PPSPECIAL", Reason: "required SPECIALPP columns missing"}}, "1B1160"},
+		{"bad date", set("PERSON.txt", 3, "BIRTH", "19920230"), 3, 13,
+			[]mapping.Reject{
+				{File: "PERSON.txt", Row: 3, Field: "BIRTH", Reason: `"19920230" is not a calendar date`},
+				{File: "EPI.txt", Row: 5, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
+				{File: "LABFU.txt", Row: 3, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
+				{File: "LABFU.txt", Row: 4, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
+				{File: "LABFU.txt", Row: 5, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
+				{File: "SPECIALPP.txt", Row: 2, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
+			}, "0037651234561"},
+		{"Buddhist Era year", set("EPI.txt", 2, "DATE_SERV", "25640615"), 4, 17,
+			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "DATE_SERV", Reason: "Buddhist Era year (2564)"}}, "10742/000101/25640615/CA1"},
+		{"bad D_UPDATE", set("LABFU.txt", 7, "D_UPDATE", "202406170900"), 4, 17,
+			[]mapping.Reject{{File: "LABFU.txt", Row: 7, Field: "D_UPDATE", Reason: "not a timestamp (YYYYMMDDHHMMSS)"}}, "0749300"},
+		{"unknown vaccine code is kept and reported", set("EPI.txt", 2, "VACCINETYPE", "Z99"), 4, 18, nil, ""},
+		{"malformed vaccine code", set("EPI.txt", 2, "VACCINETYPE", "c-a1"), 4, 17,
+			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "VACCINETYPE", Reason: `"c-a1" is not a THCC vaccine code`}}, "c-a1"},
+		{"missing identifier", set("PERSON.txt", 4, "PID", ""), 3, 13,
+			[]mapping.Reject{
+				{File: "PERSON.txt", Row: 4, Field: "PID", Reason: "required"},
+				{File: "EPI.txt", Row: 6, Field: "PID", Reason: "no PERSON row has this HOSPCODE and PID"}, {File: "EPI.txt", Row: 7, Field: "PID"},
+				{File: "LABFU.txt", Row: 6, Field: "PID"}, {File: "LABFU.txt", Row: 7, Field: "PID"}, {File: "SPECIALPP.txt", Row: 3, Field: "PID"},
+			}, "MB123456"},
+		{"bad CID check digit", set("PERSON.txt", 2, "CID", "1101700123457"), 3, 14,
+			[]mapping.Reject{
+				{File: "PERSON.txt", Row: 2, Field: "CID", Reason: "check digit"},
+				{File: "EPI.txt", Row: 2, Field: "PID"}, {File: "EPI.txt", Row: 3, Field: "PID"}, {File: "EPI.txt", Row: 4, Field: "PID"},
+				{File: "LABFU.txt", Row: 2, Field: "PID"},
+			}, "1101700123457"},
+		{"duplicate PERSON row", edit("PERSON.txt", func(ls []string) []string { return append(ls, ls[1]) }), 4, 18,
+			[]mapping.Reject{{File: "PERSON.txt", Row: 6, Field: "PID", Reason: "duplicate of PERSON.txt row 2"}}, ""},
+		{"duplicate EPI row", edit("EPI.txt", func(ls []string) []string { return append(ls, ls[2]) }), 4, 18,
+			[]mapping.Reject{{File: "EPI.txt", Row: 12, Reason: "duplicate of EPI.txt row 3"}}, ""},
+		{"row without its PERSON", set("EPI.txt", 2, "PID", "999999"), 4, 17,
+			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "PID", Reason: "no PERSON row has this HOSPCODE and PID"}}, "999999"},
+		{"non-numeric result", set("LABFU.txt", 2, "LABRESULT", "neg"), 4, 17,
+			[]mapping.Reject{{File: "LABFU.txt", Row: 2, Field: "LABRESULT", Reason: `"neg" is not a number`}}, "67001044"},
+		{"qualitative result out of convention", set("LABFU.txt", 2, "LABRESULT", "5"), 4, 17,
+			[]mapping.Reject{{File: "LABFU.txt", Row: 2, Field: "LABRESULT", Reason: "is 0, 1 or 2"}}, "67001044"},
+		{"TIS-620 text in a UTF-8 file", edit("PERSON.txt", func(ls []string) []string {
+			ls[2] = strings.Replace(ls[2], "ดารา", "\xb4\xd2\xc3\xd2", 1)
+			return ls
+		}), 3, 13, []mapping.Reject{
+			{File: "PERSON.txt", Row: 3, Reason: "not valid UTF-8"},
+			{File: "EPI.txt", Row: 5, Field: "PID"}, {File: "LABFU.txt", Row: 3, Field: "PID"}, {File: "LABFU.txt", Row: 4, Field: "PID"},
+			{File: "LABFU.txt", Row: 5, Field: "PID"}, {File: "SPECIALPP.txt", Row: 2, Field: "PID"},
+		}, "N01234567"},
+		{"truncated file", cut("LABFU.txt", len(sampleFiles(t)[2].Data)-20), 4, 17,
+			[]mapping.Reject{{File: "LABFU.txt", Row: 7, Reason: "truncated file"}}, "0749300"},
+		{"truncated inside a Thai character", cut("PERSON.txt", bytes.Index(person, []byte("ภูมิ"))+4), 3, 14,
+			[]mapping.Reject{
+				{File: "PERSON.txt", Row: 5, Reason: "ends inside a character (truncated?)"},
+				{File: "EPI.txt", Row: 8, Field: "PID"}, {File: "EPI.txt", Row: 9, Field: "PID"},
+				{File: "EPI.txt", Row: 10, Field: "PID"}, {File: "EPI.txt", Row: 11, Field: "PID"},
+			}, "1279900456129"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Decode(tc.files, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rejects) != len(tc.want) {
+				t.Fatalf("rejects = %v, want %v", res.Rejects, tc.want)
+			}
+			for i, w := range tc.want {
+				got := res.Rejects[i]
+				if got.File != w.File || got.Row != w.Row || got.Field != w.Field || !strings.Contains(got.Reason, w.Reason) {
+					t.Errorf("reject %d = %+v, want %+v", i, got, w)
+				}
+			}
+			resources := 0
+			for _, p := range res.Persons {
+				resources += len(p.Observations) + len(p.Immunizations)
+			}
+			if len(res.Persons) != tc.persons || resources != tc.resources {
+				t.Errorf("%d persons and %d resources, want %d and %d", len(res.Persons), resources, tc.persons, tc.resources)
+			}
+			bundle := res.Bundle()
+			mappingtest.CheckBundle(t, bundle)
+			if tc.absent != "" && bytes.Contains(bundle, []byte(tc.absent)) {
+				t.Errorf("%s from a rejected row reached the Bundle", tc.absent)
+			}
+		})
+	}
+}
+
+func TestUnknownVaccineCodeIsReported(t *testing.T) {
+	files := sampleFiles(t)
+	files[1].Data = bytes.Replace(files[1].Data, []byte("|CA1|"), []byte("|Z99|"), 1)
+	res, _ := Decode(files, Config{})
+	var got []mapping.Unmapped
+	for _, u := range res.Unmapped {
+		if u.File == "EPI.txt" {
+			got = append(got, u)
+		}
+	}
+	if len(got) != 1 || got[0].Row != 2 || got[0].Code != "Z99" || got[0].Field != "VACCINETYPE" {
+		t.Fatalf("unmapped %v", res.Unmapped)
+	}
+	// Kept as given, with no CVX and so no claim to the Immunization profile.
+	if !bytes.Contains(res.Bundle(), []byte(`"code": "Z99"`)) {
+		t.Error("the unknown code is not in the Bundle")
+	}
+}
+
+func TestOtherFilesAreWarnings(t *testing.T) {
+	files := append(sampleFiles(t), File{Name: "SERVICE.txt", Data: []byte("HOSPCODE|PID\n")}, File{Name: "export/F43_10742_PERSON.TXT", Data: nil})
+	res, err := Decode(files, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) != 1 || res.Warnings[0].File != "SERVICE.txt" {
+		t.Errorf("warnings %v", res.Warnings)
+	}
+	if len(res.Rejects) != 1 || res.Rejects[0].File != "export/F43_10742_PERSON.TXT" || !strings.Contains(res.Rejects[0].Reason, "empty file") {
+		t.Errorf("rejects %v", res.Rejects)
+	}
+	if _, err := Decode(nil, Config{Encoding: "latin-1"}); err == nil {
+		t.Error("an unknown encoding must be a configuration error")
+	}
+}
+
+// FuzzDecode: the fuzzer's bytes become the four files (split at NUL);
+// whatever they hold, Decode never panics and its Bundle is valid R4.
+func FuzzDecode(f *testing.F) {
+	var seed [][]byte
+	for _, file := range sampleFiles(f) {
+		seed = append(seed, file.Data)
+	}
+	f.Add(bytes.Join(seed, []byte{0}))
+	f.Add([]byte("HOSPCODE|PID|NAME|LNAME|SEX|BIRTH|D_UPDATE\n10742|1|A|B|2|20000229|20240101000000\n\x00HOSPCODE|PID|DATE_SERV|VACCINETYPE|D_UPDATE\n10742|1|20240101|CS1|20240101000000"))
+	f.Add([]byte("HOSPCODE|PID|NAME|LNAME|SEX|BIRTH|D_UPDATE\n10742|1|\xca\xc1|\xaa|1|20000101|20240101000000\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parts := bytes.SplitN(data, []byte{0}, 4)
+		var files []File
+		for i, p := range parts {
+			files = append(files, File{Name: specs[i].name + ".txt", Data: p})
+		}
+		res, err := Decode(files, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Rejects {
+			if r.Reason == "" || r.Row < 0 {
+				t.Fatalf("bad reject %+v", r)
+			}
+		}
+		if len(res.Persons) > 0 {
+			mappingtest.CheckBundle(t, res.Bundle())
+		}
+	})
+}
