@@ -12,13 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
-	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -213,12 +211,10 @@ func (s *Service) batch(ctx context.Context, r Request, ops []*entryOp) *Respons
 		if err == nil {
 			res, err = s.single(ctx, r, op)
 		}
-		out.Entries = append(out.Entries, entryResponse(r.Base, res, op.fail(orNil(err))))
+		out.Entries = append(out.Entries, entryResponse(r.Base, res, op.fail(err)))
 	}
 	return &Response{Status: http.StatusOK, Body: out.JSON()}
 }
-
-func orNil(err error) error { return err }
 
 // single runs one entry through the ordinary interaction.
 func (s *Service) single(ctx context.Context, r Request, op *entryOp) (*Response, error) {
@@ -340,6 +336,3 @@ func parallel(n int, fn func(i int) error) error {
 	}
 	return nil
 }
-
-var _ = time.Now
-var _ = search.Decode

@@ -3,7 +3,6 @@ package rest
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/bundle"
@@ -171,5 +170,3 @@ func (s *Service) writeResponse(r Request, result *store.Result) *Response {
 	return &Response{Status: http.StatusOK, Version: v, Body: v.Content,
 		Issues: outcome.Info("updated %s/%s to version %d", v.Type, v.ID, v.VersionID)}
 }
-
-var _ url.Values

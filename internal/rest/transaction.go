@@ -96,7 +96,7 @@ func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*
 	for _, op := range ops {
 		if op.method == http.MethodGet || op.method == http.MethodHead {
 			res, err := s.single(ctx, r, op)
-			out.Entries = append(out.Entries, entryResponse(r.Base, res, op.fail(orNil(err))))
+			out.Entries = append(out.Entries, entryResponse(r.Base, res, op.fail(err)))
 			continue
 		}
 		out.Entries = append(out.Entries, entryResponse(r.Base, op.response(), nil))

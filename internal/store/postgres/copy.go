@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -116,5 +115,3 @@ func Analyze(ctx context.Context, db *sqlstore.DB) error {
 	_, err := db.Writer().ExecContext(ctx, `ANALYZE`)
 	return err
 }
-
-var _ = sql.ErrNoRows

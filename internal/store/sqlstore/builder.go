@@ -226,7 +226,7 @@ func (b *builder) value(c *search.Criterion, v *search.Value) error {
 			b.token(b.c("system"), b.c("code"), v.Token)
 			return nil
 		}
-		b.ref(v.Ref, c.Param, c.Modifier)
+		b.ref(v.Ref)
 	case search.TypeDate:
 		b.date(b.c("lo"), b.c("hi"), v.Date)
 	case search.TypeNumber:
@@ -299,7 +299,7 @@ func (b *builder) token(system, code string, t search.Token) {
 	}
 }
 
-func (b *builder) ref(r search.RefValue, p *search.Param, modifier string) {
+func (b *builder) ref(r search.RefValue) {
 	switch {
 	case r.URL != "":
 		b.w(b.c("url"), " = ")

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
@@ -68,20 +67,31 @@ func sortKeys(q *search.Query) []sortKey {
 		default:
 			continue
 		}
-		sentinel := map[byte][2]string{'s': {`'\U0010FFFF'`, `''`}, 'i': {"9223372036854775807", "-9223372036854775808"}, 'f': {"1e308", "-1e308"}}[kind]
-		s := sentinel[0]
-		if k.Desc {
-			s = sentinel[1]
-		}
-		if kind == 's' && !k.Desc {
-			s = "'\U0010FFFF'"
-		}
+		s := sentinel(kind, k.Desc)
 		keys = append(keys, sortKey{
 			expr: "COALESCE((SELECT " + agg + "(y." + col + ") FROM " + table + " y WHERE y.res_type = r.res_type AND y.res_id = r.res_id AND y.param = ?), " + s + ")",
 			args: []any{p.Code}, kind: kind, desc: k.Desc,
 		})
 	}
 	return keys
+}
+
+// sentinel is the sort key of a resource without a value: after every real
+// value in the sort direction (U+10FFFF sorts after any text in byte order).
+func sentinel(kind byte, desc bool) string {
+	switch {
+	case kind == 's' && desc:
+		return "''"
+	case kind == 's':
+		return "'\U0010FFFF'"
+	case kind == 'i' && desc:
+		return "-9223372036854775808"
+	case kind == 'i':
+		return "9223372036854775807"
+	case desc:
+		return "-1e308"
+	}
+	return "1e308"
 }
 
 // cursor is the opaque page token: the position after (or before) which the
@@ -612,5 +622,3 @@ func (db *DB) matchIDs(ctx context.Context, tx queryer, q *search.Query, limit i
 	}
 	return ids, rows.Err()
 }
-
-var _ = math.MaxInt64
