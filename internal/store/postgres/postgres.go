@@ -65,6 +65,7 @@ func Dialect() sqlstore.Dialect {
 		},
 		Migrations: sub,
 		Explain:    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ",
+		ProbeFence: " OFFSET 0",
 		MigrationLock: func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7370267853561004877)`) // "mekong migrate"
 			return err

@@ -18,6 +18,8 @@ type builder struct {
 	now  time.Time
 	// x is the alias of the index table value conditions apply to.
 	x string
+	// fence is the dialect's ProbeFence.
+	fence string
 }
 
 // c names column col of the index table in scope.

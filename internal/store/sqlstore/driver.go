@@ -120,7 +120,7 @@ func (b *builder) probe(typ, alias string, c *search.Criterion) error {
 			return err
 		}
 	}
-	b.w(")) IS TRUE")
+	b.w(b.fence, ")) IS TRUE")
 	return nil
 }
 

@@ -347,7 +347,7 @@ func driveBudget(count int) int { return 5*(count+1) + 500 }
 // driver's index is walked in res_id order, at most driveBudget rows, and
 // each row is checked against the other criteria.
 func (db *DB) drivenSQL(q *search.Query, di int, cur *cursor) (*builder, error) {
-	b := &builder{now: db.now()}
+	b := &builder{now: db.now(), fence: db.d.ProbeFence}
 	backwards := cur != nil && cur.Prev
 	b.w("SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content FROM (")
 	db.driverScan(b, q, di, cur)

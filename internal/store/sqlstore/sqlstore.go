@@ -32,6 +32,12 @@ type Dialect struct {
 	IsTransient func(error) bool
 	// Migrations holds NNNN_name.sql files applied in order.
 	Migrations fs.FS
+	// ProbeFence ends a per-row probe subquery so the planner keeps it per
+	// row. PostgreSQL otherwise may turn a correlated EXISTS into a hashed
+	// subplan that reads every matching row of the index (36,938 rows to
+	// check 3 Immunizations); OFFSET 0 blocks that rewrite. SQLite always
+	// runs correlated subqueries per row.
+	ProbeFence string
 	// Explain prefixes a query to get its plan.
 	Explain string
 	// MigrationLock serialises migrations from several gateway instances.
