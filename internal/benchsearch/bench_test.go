@@ -132,7 +132,7 @@ func TestSearchBenchmark(t *testing.T) {
 	if os.Getenv("MEKONG_BENCH_DOCS") != "" {
 		doc := "# Search performance and query plans\n\nWritten by `make bench-search` (internal/benchsearch) on " +
 			time.Now().UTC().Format("2006-01-02") + ", a 2-core machine shared with other work: read medians, not single runs.\n\n" +
-			report.String() + "\n# Query plans\n\nEvery criterion is `res_id IN (subquery on an index table)`; both databases drive it from the index.\n\n" + plans.String()
+			report.String() + "\n# Query plans\n\nA page whose criteria include an exact token (`system|code`) or a `Type/id` reference is driven from that index in res_id order: other criteria are checked per row (token rows also carry their resource's date span, filtered inside the index), at most 5×(count+1)+500 index rows are read, and if the page has not filled by then the planner's set-based plan (shown as the fallback) runs. Other searches are `res_id IN (subquery on an index table)` per criterion. SQLite plans are for 500 patients.\n\n" + plans.String()
 		if err := os.WriteFile(filepath.Join("..", "..", "docs", "search-plans.md"), []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
