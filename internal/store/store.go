@@ -154,7 +154,7 @@ type CompartmentQuery struct {
 	Members []search.CompartmentMember
 	// Since keeps only resources last updated at or after it (zero: all).
 	Since time.Time
-	// Count is the page size (at least 1).
+	// Count is the page size; 0 returns no resources, only the Total.
 	Count int
 	// Cursor continues after a previous page (its Next); it is bound to the
 	// rest of the query.

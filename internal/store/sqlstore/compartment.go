@@ -57,7 +57,7 @@ func decodeCompartmentCursor(s string, q *store.CompartmentQuery) (compartmentCu
 // hundredth page and nothing is loaded beyond count+1 rows a branch. A page
 // that finishes a member goes on into the next.
 func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store.CompartmentPage, error) {
-	if q.Count < 1 {
+	if q.Count < 0 {
 		return nil, fmt.Errorf("sqlstore.Compartment: count %d", q.Count)
 	}
 	page := &store.CompartmentPage{Total: -1}
@@ -75,6 +75,9 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 			return nil, err
 		}
 		page.Total = n
+	}
+	if q.Count == 0 {
+		return page, nil
 	}
 	type row struct {
 		v      store.Version

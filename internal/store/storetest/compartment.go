@@ -98,6 +98,10 @@ func testCompartment(t *testing.T, s store.Store) {
 			t.Errorf("count %d: total %d (%v), want %d", count, first.Total, err, len(want))
 		}
 	}
+	zero, err := s.Compartment(context.Background(), store.CompartmentQuery{Type: "Patient", ID: "p1", Members: patientMembers, Total: true})
+	if err != nil || zero.Total != len(want) || len(zero.Resources) != 0 || zero.Next != "" {
+		t.Errorf("count 0: %+v %v, want only the total %d", zero, err, len(want))
+	}
 	q := store.CompartmentQuery{Type: "Patient", ID: "p1", Members: patientMembers[2:], Count: 10}
 	if got, _ := allPages(t, s, q); strings.Join(got, " ") != "Observation/o1 Observation/o2 Observation/o3" {
 		t.Errorf("Observation only: %v", got)
