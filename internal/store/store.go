@@ -159,7 +159,9 @@ type CompartmentQuery struct {
 	// Cursor continues after a previous page (its Next); it is bound to the
 	// rest of the query.
 	Cursor string
-	// Total asks for the number of resources on all pages.
+	// Total asks for the number of resources on all pages. It is counted
+	// on the first page and carried by the cursor, so it is a snapshot:
+	// writes made while a client pages do not change it.
 	Total bool
 }
 

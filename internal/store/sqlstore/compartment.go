@@ -21,6 +21,9 @@ type compartmentCursor struct {
 	Member int    `json:"m"`
 	After  string `json:"a"`
 	Sig    uint64 `json:"s"`
+	// Total is the first page's count, carried so deep pages do not count
+	// again (10,000 index rows a page for a long record).
+	Total *int `json:"n,omitempty"`
 }
 
 func compartmentSignature(q *store.CompartmentQuery) uint64 {
@@ -69,7 +72,10 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 		}
 		cur = c
 	}
-	if q.Total {
+	switch {
+	case q.Total && cur.Total != nil:
+		page.Total = *cur.Total
+	case q.Total:
 		n, err := db.compartmentCount(ctx, &q)
 		if err != nil {
 			return nil, err
@@ -102,7 +108,11 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 	if len(got) > q.Count {
 		last := got[q.Count-1]
 		got = got[:q.Count]
-		page.Next = encodeCompartmentCursor(compartmentCursor{Member: last.member, After: last.v.ID, Sig: compartmentSignature(&q)})
+		next := compartmentCursor{Member: last.member, After: last.v.ID, Sig: compartmentSignature(&q)}
+		if q.Total {
+			next.Total = &page.Total
+		}
+		page.Next = encodeCompartmentCursor(next)
 	}
 	for _, r := range got {
 		page.Resources = append(page.Resources, r.v)
@@ -124,6 +134,8 @@ func (db *DB) compartmentMember(ctx context.Context, q *store.CompartmentQuery, 
 	b := &builder{now: db.now()}
 	b.w("SELECT r.res_id, r.version_id, r.last_updated, r.content FROM resources r WHERE r.res_type = ")
 	b.a(m.Type)
+	b.w(" AND r.deleted = ")
+	b.a(false)
 	b.w(" AND r.res_id IN (")
 	db.compartmentIDs(b, q, m, after, limit)
 	b.w(") ORDER BY r.res_id LIMIT ")
@@ -163,7 +175,9 @@ func (db *DB) compartmentIDs(b *builder, q *store.CompartmentQuery, m search.Com
 		branches++
 	}
 	// live and since are checked inside each branch, not after the union:
-	// a branch's limit must count only rows that will be returned.
+	// a branch's limit must count only rows that will be returned. Index
+	// rows exist only for live resources (a delete removes them), so
+	// without _since a reference branch is answered from the index alone.
 	live := func(alias string) {
 		b.w(" AND ", alias, ".deleted = ")
 		b.a(false)
@@ -186,7 +200,14 @@ func (db *DB) compartmentIDs(b *builder, q *store.CompartmentQuery, m search.Com
 	}
 	for _, p := range m.Params {
 		union()
-		b.w("SELECT g.res_id FROM (SELECT DISTINCT x.res_id FROM search_reference x JOIN resources y ON y.res_type = x.res_type AND y.res_id = x.res_id WHERE x.res_type = ")
+		// DISTINCT keeps the branch limit a count of resources even if a
+		// resource had two rows for one target; it costs nothing on the
+		// ordered index walk (PostgreSQL: Unique over the index scan).
+		b.w("SELECT g.res_id FROM (SELECT DISTINCT x.res_id FROM search_reference x")
+		if !q.Since.IsZero() {
+			b.w(" JOIN resources y ON y.res_type = x.res_type AND y.res_id = x.res_id")
+		}
+		b.w(" WHERE x.res_type = ")
 		b.a(m.Type)
 		b.w(" AND x.param = ")
 		b.a(p)
@@ -198,7 +219,9 @@ func (db *DB) compartmentIDs(b *builder, q *store.CompartmentQuery, m search.Com
 			b.w(" AND x.res_id > ")
 			b.a(after)
 		}
-		live("y")
+		if !q.Since.IsZero() {
+			live("y")
+		}
 		if limit > 0 {
 			b.w(" ORDER BY x.res_id LIMIT ")
 			b.a(limit)

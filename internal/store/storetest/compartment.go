@@ -53,12 +53,18 @@ func compartmentFixture(t *testing.T, s store.Store) []string {
 // on a page larger than Count.
 func allPages(t *testing.T, s store.Store, q store.CompartmentQuery) (ids []string, pages int) {
 	t.Helper()
+	total := 0
 	for {
 		p, err := s.Compartment(context.Background(), q)
 		if err != nil {
 			t.Fatalf("Compartment page %d: %v", pages+1, err)
 		}
 		pages++
+		if pages == 1 {
+			total = p.Total
+		} else if p.Total != total {
+			t.Fatalf("page %d total %d, first page said %d", pages, p.Total, total)
+		}
 		if len(p.Resources) > q.Count || (p.Next != "" && len(p.Resources) != q.Count) {
 			t.Fatalf("page %d has %d resources for count %d (next %q)", pages, len(p.Resources), q.Count, p.Next)
 		}
@@ -134,14 +140,24 @@ func testCompartmentSince(t *testing.T, s store.Store) {
 
 	// Keyset paging: deleting a returned resource and adding one before the
 	// cursor changes nothing for the pages still to come.
-	q = store.CompartmentQuery{Type: "Patient", ID: "p1", Members: patientMembers, Count: 3}
+	q = store.CompartmentQuery{Type: "Patient", ID: "p1", Members: patientMembers, Count: 3, Total: true}
 	first, err := s.Compartment(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	put(t, s, store.Write{Type: "Immunization", ID: "i1", Method: store.MethodDelete})
+	put(t, s, store.Write{Type: "Patient", ID: "p3", Method: store.MethodDelete})
 	put(t, s, store.Write{Type: "Immunization", ID: "i0", Index: refs(ref("patient", "Patient", "p1"))})
 	q.Cursor = first.Next
+	// The total is the first page's snapshot (allPages checks every later
+	// page gives it), although a new count would now differ.
+	live, err := s.Compartment(context.Background(), store.CompartmentQuery{Type: "Patient", ID: "p1", Members: patientMembers, Total: true})
+	if err != nil || live.Total != first.Total-1 {
+		t.Fatalf("live total %d (%v), first page's %d", live.Total, err, first.Total)
+	}
+	if p, err := s.Compartment(context.Background(), q); err != nil || p.Total != first.Total {
+		t.Fatalf("second page total %d (%v), want the first page's %d", p.Total, err, first.Total)
+	}
 	rest, _ := allPages(t, s, q)
 	if strings.Join(rest, " ") != "Immunization/i9 Observation/o2 Observation/o3" {
 		t.Errorf("after a change between pages: first %d resources, then %v", len(first.Resources), rest)
