@@ -34,8 +34,8 @@ var everythingOperation = operationDef{
 	Name:       "everything",
 	Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
 	Doc: "GET Patient/[id]/$everything: the patient and every resource in its R4 Patient compartment, as a searchset with total, " +
-		"paged by next links (_count default 100, at most 1000; no cap on pages). _since (instant) and _type are applied; " +
-		"start and end are accepted but not applied.",
+		"paged by next links (_count default 100, at most 1000; no cap on pages; total counted on the first page). " +
+		"_since (instant) and _type are applied; start and end are accepted but not applied.",
 	Types: []string{"Patient"},
 }
 
