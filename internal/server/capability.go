@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -85,10 +86,6 @@ var interactionDocs = map[string]string{
 
 // capabilityStatement builds the statement from the registry.
 func (s *Server) capabilityStatement(base string) []byte {
-	var ops []capOperation
-	for _, op := range s.reg.operations {
-		ops = append(ops, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
-	}
 	var interactions []capInteraction
 	for _, code := range sortedUnique(s.reg.typeInteractions) {
 		interactions = append(interactions, capInteraction{Code: code, Documentation: interactionDocs[code]})
@@ -109,7 +106,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 			ConditionalRead:   "not-match",
 			ConditionalUpdate: has["search-type"] && has["update"],
 			ConditionalDelete: "single",
-			Operation:         ops,
+			Operation:         s.operationsOf(t),
 		}
 		if !has["search-type"] {
 			res.ConditionalDelete = "not-supported"
@@ -152,6 +149,17 @@ func (s *Server) capabilityStatement(base string) []byte {
 		panic(err) // plain structs
 	}
 	return b
+}
+
+// operationsOf lists the operations a resource type supports.
+func (s *Server) operationsOf(typ string) []capOperation {
+	var ops []capOperation
+	for _, op := range s.reg.operations {
+		if op.Types == nil || slices.Contains(op.Types, typ) {
+			ops = append(ops, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
+		}
+	}
+	return ops
 }
 
 func (s *Server) metadata(c echo.Context) error {

@@ -113,6 +113,7 @@ func (s *Server) historyType(c echo.Context) error     { return s.handle(c, s.sv
 func (s *Server) historySystem(c echo.Context) error   { return s.handle(c, s.svc.History) }
 func (s *Server) search(c echo.Context) error          { return s.handle(c, s.svc.Search) }
 func (s *Server) bundle(c echo.Context) error          { return s.handle(c, s.svc.Bundle) }
+func (s *Server) everything(c echo.Context) error      { return s.handle(c, s.svc.Everything) }
 
 // conditionalUpdate is PUT [type]?criteria; without criteria it is a PUT
 // that forgot its id.

@@ -19,12 +19,24 @@ type operationDef struct {
 	Name       string // without "$"
 	Definition string // canonical URL of its OperationDefinition
 	Doc        string
+	// Types limits the operation to these resource types in the
+	// CapabilityStatement (nil: every type).
+	Types []string
 }
 
 var validateOperation = operationDef{
 	Name:       "validate",
 	Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate",
 	Doc:        "Validates a resource (or a Parameters with resource and mode) against FHIR R4 without storing it; answers 200 with an OperationOutcome.",
+}
+
+var everythingOperation = operationDef{
+	Name:       "everything",
+	Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+	Doc: "GET Patient/[id]/$everything: the patient and every resource in its R4 Patient compartment, as a searchset with total, " +
+		"paged by next links (_count default 100, at most 1000; no cap on pages; total counted on the first page). " +
+		"_since (instant) and _type are applied; start and end are accepted but not applied.",
+	Types: []string{"Patient"},
 }
 
 func (r *registry) typ(g *fhirRoutes, method, path, code string, h echo.HandlerFunc) {

@@ -116,6 +116,10 @@ type Store interface {
 	History(ctx context.Context, q HistoryQuery) (*HistoryPage, error)
 	// Search finds resources (https://hl7.org/fhir/R4/search.html).
 	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
+	// Compartment pages through the live resources of one compartment
+	// (https://hl7.org/fhir/R4/compartmentdefinition.html), e.g. everything
+	// of one patient.
+	Compartment(ctx context.Context, q CompartmentQuery) (*CompartmentPage, error)
 	// Transaction runs fn's reads and writes in one database transaction:
 	// all or nothing. fn may run more than once (on a retryable conflict).
 	Transaction(ctx context.Context, fn func(Tx) error) error
@@ -137,6 +141,37 @@ type SearchResult struct {
 	Next, Prev string
 	// Warnings describe limits applied (e.g. includes capped).
 	Warnings []string
+}
+
+// CompartmentQuery selects the live resources of one compartment: the focal
+// resource itself and every resource whose listed reference parameters
+// point at it. Pages go through the members in order, each in id order.
+type CompartmentQuery struct {
+	// Type and ID name the focal resource ("Patient", "p1").
+	Type, ID string
+	// Members are the types to return, in page order; the focal type's
+	// entry also returns the focal resource.
+	Members []search.CompartmentMember
+	// Since keeps only resources last updated at or after it (zero: all).
+	Since time.Time
+	// Count is the page size; 0 returns no resources, only the Total.
+	Count int
+	// Cursor continues after a previous page (its Next); it is bound to the
+	// rest of the query.
+	Cursor string
+	// Total asks for the number of resources on all pages. It is counted
+	// on the first page and carried by the cursor, so it is a snapshot:
+	// writes made while a client pages do not change it.
+	Total bool
+}
+
+// CompartmentPage is one page of a compartment.
+type CompartmentPage struct {
+	Resources []Version
+	// Total counts all pages' resources, or is -1 when not asked for.
+	Total int
+	// Next is the cursor of the following page ("" when this is the last).
+	Next string
 }
 
 // Tx is the store inside a transaction.

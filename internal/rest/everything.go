@@ -1,0 +1,167 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/bundle"
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// $everything paging: the operation's default is "the whole record in one
+// Bundle", but a migrant followed for years can have thousands of results,
+// so Mekong always pages and a client follows next links to the end.
+const (
+	DefaultEverythingCount = 100
+	MaxEverythingCount     = search.MaxCount
+)
+
+// Everything: GET Patient/[id]/$everything
+// (https://hl7.org/fhir/R4/patient-operation-everything.html). A searchset
+// of the patient and every served resource in its Patient compartment
+// (https://hl7.org/fhir/R4/compartmentdefinition-patient.html), with a
+// total, paged by opaque next links without a cap. _since keeps what changed
+// at or after an instant; _type narrows the types. start and end (care
+// dates) are accepted and not applied: the whole record is returned, and an
+// OperationOutcome entry says so. Resources referenced from the compartment
+// (Practitioners, Organizations) are not served here, so none are added.
+func (s *Service) Everything(ctx context.Context, r Request) (*Response, error) {
+	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if r.Type != search.PatientCompartment.Code {
+		return nil, outcome.New(http.StatusNotFound, outcome.CodeNotSupported,
+			"$everything is defined for Patient only (GET /Patient/[id]/$everything), not for %s", r.Type)
+	}
+	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	q, issues, err := s.everythingQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	// The patient must exist and be live on every page: 404 and 410 come
+	// from its current version, not from an empty compartment.
+	v, err := s.store.Read(ctx, r.Type, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Deleted {
+		return nil, gone(v)
+	}
+	page, err := s.store.Compartment(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	path := r.Base + "/" + r.Type + "/" + r.ID + "/$everything"
+	b := bundle.Bundle{Type: "searchset", Timestamp: now()}
+	if page.Total >= 0 {
+		n := page.Total
+		b.Total = &n
+	}
+	b.Links = append(b.Links, bundle.Link{Relation: "self", URL: pageURL(path, r.Query, r.Query.Get("_cursor"))})
+	if page.Next != "" {
+		b.Links = append(b.Links, bundle.Link{Relation: "next", URL: pageURL(path, r.Query, page.Next)})
+	}
+	if len(issues) > 0 {
+		b.Entries = append(b.Entries, bundle.Entry{Resource: outcome.JSON(issues), Mode: "outcome"})
+	}
+	for i := range page.Resources {
+		v := &page.Resources[i]
+		b.Entries = append(b.Entries, bundle.Entry{FullURL: r.Base + "/" + v.Type + "/" + v.ID, Resource: v.Content, Mode: "match"})
+	}
+	return &Response{Status: http.StatusOK, Body: b.JSON()}, nil
+}
+
+// everythingQuery reads the operation's parameters. A malformed value is a
+// 400 naming its parameter; an unknown parameter is reported in the Bundle,
+// or refused under Prefer: handling=strict, as in search.
+func (s *Service) everythingQuery(r Request) (store.CompartmentQuery, []outcome.Issue, error) {
+	q := store.CompartmentQuery{Type: r.Type, ID: r.ID, Count: DefaultEverythingCount, Total: true}
+	var issues []outcome.Issue
+	warn := func(code outcome.IssueType, name, format string, args ...any) {
+		issues = append(issues, outcome.Issue{Severity: outcome.Warning, Code: code,
+			Diagnostics: name + ": " + fmt.Sprintf(format, args...), Expression: []string{name}})
+	}
+	var types []string
+	for _, name := range sortedKeys(r.Query) {
+		vals := r.Query[name]
+		once := func() (string, error) {
+			if len(vals) > 1 {
+				return "", outcome.Invalid("%s appears %d times; $everything takes it once", name, len(vals)).At(name)
+			}
+			return vals[0], nil
+		}
+		switch name {
+		case "_count":
+			v, err := once()
+			if err != nil {
+				return q, nil, err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return q, nil, outcome.Invalid("_count %q must be a whole number from 0 to %d", v, MaxEverythingCount).At("_count")
+			}
+			if n > MaxEverythingCount {
+				warn(outcome.CodeInformational, name, "%d is above the maximum; %d used", n, MaxEverythingCount)
+				n = MaxEverythingCount
+			}
+			q.Count = n
+		case "_since":
+			v, err := once()
+			if err != nil {
+				return q, nil, err
+			}
+			t, err := ParseInstant(v)
+			if err != nil {
+				return q, nil, outcome.Invalid("_since %q: %v", v, err).At("_since")
+			}
+			q.Since = t
+		case "_type":
+			for _, v := range vals {
+				for _, t := range strings.Split(v, ",") {
+					t = strings.TrimSpace(t)
+					if !s.types[t] {
+						return q, nil, outcome.Invalid("_type %q is not a resource type served here; supported types: %v", t, s.Types()).At("_type")
+					}
+					types = append(types, t)
+				}
+			}
+		case "_cursor":
+			v, err := once()
+			if err != nil {
+				return q, nil, err
+			}
+			q.Cursor = v
+		case "start", "end":
+			// Care-date filtering needs each type's clinical date; Mekong
+			// returns the whole record rather than guess which date counts.
+			warn(outcome.CodeNotSupported, name, "not applied; $everything returns the whole record whatever the care dates")
+		case "_format", "_pretty":
+			// Content negotiation handles these.
+		default:
+			if r.Strict {
+				return q, nil, outcome.Invalid("parameter %q is not a parameter of $everything (start, end, _since, _type, _count) (Prefer: handling=strict)", name).At(name)
+			}
+			warn(outcome.CodeNotSupported, name, "ignored: not a parameter of $everything (start, end, _since, _type, _count)")
+		}
+	}
+	q.Members = s.reg.Members(search.PatientCompartment, types)
+	return q, issues, nil
+}
+
+func sortedKeys(v url.Values) []string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
