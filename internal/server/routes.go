@@ -26,12 +26,14 @@ func (s *Server) routes() {
 	r.typ(f, "POST", "/:type/_search", "search-type", s.search)
 	r.typ(f, "PUT", "/:type", "update", s.conditionalUpdate)
 	r.typ(f, "DELETE", "/:type", "delete", s.conditionalDelete)
+	r.typ(f, "PATCH", "/:type", "patch", s.conditionalPatch)
 	r.typ(f, "GET", "/:type/_history", "history-type", s.historyType)
 	r.operation(f, "POST", "/:type/$validate", validateOperation, s.validate)
 
 	r.instance(f, "GET", "/:type/:id", "read", s.read)
 	r.instance(f, "PUT", "/:type/:id", "update", s.update)
 	r.instance(f, "DELETE", "/:type/:id", "delete", s.delete)
+	r.instance(f, "PATCH", "/:type/:id", "patch", s.patch)
 	r.instance(f, "GET", "/:type/:id/_history", "history-instance", s.historyInstance)
 	r.instance(f, "GET", "/:type/:id/_history/:vid", "vread", s.vread)
 	// Unknown paths get echo's 404 and a wrong method its 405; handleError
