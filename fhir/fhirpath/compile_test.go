@@ -16,7 +16,9 @@ func TestCompileRejects(t *testing.T) {
 		col        int
 	}{
 		{"Patient.name.count()", "function count() is not supported", 14},
-		{"Patient.name[0]", "indexer [] is not supported", 13},
+		{"Patient.name[x]", `the indexer [] takes a non-negative integer literal, found "x"`, 14},
+		{"Patient.name[-1]", `the indexer [] takes a non-negative integer literal, found "-"`, 14},
+		{"Patient.name[0", `expected "]", found end of expression`, 15},
 		{"Observation.value < 5", `operator "<" is not supported`, 19},
 		{"a implies b", `operator "implies" is not supported`, 3},
 		{"a xor b", `operator "xor" is not supported`, 3},

@@ -16,6 +16,8 @@ type expr interface {
 // evalCtx is the per-evaluation environment.
 type evalCtx struct {
 	root Node // %resource
+	// locate makes navigation record where each element sits (Locate).
+	locate bool
 }
 
 type literal struct{ Node }
@@ -98,18 +100,20 @@ func isTypeFilter(name string) bool {
 // member is path navigation to the child elements called name (N1 §3).
 type member struct{ name string }
 
-func (m *member) eval(_ *evalCtx, in []Node) ([]Node, error) {
+func (m *member) eval(c *evalCtx, in []Node) ([]Node, error) {
 	var out []Node
 	for _, n := range in {
-		out = appendChildren(out, n, m.name)
+		out = appendChildren(out, n, m.name, c.locate)
 	}
 	return out, nil
 }
 
 // appendChildren appends the children of n called name. A choice element
 // is found under its typed JSON name (valueQuantity) and gets that type;
-// JSON nulls (placeholders beside primitive extensions) are skipped.
-func appendChildren(out []Node, n Node, name string) []Node {
+// JSON nulls (placeholders beside primitive extensions) are skipped. With
+// locate, each child records its place in n (an allocation search
+// extraction does not pay for).
+func appendChildren(out []Node, n Node, name string, locate bool) []Node {
 	obj, ok := n.Value.(map[string]any)
 	if !ok {
 		return out
@@ -129,11 +133,17 @@ func appendChildren(out []Node, n Node, name string) []Node {
 		}
 		typ := el.Types[i]
 		if arr, ok := v.([]any); ok {
-			for _, item := range arr {
+			for j, item := range arr {
 				out = appendValue(out, typ, item)
+				if locate && item != nil { // appendValue skips nulls
+					out[len(out)-1].loc = &Location{Parent: obj, Key: key, Index: j}
+				}
 			}
 		} else {
 			out = appendValue(out, typ, v)
+			if locate && v != nil {
+				out[len(out)-1].loc = &Location{Parent: obj, Key: key, Index: -1}
+			}
 		}
 	}
 	return out
@@ -153,6 +163,22 @@ func appendValue(out []Node, typ string, v any) []Node {
 		}
 	}
 	return append(out, Node{Type: typ, Value: v})
+}
+
+// indexer is expr[n] (N1 §6.6.1 Indexer): the item at the 0-based index,
+// empty when there is none. FHIRPath Patch paths use it to pick one item of
+// a list (Patient.name[0].given[1]).
+type indexer struct {
+	left  expr
+	index int
+}
+
+func (x *indexer) eval(c *evalCtx, in []Node) ([]Node, error) {
+	l, err := x.left.eval(c, in)
+	if err != nil || x.index >= len(l) {
+		return nil, err
+	}
+	return l[x.index : x.index+1 : x.index+1], nil
 }
 
 // union is the | operator (N1 §6.4.1): all collections, duplicates removed.

@@ -44,6 +44,8 @@ type Node struct {
 	// Value is the decoded JSON: map[string]any for complex types and
 	// resources; string, json.Number or bool for primitives.
 	Value any
+	// loc is where the element sits in the resource, set only by Locate.
+	loc *Location
 }
 
 // Expression is a compiled FHIRPath expression. It is immutable and safe

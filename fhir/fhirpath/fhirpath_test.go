@@ -78,6 +78,11 @@ func TestEvaluate(t *testing.T) {
 		{"R4 fhirpath choice", "Observation.component.value", observation, []string{`Quantity {"value":1.0}`, `string "x"`, `dateTime "2020-01-01"`, `Quantity {"value":1}`}},
 		{"R4 fhirpath contained", "Patient.contained", patient, []string{`Organization {"id":"org1","name":"X","resourceType":"Organization"}`}},
 		{"R4 backbone", "Observation.component.first()", observation, []string{`Observation.component {"code":{"text":"a"},"valueQuantity":{"value":1.0}}`}},
+		// N1 §6.6.1 Indexer: 0-based, empty past the end.
+		{"N1 §6.6.1", "Patient.name[1].use", patient, []string{`code "usual"`}},
+		{"N1 §6.6.1", "Patient.name.given[2]", patient, []string{`string "Jim"`}},
+		{"N1 §6.6.1", "Patient.name[0].given[1]", patient, []string{`string "James"`}},
+		{"N1 §6.6.1", "Patient.name[5]", patient, []string{}},
 		// N1 §4.1 Literals.
 		{"N1 §4.1", "'a\\'b'", patient, []string{`string "a'b"`}},
 		{"N1 §4.1", "12", patient, []string{`integer 12`}},

@@ -88,7 +88,7 @@ var functions = map[string]*function{
 		url := f.args[0].(*literal).Value.(string)
 		var out []Node
 		for _, n := range in {
-			for _, ext := range appendChildren(nil, n, "extension") {
+			for _, ext := range appendChildren(nil, n, "extension", c.locate) {
 				if obj, ok := ext.Value.(map[string]any); ok && obj["url"] == url {
 					out = append(out, ext)
 				}

@@ -94,7 +94,17 @@ func (p *parser) parseExpr(minPrec int) (expr, error) {
 			continue
 		}
 		if t.kind == tokPunct && t.text == "[" {
-			return nil, p.errorf(t, "indexer [] is not supported")
+			p.next()
+			n := p.next()
+			i, err := strconv.Atoi(n.text)
+			if n.kind != tokNumber || err != nil || i < 0 {
+				return nil, p.errorf(n, "the indexer [] takes a non-negative integer literal, found %s", describe(n))
+			}
+			if err := p.expect("]"); err != nil {
+				return nil, err
+			}
+			left = &indexer{left: left, index: i}
+			continue
 		}
 		op, ok := binaryOps[t.text]
 		if !ok || (t.kind != tokPunct && t.kind != tokIdent) || op.prec <= minPrec {

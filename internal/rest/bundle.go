@@ -97,6 +97,10 @@ type entryOp struct {
 	query  url.Values
 	path   string // "", "_history", "_search"
 	res    *resource.Resource
+	// a PATCH entry's document, its media type and the checked patch
+	patchType string
+	patchBody []byte
+	patch     patcher
 	// assigned by the transaction
 	createID string
 	write    store.Write
@@ -137,7 +141,9 @@ func (s *Service) entryOp(base string, i int, e *entryIn) (*entryOp, error) {
 	}
 	op.method = strings.ToUpper(e.Request.Method)
 	raw := e.Request.URL
-	if strings.Contains(raw, "://") {
+	// Only the path says whether the URL is absolute: criteria often hold
+	// system URLs (identifier=http://...|N1).
+	if p, _, _ := strings.Cut(raw, "?"); strings.Contains(p, "://") {
 		if base == "" || !strings.HasPrefix(raw, strings.TrimRight(base, "/")+"/") {
 			return nil, op.fail(outcome.Invalid("request.url %q is not on this server; use a relative URL such as Patient/123", raw))
 		}
@@ -192,7 +198,15 @@ func (s *Service) entryOp(base string, i int, e *entryIn) (*entryOp, error) {
 			return nil, op.fail(outcome.Invalid("%s in a Bundle needs Type/id or Type?criteria", op.method))
 		}
 	case http.MethodPatch:
-		return nil, op.fail(outcome.NotSupported(http.StatusMethodNotAllowed, "PATCH is not supported yet"))
+		if op.typ == "" || op.path != "" || op.vid != 0 || (op.id == "" && len(q) == 0) {
+			return nil, op.fail(outcome.Invalid("PATCH in a Bundle needs Type/id or Type?criteria"))
+		}
+		if op.patchType, op.patchBody, err = patchEntry(e.Resource); err != nil {
+			return nil, op.fail(err)
+		}
+		if op.patch, err = s.patcher(op.patchType, op.patchBody); err != nil {
+			return nil, op.fail(err)
+		}
 	default:
 		return nil, op.fail(outcome.Invalid("request.method %q is not GET, HEAD, POST, PUT, DELETE or PATCH", e.Request.Method))
 	}
@@ -206,11 +220,11 @@ func (s *Service) entryOp(base string, i int, e *entryIn) (*entryOp, error) {
 func (s *Service) batch(ctx context.Context, r Request, ops []*entryOp) *Response {
 	out := bundle.Bundle{Type: "batch-response", Timestamp: now()}
 	for _, op := range ops {
-		var res *Response
-		err := op.err
-		if err == nil {
-			res, err = s.single(ctx, r, op)
+		if op.err != nil { // already names its entry
+			out.Entries = append(out.Entries, entryResponse(r.Base, nil, op.err))
+			continue
 		}
+		res, err := s.single(ctx, r, op)
 		out.Entries = append(out.Entries, entryResponse(r.Base, res, op.fail(err)))
 	}
 	return &Response{Status: http.StatusOK, Body: out.JSON()}
@@ -234,6 +248,12 @@ func (s *Service) single(ctx context.Context, r Request, op *entryOp) (*Response
 			return s.ConditionalDelete(ctx, req)
 		}
 		return s.Delete(ctx, req)
+	case http.MethodPatch:
+		req.Body, req.ContentType = op.patchBody, op.patchType
+		if op.id == "" {
+			return s.ConditionalPatch(ctx, req)
+		}
+		return s.Patch(ctx, req)
 	}
 	return s.get(ctx, req, op)
 }

@@ -69,6 +69,9 @@ type Request struct {
 	ID        string
 	VersionID int64
 	Body      []byte
+	// ContentType is the body's media type without parameters; it tells a
+	// JSON Patch from a FHIRPath Patch.
+	ContentType string
 	// Preconditions (https://hl7.org/fhir/R4/http.html#concurrency, #ccreate).
 	IfMatch     string
 	IfNoneMatch string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 
 // transaction processes a transaction Bundle all or nothing in one database
 // transaction (https://hl7.org/fhir/R4/http.html#trules): DELETE, then POST,
-// then PUT, then GET, whatever the entries' order; urn:uuid fullUrls and
+// then PUT and PATCH, then GET, whatever the entries' order; urn:uuid fullUrls and
 // conditional references are resolved and rewritten in the stored resources.
 func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*Response, error) {
 	// Ids for new resources, and what each fullUrl refers to.
@@ -88,7 +89,7 @@ func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*
 		return nil, err
 	}
 
-	err := s.store.Transaction(ctx, func(tx store.Tx) error { return s.runTransaction(ctx, tx, r, ops, cond) })
+	err := s.store.Transaction(ctx, func(tx store.Tx) error { return s.runTransaction(ctx, tx, r, ops, refs, cond) })
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +146,7 @@ func (s *Service) prepareEntry(r Request, op *entryOp, refs map[string]string) e
 
 // runTransaction is the part inside the database transaction; it may run
 // more than once, so it starts from the prepared state every time.
-func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, ops []*entryOp, cond map[string]*condRef) error {
+func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, ops []*entryOp, refs map[string]string, cond map[string]*condRef) error {
 	remap := map[string]string{}
 	for _, op := range ops {
 		op.result = nil
@@ -253,10 +254,18 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			return c.op.fail(outcome.New(http.StatusPreconditionFailed, outcome.CodeMultiple, "conditional reference %q matches more than one resource", ref))
 		}
 	}
-	// Then POST, then PUT.
-	for _, method := range []string{http.MethodPost, http.MethodPut} {
+	// Then POST, then PUT and PATCH in entry order.
+	for _, phase := range [][]string{{http.MethodPost}, {http.MethodPut, http.MethodPatch}} {
 		for _, op := range ops {
-			if op.method != method || op.result != nil {
+			if !slices.Contains(phase, op.method) || op.result != nil {
+				continue
+			}
+			if op.method == http.MethodPatch {
+				res, err := s.patchEntryIn(ctx, tx, r, op, refs, remap, lockMatch)
+				if err != nil {
+					return op.fail(err)
+				}
+				op.result = res
 				continue
 			}
 			w := op.write

@@ -75,6 +75,7 @@ var interactionDocs = map[string]string{
 	"create":           "Server-assigned id; If-None-Exist takes any search criteria and is atomic.",
 	"update":           "Update as create with a client id; If-Match W/\"n\" and If-None-Match: * honoured; conditional update PUT [type]?criteria.",
 	"delete":           "Logical delete; a later read is 410 Gone. Deleting what does not exist succeeds. Conditional delete DELETE [type]?criteria (one match; several are 412).",
+	"patch":            "JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters); validated like an update; If-Match honoured; conditional patch PATCH [type]?criteria (one match; none is 404, several 412); also in batch and transaction Bundles.",
 	"history-instance": "Newest first; _count (max 1000), _since, opaque next links.",
 	"history-type":     "Newest first; _count (max 1000), _since, opaque next links.",
 	"history-system":   "Newest first; _count (max 1000), _since, opaque next links.",

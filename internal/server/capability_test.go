@@ -29,7 +29,7 @@ func TestMetadata(t *testing.T) {
 			codes = append(codes, i.(map[string]any)["code"].(string))
 		}
 		got := strings.Join(codes, ",")
-		if got != "create,delete,history-instance,history-type,read,search-type,update,vread" {
+		if got != "create,delete,history-instance,history-type,patch,read,search-type,update,vread" {
 			t.Fatalf("%s interactions %s", res["type"], got)
 		}
 		if res["conditionalCreate"] != true || res["versioning"] != "versioned-update" || res["updateCreate"] != true {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -56,6 +57,7 @@ func (s *Server) request(c echo.Context) (rest.Request, error) {
 			return r, err
 		}
 		r.Body = body
+		r.ContentType, _, _ = mime.ParseMediaType(req.Header.Get("Content-Type"))
 	}
 	return r, nil
 }
@@ -106,6 +108,7 @@ func (s *Server) respond(c echo.Context, res *rest.Response) error {
 func (s *Server) create(c echo.Context) error          { return s.handle(c, s.svc.Create) }
 func (s *Server) update(c echo.Context) error          { return s.handle(c, s.svc.Update) }
 func (s *Server) delete(c echo.Context) error          { return s.handle(c, s.svc.Delete) }
+func (s *Server) patch(c echo.Context) error           { return s.handle(c, s.svc.Patch) }
 func (s *Server) vread(c echo.Context) error           { return s.handle(c, s.svc.VRead) }
 func (s *Server) validate(c echo.Context) error        { return s.handle(c, s.svc.Validate) }
 func (s *Server) historyInstance(c echo.Context) error { return s.handle(c, s.svc.History) }
@@ -132,6 +135,15 @@ func (s *Server) conditionalDelete(c echo.Context) error {
 			"DELETE needs an id (DELETE /%s/[id]) or search criteria (DELETE /%s?identifier=...)", c.Param("type"), c.Param("type"))
 	}
 	return s.handle(c, s.svc.ConditionalDelete)
+}
+
+// conditionalPatch is PATCH [type]?criteria.
+func (s *Server) conditionalPatch(c echo.Context) error {
+	if len(c.QueryParams()) == 0 {
+		return outcome.New(http.StatusMethodNotAllowed, outcome.CodeNotSupported,
+			"PATCH needs an id (PATCH /%s/[id]) or search criteria (PATCH /%s?identifier=...)", c.Param("type"), c.Param("type"))
+	}
+	return s.handle(c, s.svc.ConditionalPatch)
 }
 
 func isSearchPost(c echo.Context) bool {

@@ -17,8 +17,9 @@ import (
 // Mekong cannot produce is 406; a body in another format is 415.
 
 const (
-	fhirJSON = "application/fhir+json"
-	appJSON  = "application/json"
+	fhirJSON  = "application/fhir+json"
+	appJSON   = "application/json"
+	jsonPatch = "application/json-patch+json"
 )
 
 // jsonTypes are the media types Mekong reads and writes as FHIR JSON.
@@ -60,7 +61,7 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 				return outcome.NotSupported(http.StatusUnsupportedMediaType, "POST _search takes its parameters as application/x-www-form-urlencoded")
 			}
 		} else if hasBody(req) {
-			if err := checkContentType(req.Header.Get("Content-Type")); err != nil {
+			if err := checkContentType(req.Method, req.Header.Get("Content-Type")); err != nil {
 				return err
 			}
 		}
@@ -126,12 +127,20 @@ func acceptable(header string) (string, error) {
 	return best + "; charset=utf-8", nil
 }
 
-func checkContentType(header string) error {
+// checkContentType accepts FHIR JSON, and for PATCH also JSON Patch
+// (https://hl7.org/fhir/R4/http.html#patch).
+func checkContentType(method, header string) error {
 	if header == "" {
 		return outcome.NotSupported(http.StatusUnsupportedMediaType, "the request has a body but no Content-Type; send Content-Type: application/fhir+json")
 	}
 	mt, params, err := mime.ParseMediaType(header)
+	if err == nil && mt == jsonPatch && method == http.MethodPatch {
+		return nil
+	}
 	if err != nil || !jsonTypes[mt] {
+		if method == http.MethodPatch {
+			return outcome.NotSupported(http.StatusUnsupportedMediaType, "Content-Type %q is not supported; PATCH takes a JSON Patch (%s) or a FHIRPath Patch in FHIR JSON (%s)", header, jsonPatch, fhirJSON)
+		}
 		return outcome.NotSupported(http.StatusUnsupportedMediaType, "Content-Type %q is not supported; send FHIR JSON as application/fhir+json", header)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {

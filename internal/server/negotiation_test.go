@@ -87,7 +87,7 @@ func TestBodyLimit(t *testing.T) {
 
 func TestRoutingErrors(t *testing.T) {
 	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
-	r := a.want(a.do("PATCH", "/Patient/x", `{}`), 405)
+	r := a.want(a.do("POST", "/Patient/x", `{}`), 405)
 	if r.header.Get("Allow") == "" || r.issue(t)["code"] != "not-supported" {
 		t.Fatalf("405: %v %s", r.header, r.body)
 	}

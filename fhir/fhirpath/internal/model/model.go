@@ -47,8 +47,11 @@ type Type struct {
 type Element struct {
 	Name   string
 	Choice bool
-	Types  []string
-	Keys   []string
+	// Repeats says the element's cardinality allows more than one item, so
+	// its JSON is an array.
+	Repeats bool
+	Types   []string
+	Keys    []string
 }
 
 var types = build()
@@ -63,6 +66,7 @@ func build() map[string]*Type {
 		for _, line := range r.elements {
 			f := strings.Fields(line)
 			e := &Element{Name: f[0], Types: f[1:]}
+			e.Name, e.Repeats = strings.CutSuffix(e.Name, "*")
 			if name, ok := strings.CutSuffix(e.Name, "[x]"); ok {
 				e.Name, e.Choice = name, true
 				for _, typ := range e.Types {

@@ -28,6 +28,23 @@ func TestModel(t *testing.T) {
 	if Lookup("Practitioner").Modelled || Lookup("Practitioner").Kind != Resource {
 		t.Errorf("Practitioner should be known by name only")
 	}
+	// Cardinality (max "*"), which a patch needs to add the first item of a list.
+	for _, tt := range []struct {
+		typ, name string
+		repeats   bool
+	}{
+		{"Patient", "identifier", true},
+		{"Patient", "birthDate", false},
+		{"HumanName", "given", true},
+		{"Observation", "value", false},
+		{"Observation.component", "referenceRange", true},
+		{"Patient.contact", "telecom", true},
+		{"Patient.contact", "name", false},
+	} {
+		if e := Lookup(tt.typ).Element(tt.name); e == nil || e.Repeats != tt.repeats {
+			t.Errorf("%s.%s = %+v, want Repeats %v", tt.typ, tt.name, e, tt.repeats)
+		}
+	}
 	if Lookup("value[x]") != nil || Lookup("Observation").Element("valueQuantity") != nil {
 		t.Errorf("JSON names leaked into the model")
 	}
