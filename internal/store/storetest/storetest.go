@@ -38,6 +38,10 @@ func Run(t *testing.T, open Factory) {
 		{"ConcurrentCreateOfOneID", testConcurrentCreateSameID},
 		{"History", testHistory},
 		{"LastUpdatedNeverGoesBack", testLastUpdatedMonotonic},
+		{"BatchWrites", testBatchWrites},
+		{"BatchIDCollision", testBatchIDCollision},
+		{"BatchIfMatchRollsBack", testBatchIfMatchRollsBack},
+		{"BatchConditional", testBatchConditional},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
