@@ -31,7 +31,7 @@ type planned struct {
 // whatever their number: conditions resolved once per distinct criteria,
 // every targeted row read and locked by one query, then the resource rows,
 // the version rows and each index table written by one statement each. A
-// transaction Bundle of 100 entries costs about fifteen round trips instead
+// transaction Bundle of 100 creates costs about a dozen round trips instead
 // of several hundred. Every write's checks are those of a single Write; the
 // first failure fails the batch with a *store.BatchError naming it.
 func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, ws []store.Write) ([]*store.Result, error) {
