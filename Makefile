@@ -12,7 +12,7 @@ EXAMPLES_TGZ    := .cache/npm/hl7.fhir.r4.examples-4.0.1.tgz
 EXAMPLES_SHA256 := dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682
 EXAMPLES_DIR    := .cache/r4-examples/package
 
-.PHONY: all build run test test-short bench bench-search vet fmt generate conformance-data clean
+.PHONY: all build run test test-short bench bench-search bench-ingest vet fmt generate conformance-data clean
 
 all: build
 
@@ -25,11 +25,11 @@ run: build
 
 ## test: vet, then every test (PostgreSQL ones on a throwaway cluster)
 test: conformance-data vet
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 ## test-short: the tests without the official-examples download
 test-short: vet
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 vet:
 	$(GO) vet ./...
@@ -50,6 +50,20 @@ generate: conformance-data
 bench-search:
 	MEKONG_BENCH_SEARCH=1 MEKONG_BENCH_DOCS=1 MEKONG_BENCH_PATIENTS=$${MEKONG_BENCH_PATIENTS:-100000} \
 		$(GO) test -run TestSearchBenchmark -v -count=1 -timeout 90m ./internal/benchsearch/
+
+## bench-ingest: write throughput (resources/s, peak RSS) on durable PostgreSQL and SQLite, each scenario
+## in its own process: 100-entry transaction Bundles from 8 clients, single POSTs from 32 clients, the
+## Synthea Bundles as transactions, and $import (internal/bulk, 1,000,000 resources) when it exists
+INGEST_SCENARIOS ?= TransactionBundles:60x SinglePosts:2000x Synthea:1x
+bench-ingest:
+	@for s in $(INGEST_SCENARIOS); do for st in postgres sqlite; do \
+		MEKONG_BENCH_INGEST=1 MEKONG_TEST_PG_DURABLE=1 $(GO) test -run '^$$' -bench "Benchmark$${s%%:*}/$$st" \
+			-benchtime $${s##*:} -count 3 -timeout 60m ./internal/benchingest/ || exit 1; \
+	done; done
+	@if [ -d internal/bulk ]; then \
+		MEKONG_BENCH_INGEST=1 MEKONG_TEST_PG_DURABLE=1 MEKONG_BENCH_IMPORT_N=$${MEKONG_BENCH_IMPORT_N:-1000000} \
+			$(GO) test -run '^$$' -bench . -count 3 -timeout 120m ./internal/bulk; \
+	fi
 
 ## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
 conformance-data: $(EXAMPLES_DIR)/Patient-example.json

@@ -2,9 +2,9 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -145,77 +145,98 @@ func (s *Service) prepareEntry(r Request, op *entryOp, refs map[string]string) e
 }
 
 // runTransaction is the part inside the database transaction; it may run
-// more than once, so it starts from the prepared state every time.
+// more than once, so it starts from the prepared state every time. Each
+// phase is one store call for all its entries (conditional criteria locked
+// and matched together, writes batched), so a Bundle costs a few round
+// trips, not several per entry.
 func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, ops []*entryOp, refs map[string]string, cond map[string]*condRef) error {
 	remap := map[string]string{}
 	for _, op := range ops {
 		op.result = nil
 	}
-	lockMatch := func(op *entryOp, q *search.Query) ([]string, error) {
-		if err := tx.Lock(ctx, op.typ, q); err != nil {
+	// lockMatch resolves the criteria of ops (parsed by query) in one step.
+	lockMatch := func(conds []*entryOp, query func(*entryOp) (*search.Query, error)) ([][]string, error) {
+		qs := make([]*search.Query, len(conds))
+		for i, op := range conds {
+			q, err := query(op)
+			if err != nil {
+				return nil, op.fail(err)
+			}
+			qs[i] = q
+		}
+		if len(qs) == 0 {
+			return nil, nil
+		}
+		found, err := tx.LockMatch(ctx, qs)
+		if err != nil {
 			return nil, err
 		}
-		ids, err := tx.Match(ctx, q, 2)
-		if err == nil && len(ids) > 1 {
-			err = outcome.New(http.StatusPreconditionFailed, outcome.CodeMultiple, "the criteria %q match more than one %s", q.Canonical, op.typ)
+		for i, ids := range found {
+			if len(ids) > 1 {
+				return nil, conds[i].fail(outcome.New(http.StatusPreconditionFailed, outcome.CodeMultiple, "the criteria %q match more than one %s", qs[i].Canonical, conds[i].typ))
+			}
 		}
-		return ids, err
+		return found, nil
+	}
+	byQuery := func(op *entryOp) (*search.Query, error) {
+		return s.reg.Parse([]string{op.typ}, op.query, search.Options{Base: r.Base, Strict: true})
 	}
 	// DELETE first.
+	var condDeletes, deletes []*entryOp
 	for _, op := range ops {
-		if op.method != http.MethodDelete {
+		if op.method == http.MethodDelete && op.id == "" {
+			condDeletes = append(condDeletes, op)
+		}
+	}
+	found, err := lockMatch(condDeletes, byQuery)
+	if err != nil {
+		return err
+	}
+	targets := map[*entryOp]string{}
+	for i, op := range condDeletes {
+		if len(found[i]) == 0 {
+			op.result = &store.Result{Outcome: store.Unchanged}
+			continue
+		}
+		targets[op] = found[i][0]
+	}
+	var writes []store.Write
+	for _, op := range ops {
+		if op.method != http.MethodDelete || op.result != nil {
 			continue
 		}
 		id := op.id
 		if id == "" {
-			q, err := s.reg.Parse([]string{op.typ}, op.query, search.Options{Base: r.Base, Strict: true})
-			if err != nil {
-				return op.fail(err)
-			}
-			ids, err := lockMatch(op, q)
-			if err != nil {
-				return op.fail(err)
-			}
-			if len(ids) == 0 {
-				op.result = &store.Result{Outcome: store.Unchanged}
-				continue
-			}
-			id = ids[0]
+			id = targets[op]
 		}
 		ifMatch, err := parseIfMatch(op.entry.Request.IfMatch)
 		if err != nil {
 			return op.fail(err)
 		}
-		res, err := tx.Write(ctx, store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant, IfMatch: ifMatch})
-		if err != nil {
-			return op.fail(err)
-		}
-		op.result = res
+		deletes = append(deletes, op)
+		writes = append(writes, store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant, IfMatch: ifMatch})
+	}
+	if err := writeBatch(ctx, tx, deletes, writes); err != nil {
+		return err
 	}
 	// Conditional creates and conditional updates decide their ids.
+	var conds []*entryOp
 	for _, op := range ops {
-		var criteria string
-		switch {
-		case op.method == http.MethodPost && op.entry.Request.IfNoneExist != "":
-			criteria = op.entry.Request.IfNoneExist
-		case op.method == http.MethodPut && op.id == "":
-		default:
-			continue
+		if (op.method == http.MethodPost && op.entry.Request.IfNoneExist != "") || (op.method == http.MethodPut && op.id == "") {
+			conds = append(conds, op)
 		}
-		var q *search.Query
-		var err error
-		if criteria != "" {
-			q, err = s.ifNoneExist(Request{Base: r.Base, Type: op.typ, IfNoneExist: criteria})
-		} else {
-			q, err = s.reg.Parse([]string{op.typ}, op.query, search.Options{Base: r.Base, Strict: true})
+	}
+	found, err = lockMatch(conds, func(op *entryOp) (*search.Query, error) {
+		if op.method == http.MethodPost {
+			return s.ifNoneExist(Request{Base: r.Base, Type: op.typ, IfNoneExist: op.entry.Request.IfNoneExist})
 		}
-		if err != nil {
-			return op.fail(err)
-		}
-		ids, err := lockMatch(op, q)
-		if err != nil {
-			return op.fail(err)
-		}
+		return byQuery(op)
+	})
+	if err != nil {
+		return err
+	}
+	for i, op := range conds {
+		ids := found[i]
 		placeholder := op.typ + "/" + op.id
 		if op.method == http.MethodPut {
 			placeholder = op.typ + "/" + op.createID
@@ -254,29 +275,65 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			return c.op.fail(outcome.New(http.StatusPreconditionFailed, outcome.CodeMultiple, "conditional reference %q matches more than one resource", ref))
 		}
 	}
-	// Then POST, then PUT and PATCH in entry order.
-	for _, phase := range [][]string{{http.MethodPost}, {http.MethodPut, http.MethodPatch}} {
+	// Then POST, then PUT, in one batch.
+	var puts []*entryOp
+	writes = nil
+	for _, method := range []string{http.MethodPost, http.MethodPut} {
 		for _, op := range ops {
-			if !slices.Contains(phase, op.method) || op.result != nil {
-				continue
-			}
-			if op.method == http.MethodPatch {
-				res, err := s.patchEntryIn(ctx, tx, r, op, refs, remap, lockMatch)
-				if err != nil {
-					return op.fail(err)
-				}
-				op.result = res
+			if op.method != method || op.result != nil {
 				continue
 			}
 			w := op.write
 			w.Render = remapped(w.Render, remap)
 			w.Index = remapIndex(w.Index, remap)
-			res, err := tx.Write(ctx, w)
-			if err != nil {
-				return op.fail(err)
-			}
-			op.result = res
+			puts = append(puts, op)
+			writes = append(writes, w)
 		}
+	}
+	if err := writeBatch(ctx, tx, puts, writes); err != nil {
+		return err
+	}
+	// PATCH belongs to the PUT phase; each patch reads the version it
+	// changes, so patches run one by one after the batch.
+	matchOne := func(op *entryOp, q *search.Query) ([]string, error) {
+		found, err := tx.LockMatch(ctx, []*search.Query{q})
+		if err != nil {
+			return nil, err
+		}
+		if len(found[0]) > 1 {
+			return nil, outcome.New(http.StatusPreconditionFailed, outcome.CodeMultiple, "the criteria %q match more than one %s", q.Canonical, op.typ)
+		}
+		return found[0], nil
+	}
+	for _, op := range ops {
+		if op.method != http.MethodPatch || op.result != nil {
+			continue
+		}
+		res, err := s.patchEntryIn(ctx, tx, r, op, refs, remap, matchOne)
+		if err != nil {
+			return op.fail(err)
+		}
+		op.result = res
+	}
+	return nil
+}
+
+// writeBatch writes the entries' writes as one batch, recording each
+// result and naming the entry that failed.
+func writeBatch(ctx context.Context, tx store.Tx, ops []*entryOp, ws []store.Write) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	results, err := tx.WriteBatch(ctx, ws)
+	if err != nil {
+		var be *store.BatchError
+		if errors.As(err, &be) {
+			return ops[be.Index].fail(be.Err)
+		}
+		return err
+	}
+	for i, op := range ops {
+		op.result = results[i]
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -178,12 +179,36 @@ type CompartmentPage struct {
 type Tx interface {
 	Read(ctx context.Context, typ, id string) (*Version, error)
 	Write(ctx context.Context, w Write) (*Result, error)
+	// WriteBatch performs ws as one step of the transaction, in a fixed
+	// number of statements whatever len(ws), and returns their results in
+	// order. Each write has Write's checks and outcomes, except that
+	// conditional criteria (IfNoneExist, Match) are all resolved against the
+	// state before the batch, as a FHIR transaction resolves them
+	// (https://hl7.org/fhir/R4/http.html#trules), and two writes resolving
+	// to one resource are refused (400). The first failure is returned as a
+	// *BatchError naming the write; the transaction must then be abandoned.
+	WriteBatch(ctx context.Context, ws []Write) ([]*Result, error)
 	// Match returns up to limit ids of live resources matching q.
 	Match(ctx context.Context, q *search.Query, limit int) ([]string, error)
+	// LockMatch takes the locks of all of qs's criteria (each a single-type
+	// query), in one order for every writer, then returns up to two ids of
+	// live resources matching each: a transaction's conditional entries
+	// resolved in one step, identical criteria once.
+	LockMatch(ctx context.Context, qs []*search.Query) ([][]string, error)
 	// Lock takes the lock conditional writes on typ and q's criteria hold,
 	// until the transaction ends.
 	Lock(ctx context.Context, typ string, q *search.Query) error
 }
+
+// BatchError is the failure of one write of a WriteBatch.
+type BatchError struct {
+	Index int // position of the failed write in the batch
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("write %d of the batch: %v", e.Index, e.Err) }
+
+func (e *BatchError) Unwrap() error { return e.Err }
 
 // ErrRetry, returned from a Transaction's function, makes the store run the
 // function again: what it read changed under it (a concurrent create).

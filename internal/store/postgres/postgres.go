@@ -54,6 +54,7 @@ func Dialect() sqlstore.Dialect {
 		Name:      "postgres",
 		Numbered:  true,
 		ForUpdate: " FOR UPDATE",
+		Arrays:    true,
 		Lock: func(ctx context.Context, tx *sql.Tx, key int64) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, key)
 			return err

@@ -3,104 +3,96 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
-	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/search"
 )
 
 // indexTables are the search index tables, cleared together when a resource changes.
-var indexTables = []string{"search_string", "search_token", "search_date", "search_number",
-	"search_quantity", "search_reference", "search_uri", "search_composite"}
+var indexTables = []*table{
+	tbl("search_string", "res_type", cText, "res_id", cText, "param", cText, "norm", cText, "exact", cText),
+	tbl("search_token", "res_type", cText, "res_id", cText, "param", cText, "system", cText, "code", cText,
+		"text", cText, "dlo", cInt, "dhi", cInt),
+	tbl("search_date", "res_type", cText, "res_id", cText, "param", cText, "lo", cInt, "hi", cInt),
+	tbl("search_number", "res_type", cText, "res_id", cText, "param", cText, "value", cFloat),
+	tbl("search_quantity", "res_type", cText, "res_id", cText, "param", cText, "value", cFloat,
+		"system", cText, "code", cText, "unit", cText),
+	tbl("search_reference", "res_type", cText, "res_id", cText, "param", cText, "target_type", cText,
+		"target_id", cText, "url", cText),
+	tbl("search_uri", "res_type", cText, "res_id", cText, "param", cText, "uri", cText),
+	tbl("search_composite", "res_type", cText, "res_id", cText, "param", cText, "system", cText, "code", cText,
+		"value_system", cText, "value_code", cText, "num", cFloat, "unit", cText, "lo", cInt, "hi", cInt, "str", cText),
+}
 
 // maxRowsPerInsert keeps a multi-row INSERT under both databases' limits on
 // bound parameters (SQLite's default is 32766).
 const maxRowsPerInsert = 500
 
-// clearIndex removes a resource's index rows.
-func (db *DB) clearIndex(ctx context.Context, tx *sql.Tx, typ, id string) error {
-	for _, q := range db.q.clearIndex {
-		if _, err := tx.ExecContext(ctx, q, typ, id); err != nil {
-			return fmt.Errorf("sqlstore: clear index: %w", err)
+// clearIndex removes the index rows of resources: one DELETE per table for
+// the whole batch.
+func (db *DB) clearIndex(ctx context.Context, tx *sql.Tx, keys []resKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	for _, t := range indexTables {
+		stmts := db.keysWhere(keys, func(where string, args []any) stmt {
+			return stmt{"DELETE FROM " + t.name + " WHERE " + where, args}
+		})
+		if _, err := execAll(ctx, tx, "clear "+t.name, stmts); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// insertIndex writes a resource's index rows: one multi-row INSERT per
-// table, not one statement per row, since a resource has dozens of rows.
-func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, typ, id string, ix *search.Index) error {
-	if ix == nil {
-		return nil
-	}
-	ins := func(table string, cols []string, n int, row func(i int) []any) error {
-		for start := 0; start < n; start += maxRowsPerInsert {
-			end := min(n, start+maxRowsPerInsert)
-			var b strings.Builder
-			b.WriteString("INSERT INTO " + table + " (res_type, res_id, " + strings.Join(cols, ", ") + ") VALUES ")
-			args := make([]any, 0, (end-start)*(len(cols)+2))
-			for i := start; i < end; i++ {
-				if i > start {
-					b.WriteString(", ")
-				}
-				b.WriteString("(?, ?" + strings.Repeat(", ?", len(cols)) + ")")
-				args = append(args, typ, id)
-				args = append(args, row(i)...)
-			}
-			if _, err := tx.ExecContext(ctx, rebind(db.d, b.String()), args...); err != nil {
-				return fmt.Errorf("sqlstore: index %s: %w", table, err)
-			}
+// indexed is a resource whose index rows a batch writes.
+type indexed struct {
+	typ, id string
+	ix      *search.Index
+}
+
+// insertIndex writes the index rows of a batch of resources, gathering each
+// table's rows of every resource into one statement: a resource has dozens
+// of rows and a transaction hundreds of resources.
+func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, items []indexed) error {
+	rows := make([][][]any, len(indexTables))
+	for _, it := range items {
+		ix, t, id := it.ix, it.typ, it.id
+		if ix == nil {
+			continue
 		}
-		return nil
+		for _, r := range ix.Strings {
+			rows[0] = append(rows[0], []any{t, id, r.Param, r.Norm, r.Exact})
+		}
+		for _, r := range ix.Tokens {
+			lo, hi := TokenSpan(r)
+			rows[1] = append(rows[1], []any{t, id, r.Param, r.System, r.Code, r.Text, lo, hi})
+		}
+		for _, r := range ix.Dates {
+			rows[2] = append(rows[2], []any{t, id, r.Param, r.Lo, r.Hi})
+		}
+		for _, r := range ix.Numbers {
+			rows[3] = append(rows[3], []any{t, id, r.Param, r.Value})
+		}
+		for _, r := range ix.Quantities {
+			rows[4] = append(rows[4], []any{t, id, r.Param, r.Value, r.System, r.Code, r.Unit})
+		}
+		for _, r := range ix.Refs {
+			rows[5] = append(rows[5], []any{t, id, r.Param, r.TargetType, r.TargetID, r.URL})
+		}
+		for _, r := range ix.URIs {
+			rows[6] = append(rows[6], []any{t, id, r.Param, r.URI})
+		}
+		for _, r := range ix.Composites {
+			rows[7] = append(rows[7], []any{t, id, r.Param, r.System, r.Code, r.ValueSystem, r.ValueCode, r.Num, r.Unit, r.Lo, r.Hi, r.Str})
+		}
 	}
-	if err := ins("search_string", []string{"param", "norm", "exact"}, len(ix.Strings), func(i int) []any {
-		r := ix.Strings[i]
-		return []any{r.Param, r.Norm, r.Exact}
-	}); err != nil {
-		return err
+	for i, t := range indexTables {
+		if _, err := execAll(ctx, tx, "index "+t.name, db.inserts(t, rows[i], "")); err != nil {
+			return err
+		}
 	}
-	if err := ins("search_token", []string{"param", "system", "code", "text", "dlo", "dhi"}, len(ix.Tokens), func(i int) []any {
-		r := ix.Tokens[i]
-		lo, hi := TokenSpan(r)
-		return []any{r.Param, r.System, r.Code, r.Text, lo, hi}
-	}); err != nil {
-		return err
-	}
-	if err := ins("search_date", []string{"param", "lo", "hi"}, len(ix.Dates), func(i int) []any {
-		r := ix.Dates[i]
-		return []any{r.Param, r.Lo, r.Hi}
-	}); err != nil {
-		return err
-	}
-	if err := ins("search_number", []string{"param", "value"}, len(ix.Numbers), func(i int) []any {
-		r := ix.Numbers[i]
-		return []any{r.Param, r.Value}
-	}); err != nil {
-		return err
-	}
-	if err := ins("search_quantity", []string{"param", "value", "system", "code", "unit"}, len(ix.Quantities), func(i int) []any {
-		r := ix.Quantities[i]
-		return []any{r.Param, r.Value, r.System, r.Code, r.Unit}
-	}); err != nil {
-		return err
-	}
-	if err := ins("search_reference", []string{"param", "target_type", "target_id", "url"}, len(ix.Refs), func(i int) []any {
-		r := ix.Refs[i]
-		return []any{r.Param, r.TargetType, r.TargetID, r.URL}
-	}); err != nil {
-		return err
-	}
-	if err := ins("search_uri", []string{"param", "uri"}, len(ix.URIs), func(i int) []any {
-		r := ix.URIs[i]
-		return []any{r.Param, r.URI}
-	}); err != nil {
-		return err
-	}
-	return ins("search_composite", []string{"param", "system", "code", "value_system", "value_code", "num", "unit", "lo", "hi", "str"}, len(ix.Composites), func(i int) []any {
-		r := ix.Composites[i]
-		return []any{r.Param, r.System, r.Code, r.ValueSystem, r.ValueCode, r.Num, r.Unit, r.Lo, r.Hi, r.Str}
-	})
+	return nil
 }
 
 // TokenSpan is the stored date span of a token row: the whole range when

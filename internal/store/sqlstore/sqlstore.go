@@ -22,6 +22,10 @@ type Dialect struct {
 	Numbered bool
 	// ForUpdate is appended to the current-version lookup of a write.
 	ForUpdate string
+	// Arrays binds a batch's columns and id lists as arrays (unnest, = ANY):
+	// one statement text whatever the batch size, so it stays prepared on
+	// the connection (PostgreSQL). Without it, multi-row VALUES and IN lists.
+	Arrays bool
 	// Lock takes a transaction-scoped lock on key (conditional create); nil
 	// when writes are already serialised (SQLite).
 	Lock func(ctx context.Context, tx *sql.Tx, key int64) error
@@ -103,9 +107,7 @@ func rebind(d Dialect, q string) string {
 }
 
 type queries struct {
-	readCurrent, readVersion, lockCurrent               string
-	insertCurrent, updateCurrent, insertVersion         string
-	clearIndex                                          []string
+	readCurrent, readVersion                            string
 	historyAll, historyType, historyInstance            string
 	historyAllSince, historyTypeSince, historyInstSince string
 }
@@ -118,16 +120,8 @@ func prepareQueries(d Dialect) queries {
 		return r(`SELECT ` + versionCols + ` FROM resource_versions WHERE seq < ?` + where + ` ORDER BY seq DESC LIMIT ?`)
 	}
 	return queries{
-		readCurrent: r(`SELECT version_id, last_updated, deleted, content FROM resources WHERE res_type = ? AND res_id = ?`),
-		readVersion: r(`SELECT ` + versionCols + ` FROM resource_versions WHERE res_type = ? AND res_id = ? AND version_id = ?`),
-		lockCurrent: r(`SELECT version_id, last_updated, deleted FROM resources WHERE res_type = ? AND res_id = ?` + d.ForUpdate),
-		insertCurrent: r(`INSERT INTO resources (res_type, res_id, version_id, last_updated, deleted, tenant, content)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (res_type, res_id) DO NOTHING`),
-		updateCurrent: r(`UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, tenant = ?, content = ?
-			WHERE res_type = ? AND res_id = ? AND version_id = ?`),
-		insertVersion: r(`INSERT INTO resource_versions (res_type, res_id, version_id, last_updated, method, deleted, tenant, content)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		clearIndex:       clearQueries(r),
+		readCurrent:      r(`SELECT version_id, last_updated, deleted, content FROM resources WHERE res_type = ? AND res_id = ?`),
+		readVersion:      r(`SELECT ` + versionCols + ` FROM resource_versions WHERE res_type = ? AND res_id = ? AND version_id = ?`),
 		historyAll:       hist(``),
 		historyType:      hist(` AND res_type = ?`),
 		historyInstance:  hist(` AND res_type = ? AND res_id = ?`),
@@ -142,11 +136,3 @@ func prepareQueries(d Dialect) queries {
 func toMicros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func clearQueries(r func(string) string) []string {
-	out := make([]string, len(indexTables))
-	for i, t := range indexTables {
-		out[i] = r(`DELETE FROM ` + t + ` WHERE res_type = ? AND res_id = ?`)
-	}
-	return out
-}

@@ -74,3 +74,8 @@ func (t *txStore) Match(ctx context.Context, q *search.Query, limit int) ([]stri
 func (t *txStore) Lock(ctx context.Context, typ string, q *search.Query) error {
 	return t.db.lockCriteria(ctx, t.tx, typ, q)
 }
+
+// WriteBatch implements store.Tx.
+func (t *txStore) WriteBatch(ctx context.Context, ws []store.Write) ([]*store.Result, error) {
+	return t.db.writeBatch(ctx, t.tx, ws)
+}

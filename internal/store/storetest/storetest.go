@@ -41,6 +41,10 @@ func Run(t *testing.T, open Factory) {
 		{"Compartment", testCompartment},
 		{"CompartmentSince", testCompartmentSince},
 		{"CompartmentCursorBound", testCompartmentCursorBound},
+		{"BatchWrites", testBatchWrites},
+		{"BatchIDCollision", testBatchIDCollision},
+		{"BatchIfMatchRollsBack", testBatchIfMatchRollsBack},
+		{"BatchConditional", testBatchConditional},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
