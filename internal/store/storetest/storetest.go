@@ -38,6 +38,9 @@ func Run(t *testing.T, open Factory) {
 		{"ConcurrentCreateOfOneID", testConcurrentCreateSameID},
 		{"History", testHistory},
 		{"LastUpdatedNeverGoesBack", testLastUpdatedMonotonic},
+		{"BulkLoadNew", testBulkLoadNew},
+		{"BulkExportPage", testBulkExportPage},
+		{"Jobs", testJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
