@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,6 +38,7 @@ type (
 		Documentation string           `json:"documentation,omitempty"`
 		Resource      []capResource    `json:"resource"`
 		Interaction   []capInteraction `json:"interaction,omitempty"`
+		Operation     []capOperation   `json:"operation,omitempty"`
 	}
 	capResource struct {
 		Type              string           `json:"type"`
@@ -85,9 +87,18 @@ var interactionDocs = map[string]string{
 
 // capabilityStatement builds the statement from the registry.
 func (s *Server) capabilityStatement(base string) []byte {
-	var ops []capOperation
+	var ops, systemOps []capOperation
+	typeOps := map[string][]capOperation{}
 	for _, op := range s.reg.operations {
-		ops = append(ops, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
+		o := capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc}
+		switch {
+		case op.System:
+			systemOps = append(systemOps, o)
+		case op.Type != "":
+			typeOps[op.Type] = append(typeOps[op.Type], o)
+		default:
+			ops = append(ops, o)
+		}
 	}
 	var interactions []capInteraction
 	for _, code := range sortedUnique(s.reg.typeInteractions) {
@@ -97,7 +108,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 	for _, code := range s.reg.typeInteractions {
 		has[code] = true
 	}
-	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry())}
+	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry()), Operation: systemOps}
 	reg := s.svc.Registry()
 	for _, t := range s.svc.Types() {
 		res := capResource{
@@ -109,7 +120,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 			ConditionalRead:   "not-match",
 			ConditionalUpdate: has["search-type"] && has["update"],
 			ConditionalDelete: "single",
-			Operation:         ops,
+			Operation:         append(slices.Clone(ops), typeOps[t]...),
 		}
 		if !has["search-type"] {
 			res.ConditionalDelete = "not-supported"

@@ -19,6 +19,11 @@ type operationDef struct {
 	Name       string // without "$"
 	Definition string // canonical URL of its OperationDefinition
 	Doc        string
+	// System puts the operation at the system level of the
+	// CapabilityStatement; Type limits it to one resource type. Neither:
+	// every type.
+	System bool
+	Type   string
 }
 
 var validateOperation = operationDef{
