@@ -102,10 +102,12 @@ func (db *DB) insertNew(ctx context.Context, batch []store.NewResource) error {
 	}); err != nil {
 		return err
 	}
+	all := make([]indexed, len(batch))
 	for i := range batch {
-		if err := db.insertIndex(ctx, tx, batch[i].Type, batch[i].ID, batch[i].Index); err != nil {
-			return err
-		}
+		all[i] = indexed{typ: batch[i].Type, id: batch[i].ID, ix: batch[i].Index}
+	}
+	if err := db.insertIndexes(ctx, tx, all); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore.LoadNew: commit: %w", err)
