@@ -316,3 +316,41 @@ func TestBulkCapabilityStatement(t *testing.T) {
 		}
 	}
 }
+
+// An instance dies mid-import: its lease runs out and another instance
+// resumes the job from the last committed batch; every resource ends up
+// stored once (https://hl7.org/fhir/R4/async.html).
+func TestBulkImportTakenOverAfterLease(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	a := newBulkAPI(t, db, bulk.Config{Lease: time.Minute, BatchSize: 2})
+	status := a.importNDJSON(bulkInput)
+	// The dead instance claimed the job and committed the first batch.
+	j, err := db.ClaimJob(context.Background(), "dead-instance", time.Now(), time.Minute)
+	if err != nil || j == nil {
+		t.Fatalf("claim: %v %v", j, err)
+	}
+	im := &bulk.Importer{Svc: rest.New(db, parser, registry), Store: db, BatchSize: 2}
+	ctx, cancel := context.WithCancel(context.Background())
+	_ = im.Import(ctx, "upload", strings.NewReader(bulkInput), 0, func(b bulk.Batch) error {
+		state, _ := json.Marshal(map[string]any{"input": 0, "line": b.Line, "counts": b.Counts})
+		if err := db.SaveProgress(ctx, j.ID, "dead-instance", state, time.Now().Add(time.Minute), nil); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		return nil
+	})
+	a.work() // the lease still holds: nothing to do
+	a.want(a.do("GET", status, ""), http.StatusAccepted)
+	a.clock.advance(2 * time.Minute)
+	a.work()
+	m := a.manifest(status)
+	if want := map[string]int64{"Patient": 2, "Observation": 2, "Immunization": 1}; !equalCounts(counts(m), want) {
+		t.Errorf("output counts after takeover %v, want %v", counts(m), want)
+	}
+	for _, id := range []string{"Patient/dara", "Patient/sokha", "Observation/o1", "Observation/o2", "Immunization/i1"} {
+		h := a.want(a.do("GET", "/"+id+"/_history", ""), http.StatusOK).json(t)
+		if n := len(h["entry"].([]any)); n != 1 {
+			t.Errorf("%s has %d versions, want 1", id, n)
+		}
+	}
+}
