@@ -36,7 +36,7 @@ func serveCommand() *ucli.Command {
 				Usage: "zone for dates without a timezone, in resources and searches: an offset (+07:00) or an IANA name (Asia/Bangkok)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, logFlags()...),
+		}, append(bulkFlags(), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -63,7 +63,9 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	svc := rest.New(db, parser, reg)
-	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version}, svc, db, log)
+	bulkSvc := newBulkService(cmd, db, svc, log)
+	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
+		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body")}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
 	if err != nil {
@@ -80,6 +82,11 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The bulk worker stops with ctx; a job it was running keeps its
+	// committed batches and is resumed when its lease runs out.
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); bulkSvc.Run(ctx) }()
+	defer func() { <-workerDone }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -202,16 +202,43 @@ func (s *Service) parse(typ string, body []byte) (*resource.Resource, error) {
 // extracted before the transaction.
 func (s *Service) prepare(w *store.Write, res *resource.Resource) error {
 	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
-	m, err := search.Decode(res.Encode(w.ID, 1, time.Time{}))
-	if err != nil {
-		return err
-	}
-	ix, err := s.reg.Extract(w.Type, m)
+	ix, err := s.index(res, w.ID)
 	if err != nil {
 		return err
 	}
 	w.Index = ix
 	return nil
+}
+
+func (s *Service) index(res *resource.Resource, id string) (*search.Index, error) {
+	m, err := search.Decode(res.Encode(id, 1, time.Time{}))
+	if err != nil {
+		return nil, err
+	}
+	return s.reg.Extract(res.Type, m)
+}
+
+// Prepare is the check and indexing every write goes through, for writers
+// that store in bulk (import): the body is validated as a create or update
+// would validate it, its type must be served, and the search index rows it
+// would get under id are extracted. Errors are *outcome.Error naming the
+// element.
+func (s *Service) Prepare(body []byte, id string) (*resource.Resource, *search.Index, error) {
+	res, err := s.parser.Parse(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.types[res.Type] {
+		return nil, nil, outcome.NotSupported(http.StatusBadRequest, "resource type %q is not served here; supported types: %v", res.Type, s.Types()).At("resourceType")
+	}
+	if id == "" {
+		id = res.ID
+	}
+	ix, err := s.index(res, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, ix, nil
 }
 
 // parseIfMatch reads an optional If-Match header: 0 when absent.

@@ -38,6 +38,7 @@ type (
 		Documentation string           `json:"documentation,omitempty"`
 		Resource      []capResource    `json:"resource"`
 		Interaction   []capInteraction `json:"interaction,omitempty"`
+		Operation     []capOperation   `json:"operation,omitempty"`
 	}
 	capResource struct {
 		Type              string           `json:"type"`
@@ -87,6 +88,12 @@ var interactionDocs = map[string]string{
 
 // capabilityStatement builds the statement from the registry.
 func (s *Server) capabilityStatement(base string) []byte {
+	var systemOps []capOperation
+	for _, op := range s.reg.operations {
+		if op.System {
+			systemOps = append(systemOps, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
+		}
+	}
 	var interactions []capInteraction
 	for _, code := range sortedUnique(s.reg.typeInteractions) {
 		interactions = append(interactions, capInteraction{Code: code, Documentation: interactionDocs[code]})
@@ -95,7 +102,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 	for _, code := range s.reg.typeInteractions {
 		has[code] = true
 	}
-	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry())}
+	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry()), Operation: systemOps}
 	reg := s.svc.Registry()
 	for _, t := range s.svc.Types() {
 		res := capResource{
@@ -156,7 +163,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 func (s *Server) operationsOf(typ string) []capOperation {
 	var ops []capOperation
 	for _, op := range s.reg.operations {
-		if op.Types == nil || slices.Contains(op.Types, typ) {
+		if !op.System && (op.Types == nil || slices.Contains(op.Types, typ)) {
 			ops = append(ops, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
 		}
 	}

@@ -19,9 +19,11 @@ type operationDef struct {
 	Name       string // without "$"
 	Definition string // canonical URL of its OperationDefinition
 	Doc        string
-	// Types limits the operation to these resource types in the
-	// CapabilityStatement (nil: every type).
-	Types []string
+	// System puts the operation at the system level of the
+	// CapabilityStatement; Types limits it to these resource types. Neither:
+	// every type.
+	System bool
+	Types  []string
 }
 
 var validateOperation = operationDef{

@@ -37,6 +37,7 @@ func (s *Server) routes() {
 	r.instance(f, "GET", "/:type/:id/_history", "history-instance", s.historyInstance)
 	r.instance(f, "GET", "/:type/:id/_history/:vid", "vread", s.vread)
 	r.operation(f, "GET", "/:type/:id/$everything", everythingOperation, s.everything)
+	s.bulkRoutes(&fhirRoutes{e: e, prefix: "/fhir"})
 	// Unknown paths get echo's 404 and a wrong method its 405; handleError
 	// renders both as OperationOutcomes.
 }

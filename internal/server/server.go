@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -28,10 +30,18 @@ type Config struct {
 	MaxBody int64
 	// Version is the software version shown in the CapabilityStatement.
 	Version string
+	// Bulk serves $export and $import; nil leaves them out.
+	Bulk *bulk.Service
+	// MaxImportBody is the largest $import body (default 1 GiB).
+	MaxImportBody int64
 }
 
 // DefaultMaxBody is the default request body limit (10 MiB).
 const DefaultMaxBody = 10 << 20
+
+// DefaultMaxImportBody is the default $import body limit (1 GiB): national
+// loads are hundreds of thousands of records in one NDJSON upload.
+const DefaultMaxImportBody = 1 << 30
 
 // Server is the HTTP handler.
 type Server struct {
@@ -48,6 +58,9 @@ type Server struct {
 func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxImportBody <= 0 {
+		cfg.MaxImportBody = DefaultMaxImportBody
 	}
 	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now()}
 	s.e.HideBanner, s.e.HidePort = true, true
@@ -152,10 +165,14 @@ func toString(v any) string {
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if req.ContentLength > s.cfg.MaxBody {
-			return errTooLarge(s.cfg.MaxBody)
+		limit := s.cfg.MaxBody
+		if strings.HasSuffix(c.Path(), "/$import") {
+			limit = s.cfg.MaxImportBody
 		}
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBody)
+		if req.ContentLength > limit {
+			return errTooLarge(limit)
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 		return next(c)
 	}
 }

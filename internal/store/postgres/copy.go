@@ -2,32 +2,30 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/store"
 	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
 )
 
-// NewResource is a resource created by a bulk load: version 1, with its
-// content already rendered and its index already extracted.
-type NewResource struct {
-	Type, ID    string
-	Tenant      string
-	LastUpdated time.Time
-	Content     []byte
-	Index       *search.Index
-}
+// NewResource is a resource created by a bulk load (store.NewResource).
+type NewResource = store.NewResource
 
 // CopyNew writes new resources with COPY, one transaction per call: the
 // resources, their first versions and every index row. It is the bulk path
 // for loads of resources known to be new (ids unique and absent); a
 // duplicate id fails the whole batch.
 func CopyNew(ctx context.Context, db *sqlstore.DB, batch []NewResource) error {
-	conn, err := db.Writer().Conn(ctx)
+	return copyNew(ctx, db.Writer(), batch)
+}
+
+// copyNew is the dialect's LoadNew: store.Bulk on PostgreSQL goes through COPY.
+func copyNew(ctx context.Context, w *sql.DB, batch []NewResource) error {
+	conn, err := w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres.CopyNew: %w", err)
 	}

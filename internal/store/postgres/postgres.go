@@ -65,6 +65,7 @@ func Dialect() sqlstore.Dialect {
 			return s == "40001" || s == "40P01"
 		},
 		Migrations: sub,
+		LoadNew:    copyNew,
 		Explain:    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ",
 		ProbeFence: " OFFSET 0",
 		MigrationLock: func(ctx context.Context, tx *sql.Tx) error {

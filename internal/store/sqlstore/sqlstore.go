@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mekong-fhir/mekong/internal/store"
 )
 
 // Dialect is what differs between databases.
@@ -46,6 +48,9 @@ type Dialect struct {
 	Explain string
 	// MigrationLock serialises migrations from several gateway instances.
 	MigrationLock func(ctx context.Context, tx *sql.Tx) error
+	// LoadNew, when set, is the dialect's fast path for store.Bulk.LoadNew
+	// (COPY on PostgreSQL); nil uses multi-row INSERTs in one transaction.
+	LoadNew func(ctx context.Context, w *sql.DB, batch []store.NewResource) error
 }
 
 // DB is a store over database/sql.

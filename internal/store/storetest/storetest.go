@@ -45,6 +45,9 @@ func Run(t *testing.T, open Factory) {
 		{"BatchIDCollision", testBatchIDCollision},
 		{"BatchIfMatchRollsBack", testBatchIfMatchRollsBack},
 		{"BatchConditional", testBatchConditional},
+		{"BulkLoadNew", testBulkLoadNew},
+		{"BulkExportPage", testBulkExportPage},
+		{"Jobs", testJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,150 @@
+package bulk_test
+
+// Bulk import: https://hl7.org/fhir/uv/bulkdata/export.html (NDJSON files,
+// OperationOutcome error files) and the async pattern
+// https://hl7.org/fhir/R4/async.html.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/rest"
+	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
+)
+
+const mixed = `{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1991-02-03"}
+{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"94500-6"}]},"subject":{"reference":"Patient/p1"}}
+{"resourceType":"Patient","id":"p2",
+{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"}}
+
+{"resourceType":"Patient","id":"p3","birthDate":"1990-13-01"}
+{"resourceType":"Immunization","id":"i1","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"511"}]},"patient":{"reference":"Patient/p1"},"occurrenceDateTime":"2021-07-02"}
+`
+
+func TestImportGoodAndBadLines(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *sqlstore.DB, svc *rest.Service) {
+		im := &bulk.Importer{Svc: svc, Store: db}
+		counts, errs := importAll(t, im, "mixed.ndjson", strings.NewReader(mixed))
+		want := map[string]bulk.Counts{"Patient": {Created: 1}, "Observation": {Created: 1}, "Immunization": {Created: 1}}
+		if d := cmp.Diff(want, counts); d != "" {
+			t.Errorf("counts (-want +got):\n%s", d)
+		}
+		wantErrs := []string{
+			`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"structure","diagnostics":"mixed.ndjson line 3: invalid JSON: unexpected end of input, expected a member name (a string) (line 1, column 37)","expression":["Patient"]}]}`,
+			`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"mixed.ndjson line 4: resource type \"Encounter\" is not served here; supported types: [Immunization Observation Patient]","expression":["resourceType"]}]}`,
+			`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"mixed.ndjson line 6: Patient.birthDate: expected date: a FHIR date is YYYY, YYYY-MM or YYYY-MM-DD","expression":["Patient.birthDate"]}]}`,
+		}
+		if d := cmp.Diff(wantErrs, errs); d != "" {
+			t.Errorf("error lines (-want +got):\n%s", d)
+		}
+		if v, err := db.Read(context.Background(), "Patient", "p1"); err != nil || v.VersionID != 1 {
+			t.Fatalf("p1: %v %v", v, err)
+		}
+	})
+}
+
+func TestReimportCreatesNoDuplicatesAndNoVersions(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *sqlstore.DB, svc *rest.Service) {
+		im := &bulk.Importer{Svc: svc, Store: db, BatchSize: 2}
+		first, _ := importAll(t, im, "a.ndjson", strings.NewReader(mixed))
+		second, _ := importAll(t, im, "a.ndjson", strings.NewReader(mixed))
+		for typ, c := range first {
+			if got := second[typ]; got.Unchanged != c.Created || got.Created != 0 || got.Updated != 0 {
+				t.Errorf("%s: second import %+v, want all %d unchanged", typ, got, c.Created)
+			}
+			if n := versions(t, db, typ); n != int(c.Created) {
+				t.Errorf("%s: %d versions after two imports, want %d", typ, n, c.Created)
+			}
+		}
+		// A changed line gets exactly one new version; the same line twice
+		// in one file is one resource.
+		changed := `{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1991-02-04"}` + "\n" +
+			`{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1991-02-04"}` + "\n" +
+			`{"resourceType":"Patient","id":"new","gender":"male"}` + "\n" +
+			`{"resourceType":"Patient","id":"new","gender":"male"}` + "\n"
+		counts, _ := importAll(t, im, "b.ndjson", strings.NewReader(changed))
+		if want := (bulk.Counts{Created: 1, Updated: 1, Unchanged: 2}); counts["Patient"] != want {
+			t.Errorf("changed import: %+v, want %+v", counts["Patient"], want)
+		}
+		if v, _ := db.Read(context.Background(), "Patient", "p1"); v.VersionID != 2 || !bytes.Contains(v.Content, []byte(`"1991-02-04"`)) {
+			t.Errorf("p1 after change: version %d %s", v.VersionID, v.Content)
+		}
+		if n := versions(t, db, "Patient"); n != 3 {
+			t.Errorf("%d Patient versions, want 3 (p1 twice, new once)", n)
+		}
+	})
+}
+
+func TestImportGzip(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *sqlstore.DB, svc *rest.Service) {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write([]byte(mixed))
+		zw.Close()
+		counts, errs := importAll(t, &bulk.Importer{Svc: svc, Store: db}, "mixed.ndjson.gz", &gz)
+		if counts["Patient"].Created != 1 || counts["Observation"].Created != 1 || len(errs) != 3 {
+			t.Errorf("gzip import: %+v, %d errors", counts, len(errs))
+		}
+	})
+}
+
+// A killed import keeps whole batches only; running it again completes the
+// job with every resource present once, in version 1, and searchable.
+func TestImportKilledThenRerun(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *sqlstore.DB, svc *rest.Service) {
+		var lines strings.Builder
+		for i := range 50 {
+			fmt.Fprintf(&lines, `{"resourceType":"Patient","id":"k%d","identifier":[{"system":"urn:test","value":"v%d"}]}`+"\n", i, i)
+		}
+		im := &bulk.Importer{Svc: svc, Store: db, BatchSize: 7}
+		ctx, cancel := context.WithCancel(context.Background())
+		var committed int64
+		err := im.Import(ctx, "k.ndjson", strings.NewReader(lines.String()), 0, func(b bulk.Batch) error {
+			committed = b.Line
+			if b.Line >= 14 {
+				cancel() // the process dies after two batches
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("killed import returned %v, want context.Canceled", err)
+		}
+		if n := versions(t, db, "Patient"); n%7 != 0 || n < 14 {
+			t.Fatalf("%d Patients stored after the kill: not whole batches", n)
+		}
+		// Resume from the committed line, as a job does, then run the whole
+		// file once more, as a user re-running the command does.
+		for _, skip := range []int64{committed, 0} {
+			if err := im.Import(context.Background(), "k.ndjson", strings.NewReader(lines.String()), skip, func(bulk.Batch) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := versions(t, db, "Patient"); n != 50 {
+			t.Fatalf("%d Patient versions, want 50", n)
+		}
+		for _, i := range []int{0, 13, 49} {
+			v, err := db.Read(context.Background(), "Patient", fmt.Sprintf("k%d", i))
+			if err != nil || v.VersionID != 1 {
+				t.Errorf("k%d: %v %v", i, v, err)
+			}
+		}
+		q, qerr := registry.Parse([]string{"Patient"}, url.Values{"identifier": {"urn:test|v13"}}, search.Options{})
+		if qerr != nil {
+			t.Fatal(qerr)
+		}
+		res, serr := db.Search(context.Background(), q)
+		if serr != nil || len(res.Matches) != 1 {
+			t.Errorf("search by identifier after resume: %v matches, %v", len(res.Matches), serr)
+		}
+	})
+}

@@ -1,0 +1,289 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	ucli "github.com/urfave/cli/v3"
+	"golang.org/x/term"
+
+	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/backend"
+	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/rest"
+)
+
+// importProgressEvery is how often an import logs its progress when
+// standard error is not a terminal.
+var importProgressEvery = 5 * time.Second
+
+// importFormats maps --format to the function loading one input file. Only
+// NDJSON is here; source-system formats (iom-csv, iom-json, th43, dhis2)
+// plug in as further entries.
+var importFormats = map[string]func(ctx context.Context, env *importEnv, path string) error{
+	"ndjson": importNDJSONFile,
+}
+
+func importCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "import",
+		Usage:     "load NDJSON (optionally gzip) files straight into the database",
+		ArgsUsage: "FILE...",
+		Description: "Each line is validated like a create; new resources are written in batches (COPY on PostgreSQL),\n" +
+			"existing ones get a new version only when their content differs, so importing a file again changes\n" +
+			"nothing. Rejected lines are written as OperationOutcomes to FILE.errors.ndjson (or --errors) and\n" +
+			"make the command exit non-zero.",
+		Flags: append([]ucli.Flag{
+			dbFlag(),
+			&ucli.StringFlag{Name: "format", Value: "ndjson", Usage: "input format: ndjson",
+				Validator: func(f string) error {
+					if _, ok := importFormats[f]; !ok {
+						return fmt.Errorf("--format %q is not supported; formats: %s", f, strings.Join(formatNames(), ", "))
+					}
+					return nil
+				}},
+			&ucli.StringFlag{Name: "errors", Usage: "write rejected lines of every input to this file instead of FILE.errors.ndjson"},
+			&ucli.IntFlag{Name: "batch", Value: 1000, Usage: "lines per transaction"},
+			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
+				Usage: "zone for dates without a timezone when indexing, as for serve"},
+		}, logFlags()...),
+		Action: runImport,
+	}
+}
+
+func formatNames() []string {
+	var out []string
+	for f := range importFormats {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// importEnv is what every format's loader shares.
+type importEnv struct {
+	im      *bulk.Importer
+	log     *slog.Logger
+	stderr  io.Writer
+	errPath string // --errors, or "" for FILE.errors.ndjson
+	errOut  *os.File
+	// totals over all files
+	stored, rejected atomic.Int64
+	counts           map[string]bulk.Counts
+	began            time.Time
+}
+
+func runImport(ctx context.Context, cmd *ucli.Command) error {
+	log := newLogger(cmd, cmd.Root().ErrWriter)
+	files := cmd.Args().Slice()
+	if len(files) == 0 {
+		return errors.New("import: name at least one NDJSON file")
+	}
+	loc, err := ParseZone(cmd.String("timezone"))
+	if err != nil {
+		return fmt.Errorf("import: --timezone: %w", err)
+	}
+	db, _, err := backend.OpenMigrated(ctx, cmd.String("db"))
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer db.Close()
+	parser, err := resource.NewParser()
+	if err != nil {
+		return err
+	}
+	reg, err := search.NewRegistry(ResourceTypes, loc)
+	if err != nil {
+		return err
+	}
+	env := &importEnv{
+		im:      &bulk.Importer{Svc: rest.New(db, parser, reg), Store: db, BatchSize: cmd.Int("batch")},
+		log:     log,
+		stderr:  cmd.Root().ErrWriter,
+		errPath: cmd.String("errors"),
+		counts:  map[string]bulk.Counts{},
+		began:   time.Now(),
+	}
+	defer func() {
+		if env.errOut != nil {
+			env.errOut.Close()
+		}
+	}()
+	load := importFormats[cmd.String("format")]
+	for _, f := range files {
+		if err := load(ctx, env, f); err != nil {
+			return fmt.Errorf("import: %s: %w", f, err)
+		}
+	}
+	c := env.total()
+	elapsed := time.Since(env.began)
+	log.Info("import done", slog.Int("files", len(files)), slog.Int64("resources", env.stored.Load()),
+		slog.Int64("created", c.Created), slog.Int64("updated", c.Updated), slog.Int64("unchanged", c.Unchanged),
+		slog.Int64("rejected", env.rejected.Load()), slog.Duration("elapsed", elapsed.Round(time.Millisecond)),
+		slog.Float64("per_second", float64(env.stored.Load())/max(elapsed.Seconds(), 1e-9)))
+	if n := env.rejected.Load(); n > 0 {
+		return fmt.Errorf("import: %d lines rejected; their OperationOutcomes are in %s", n, env.errorsWhere(files))
+	}
+	return nil
+}
+
+func (env *importEnv) total() bulk.Counts {
+	var t bulk.Counts
+	for _, c := range env.counts {
+		t.Created += c.Created
+		t.Updated += c.Updated
+		t.Unchanged += c.Unchanged
+	}
+	return t
+}
+
+func (env *importEnv) errorsWhere(files []string) string {
+	if env.errPath != "" {
+		return env.errPath
+	}
+	if len(files) == 1 {
+		return errorsFileFor(files[0])
+	}
+	return "FILE.errors.ndjson beside each input"
+}
+
+// errorsFileFor names the error file beside an input: a.ndjson.gz -> a.errors.ndjson.
+func errorsFileFor(path string) string {
+	p := strings.TrimSuffix(path, ".gz")
+	p = strings.TrimSuffix(p, ".ndjson")
+	return p + ".errors.ndjson"
+}
+
+func importNDJSONFile(ctx context.Context, env *importEnv, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	cr := &countingReader{r: f}
+	report := env.progress(path, size, cr)
+	defer report.stop()
+
+	var errOut *os.File // opened at the first rejected line, so clean imports leave no file
+	if env.errPath == "" {
+		defer func() {
+			if errOut != nil {
+				errOut.Close()
+			}
+		}()
+	}
+	return env.im.Import(ctx, path, cr, 0, func(b bulk.Batch) error {
+		for typ, c := range b.Counts {
+			o := env.counts[typ]
+			o.Created += c.Created
+			o.Updated += c.Updated
+			o.Unchanged += c.Unchanged
+			env.counts[typ] = o
+			env.stored.Add(c.Total())
+		}
+		if len(b.Errors) > 0 {
+			if errOut == nil {
+				var err error
+				if errOut, err = env.errorFile(path); err != nil {
+					return err
+				}
+			}
+			for _, e := range b.Errors {
+				if _, err := errOut.Write(append(e, '\n')); err != nil {
+					return err
+				}
+			}
+			env.rejected.Add(int64(len(b.Errors)))
+		}
+		report.update()
+		return nil
+	})
+}
+
+func (env *importEnv) errorFile(input string) (*os.File, error) {
+	if env.errPath == "" {
+		return os.Create(errorsFileFor(input))
+	}
+	if env.errOut == nil {
+		f, err := os.Create(env.errPath)
+		if err != nil {
+			return nil, err
+		}
+		env.errOut = f
+	}
+	return env.errOut, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// reporter shows progress: a bar with resources, rate and ETA on a
+// terminal; a log line every importProgressEvery otherwise, since a bar's
+// carriage returns garble log files and CI output.
+type reporter struct {
+	update func()
+	stop   func()
+}
+
+func (env *importEnv) progress(path string, size int64, cr *countingReader) reporter {
+	if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetDescription(path), progressbar.OptionFullWidth())
+		return reporter{
+			update: func() {
+				el := time.Since(env.began).Seconds()
+				bar.Describe(fmt.Sprintf("%s: %d resources (%.0f/s), %d rejected", path, env.stored.Load(),
+					float64(env.stored.Load())/max(el, 1e-9), env.rejected.Load()))
+				_ = bar.Set64(cr.n.Load())
+			},
+			stop: func() { _ = bar.Finish(); fmt.Fprintln(f) },
+		}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(importProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				el := time.Since(env.began).Seconds()
+				env.log.Info("import progress", slog.String("file", path), slog.Int64("resources", env.stored.Load()),
+					slog.Int64("rejected", env.rejected.Load()), slog.Float64("per_second", float64(env.stored.Load())/max(el, 1e-9)),
+					slog.Int64("bytes_read", cr.n.Load()), slog.Int64("bytes_total", size))
+			}
+		}
+	}()
+	return reporter{update: func() {}, stop: func() {
+		close(done)
+		<-stopped
+		env.log.Info("import file read", slog.String("file", path), slog.Int64("resources", env.stored.Load()),
+			slog.Int64("rejected", env.rejected.Load()), slog.Int64("bytes_read", cr.n.Load()))
+	}}
+}
