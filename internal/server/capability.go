@@ -37,6 +37,7 @@ type (
 		Documentation string           `json:"documentation,omitempty"`
 		Resource      []capResource    `json:"resource"`
 		Interaction   []capInteraction `json:"interaction,omitempty"`
+		Operation     []capOperation   `json:"operation,omitempty"`
 	}
 	capResource struct {
 		Type              string           `json:"type"`
@@ -85,10 +86,7 @@ var interactionDocs = map[string]string{
 
 // capabilityStatement builds the statement from the registry.
 func (s *Server) capabilityStatement(base string) []byte {
-	var ops []capOperation
-	for _, op := range s.reg.operations {
-		ops = append(ops, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
-	}
+	ops := s.reg.operationsFor("")
 	var interactions []capInteraction
 	for _, code := range sortedUnique(s.reg.typeInteractions) {
 		interactions = append(interactions, capInteraction{Code: code, Documentation: interactionDocs[code]})
@@ -109,7 +107,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 			ConditionalRead:   "not-match",
 			ConditionalUpdate: has["search-type"] && has["update"],
 			ConditionalDelete: "single",
-			Operation:         ops,
+			Operation:         append(append([]capOperation{}, ops...), s.reg.operationsFor(t)...),
 		}
 		if !has["search-type"] {
 			res.ConditionalDelete = "not-supported"
@@ -133,6 +131,8 @@ func (s *Server) capabilityStatement(base string) []byte {
 		}
 		rest.Resource = append(rest.Resource, res)
 	}
+	rest.Resource = append(rest.Resource, s.definitionalResources()...)
+	rest.Operation = s.reg.operationsFor(systemLevel)
 	for _, code := range sortedUnique(s.reg.systemInteractions) {
 		rest.Interaction = append(rest.Interaction, capInteraction{Code: code, Documentation: interactionDocs[code]})
 	}

@@ -12,6 +12,9 @@ type registry struct {
 	typeInteractions   []string // per-type and per-instance interaction codes
 	systemInteractions []string
 	operations         []operationDef
+	// definitional maps the read-only types served from memory
+	// (ConceptMap, StructureDefinition) to their interaction codes.
+	definitional map[string][]string
 }
 
 // operationDef describes a $operation for the router and the CapabilityStatement.
@@ -19,6 +22,10 @@ type operationDef struct {
 	Name       string // without "$"
 	Definition string // canonical URL of its OperationDefinition
 	Doc        string
+	// Types limits a type or instance operation to these types (default:
+	// every stored type); System puts it on the whole server ([base]/$op).
+	Types  []string
+	System bool
 }
 
 var validateOperation = operationDef{
@@ -47,6 +54,15 @@ func (r *registry) system(g *fhirRoutes, method, path, code string, h echo.Handl
 
 func (r *registry) operation(g *fhirRoutes, method, path string, op operationDef, h echo.HandlerFunc) {
 	r.operations = append(r.operations, op)
+	g.Add(method, path, h)
+}
+
+// definitionalType registers a route of a read-only type served from memory.
+func (r *registry) definitionalType(g *fhirRoutes, typ, method, path, code string, h echo.HandlerFunc) {
+	if r.definitional == nil {
+		r.definitional = map[string][]string{}
+	}
+	r.definitional[typ] = append(r.definitional[typ], code)
 	g.Add(method, path, h)
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/definitions"
+	"github.com/mekong-fhir/mekong/internal/ingest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -28,6 +30,9 @@ type Config struct {
 	MaxBody int64
 	// Version is the software version shown in the CapabilityStatement.
 	Version string
+	// Mappings configures $convert, $ingest and $export-source (the DHIS2
+	// mapping configuration).
+	Mappings ingest.Options
 }
 
 // DefaultMaxBody is the default request body limit (10 MiB).
@@ -42,6 +47,7 @@ type Server struct {
 	e     *echo.Echo
 	reg   *registry
 	start time.Time
+	defs  *definitions.Catalog
 }
 
 // New builds the handler.
@@ -49,7 +55,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now()}
+	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now(), defs: mustCatalog()}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(
