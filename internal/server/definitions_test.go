@@ -121,14 +121,14 @@ func TestDefinitionalResources(t *testing.T) {
 		t.Errorf("all ConceptMaps: total %v, %d entries", all["total"], len(matchIDs(t, all)))
 	}
 	for query, want := range map[string][]string{
-		"url=" + q(vaccineMap):                        {"thcc-vaccine-to-cvx"},
-		"name=thcc":                                   {"thcc-nationality-to-iso3166", "thcc-specialpp-to-loinc-snomed", "thcc-vaccine-to-cvx"},
-		"name:exact=THCCVaccineToCVX":                 {"thcc-vaccine-to-cvx"},
-		"source-system=" + q(cvx):                     {"cvx-to-icd11"},
-		"target-system=" + q(cvx):                     {"dhis2-khm-example-options", "thcc-vaccine-to-cvx"},
-		"target-system=" + q(cvx) + "&name=dhis":      {"dhis2-khm-example-options"},
-		"source-code=CS2":                             {"thcc-vaccine-to-cvx"},
-		"_id=cvx-to-icd11,icd10tm-lab-to-loinc":       {"cvx-to-icd11", "icd10tm-lab-to-loinc"},
+		"url=" + q(vaccineMap):                       {"thcc-vaccine-to-cvx"},
+		"name=thcc":                                  {"thcc-nationality-to-iso3166", "thcc-specialpp-to-loinc-snomed", "thcc-vaccine-to-cvx"},
+		"name:exact=THCCVaccineToCVX":                {"thcc-vaccine-to-cvx"},
+		"source-system=" + q(cvx):                    {"cvx-to-icd11"},
+		"target-system=" + q(cvx):                    {"dhis2-khm-example-options", "thcc-vaccine-to-cvx"},
+		"target-system=" + q(cvx) + "&name=dhis":     {"dhis2-khm-example-options"},
+		"source-code=CS2":                            {"thcc-vaccine-to-cvx"},
+		"_id=cvx-to-icd11,icd10tm-lab-to-loinc":      {"cvx-to-icd11", "icd10tm-lab-to-loinc"},
 		"source=" + q("http://example.org/ValueSet"): nil,
 	} {
 		got := matchIDs(t, a.want(a.do("GET", "/ConceptMap?"+query, ""), 200).json(t))
