@@ -1,7 +1,8 @@
 // Package definitions serves Mekong's definitional resources from memory,
 // read-only: the ConceptMaps of the source-system crosswalks
-// (mappings/terminology) with ConceptMap/$translate, and the profiles
-// (conformance/profiles) as StructureDefinitions. They ship with the binary
+// (mappings/terminology) with ConceptMap/$translate, the profiles
+// (conformance/profiles) as StructureDefinitions, and the
+// OperationDefinitions of Mekong's own operations (operations/*.json). They ship with the binary
 // and change only with it, so they are not in the database and no client can
 // write them. The interactions have the shape of package rest's.
 package definitions
@@ -9,6 +10,7 @@ package definitions
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,7 +26,11 @@ import (
 const (
 	ConceptMap          = "ConceptMap"
 	StructureDefinition = "StructureDefinition"
+	OperationDefinition = "OperationDefinition"
 )
+
+//go:embed operations/*.json
+var operations embed.FS
 
 // Catalog holds the resources, indexed for search.
 type Catalog struct {
@@ -57,6 +63,18 @@ func New(term *terminology.Terminology) (*Catalog, error) {
 		}
 		c.byTyp[StructureDefinition] = append(c.byTyp[StructureDefinition], e)
 	}
+	names, _ := operations.ReadDir("operations")
+	for _, n := range names {
+		b, err := operations.ReadFile("operations/" + n.Name())
+		if err != nil {
+			return nil, fmt.Errorf("definitions.New: %w", err)
+		}
+		e, err := operationDefinitionEntry(b)
+		if err != nil {
+			return nil, fmt.Errorf("definitions.New: %s: %w", n.Name(), err)
+		}
+		c.byTyp[OperationDefinition] = append(c.byTyp[OperationDefinition], e)
+	}
 	for _, es := range c.byTyp {
 		sort.Slice(es, func(i, j int) bool { return es[i].id < es[j].id })
 	}
@@ -64,7 +82,9 @@ func New(term *terminology.Terminology) (*Catalog, error) {
 }
 
 // Types lists the types served, sorted.
-func (c *Catalog) Types() []string { return []string{ConceptMap, StructureDefinition} }
+func (c *Catalog) Types() []string {
+	return []string{ConceptMap, OperationDefinition, StructureDefinition}
+}
 
 // common are the values of the parameters both types have.
 type common struct {
@@ -160,6 +180,25 @@ func structureDefinitionEntry(raw []byte) (*entry, error) {
 		v["abstract"] = []string{fmt.Sprint(*sd.Abstract)}
 	}
 	return &entry{id: sd.ID, body: body, values: v}, nil
+}
+
+func operationDefinitionEntry(raw []byte) (*entry, error) {
+	var od struct {
+		common
+		Code     string `json:"code"`
+		Kind     string `json:"kind"`
+		System   bool   `json:"system"`
+		Type     bool   `json:"type"`
+		Instance bool   `json:"instance"`
+	}
+	body, err := compact(raw, &od)
+	if err != nil || od.ResourceType != OperationDefinition || od.ID == "" {
+		return nil, fmt.Errorf("an OperationDefinition without an id (%v)", err)
+	}
+	v := od.values()
+	v["code"], v["kind"] = []string{od.Code}, []string{od.Kind}
+	v["system"], v["type"], v["instance"] = []string{fmt.Sprint(od.System)}, []string{fmt.Sprint(od.Type)}, []string{fmt.Sprint(od.Instance)}
+	return &entry{id: od.ID, body: body, values: v}, nil
 }
 
 func compact(raw []byte, v any) ([]byte, error) {

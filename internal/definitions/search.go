@@ -17,6 +17,7 @@ import (
 
 // Parameter types of the served search parameters
 // (https://hl7.org/fhir/R4/conceptmap.html#search,
+// https://hl7.org/fhir/R4/operationdefinition.html#search,
 // https://hl7.org/fhir/R4/structuredefinition.html#search).
 var params = map[string]map[string]string{
 	ConceptMap: {
@@ -25,6 +26,11 @@ var params = map[string]map[string]string{
 		"source": search.TypeReference, "target": search.TypeReference, "source-uri": search.TypeReference,
 		"target-uri": search.TypeReference, "source-system": search.TypeURI, "target-system": search.TypeURI,
 		"source-code": search.TypeToken, "target-code": search.TypeToken,
+	},
+	OperationDefinition: {
+		"_id": search.TypeToken, "url": search.TypeURI, "version": search.TypeToken, "name": search.TypeString,
+		"title": search.TypeString, "status": search.TypeToken, "publisher": search.TypeString,
+		"code": search.TypeToken, "kind": search.TypeToken, "system": search.TypeToken, "type": search.TypeToken, "instance": search.TypeToken,
 	},
 	StructureDefinition: {
 		"_id": search.TypeToken, "url": search.TypeURI, "version": search.TypeToken, "name": search.TypeString,

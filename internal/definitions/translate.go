@@ -60,6 +60,17 @@ func (c *Catalog) Translate(_ context.Context, r rest.Request) (*rest.Response, 
 	default:
 		return nil, outcome.Invalid("reverse must be true or false, got %q", in.reverse).At("reverse")
 	}
+	// "One (and only one) of the in parameters (code, coding,
+	// codeableConcept) must be provided."
+	given := 0
+	for _, p := range []string{"code", "coding", "codeableConcept"} {
+		if in.given[p] {
+			given++
+		}
+	}
+	if given > 1 {
+		return nil, outcome.Invalid("$translate takes one of code, coding and codeableConcept, not several").At("code")
+	}
 	if in.code != "" {
 		in.codings = append(in.codings, terminology.Coding{System: in.system, Code: in.code})
 	}

@@ -24,7 +24,7 @@ func TestMetadata(t *testing.T) {
 	for _, r := range rest["resource"].([]any) {
 		res := r.(map[string]any)
 		if res["versioning"] == "no-version" {
-			continue // ConceptMap, StructureDefinition: read-only, TestCapabilityListsMappings
+			continue // ConceptMap, OperationDefinition, StructureDefinition: read-only, TestCapabilityListsMappings
 		}
 		types = append(types, res["type"].(string))
 		var codes []string

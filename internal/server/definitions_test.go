@@ -71,6 +71,11 @@ func TestConceptMapTranslate(t *testing.T) {
 	if !ok || len(ms) != 1 || !strings.HasSuffix(ms[0], cvx+"|511") {
 		t.Errorf("POST coding: %v %v", ok, ms)
 	}
+	both := `{"resourceType":"Parameters","parameter":[{"name":"system","valueUri":"` + thccVaccine + `"},{"name":"code","valueCode":"CS2"},` +
+		`{"name":"coding","valueCoding":{"system":"` + thccVaccine + `","code":"CS2"}}]}`
+	if r := a.want(a.do("POST", "/ConceptMap/$translate", both), 400); r.issue(t)["expression"].([]any)[0] != "code" {
+		t.Errorf("code and coding together: %s", r.body)
+	}
 	// Not found: a code no map knows.
 	ok, ms = translateResult(t, a.want(a.do("GET", "/ConceptMap/$translate?system="+q(thccVaccine)+"&code=ZZ9", ""), 200))
 	if ok || len(ms) != 0 {
@@ -222,4 +227,25 @@ func TestCapabilityListsMappings(t *testing.T) {
 	check("system operations", ops["[base]"],
 		"convert https://mekong-fhir.github.io/fhir/OperationDefinition/convert",
 		"ingest https://mekong-fhir.github.io/fhir/OperationDefinition/ingest")
+	check("OperationDefinition interactions", interactions["OperationDefinition"], "read", "search-type")
+	// Mekong's own operations' canonicals resolve to the OperationDefinitions it serves.
+	for _, url := range []string{"convert", "ingest", "Patient-export-source"} {
+		url = "https://mekong-fhir.github.io/fhir/OperationDefinition/" + url
+		if ids := matchIDs(t, a.want(a.do("GET", "/OperationDefinition?url="+q(url), ""), 200).json(t)); len(ids) != 1 {
+			t.Errorf("%s is not served: %v", url, ids)
+		}
+	}
+	for _, r := range c.Rest[0].Resource {
+		for _, op := range r.Operation {
+			if strings.HasPrefix(op.Definition, "https://mekong-fhir.github.io/") {
+				if n := total(t, a, "/OperationDefinition?url="+q(op.Definition)); n != 1 {
+					t.Errorf("%s on %s: %s not served", op.Name, r.Type, op.Definition)
+				}
+			}
+		}
+	}
+	od := a.want(a.do("GET", "/OperationDefinition/Patient-export-source", ""), 200).json(t)
+	if od["code"] != "export-source" || od["instance"] != true {
+		t.Errorf("export-source definition: %v", od)
+	}
 }

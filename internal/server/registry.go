@@ -13,7 +13,7 @@ type registry struct {
 	systemInteractions []string
 	operations         []operationDef
 	// definitional maps the read-only types served from memory
-	// (ConceptMap, StructureDefinition) to their interaction codes.
+	// (ConceptMap, OperationDefinition, StructureDefinition) to their interaction codes.
 	definitional map[string][]string
 }
 

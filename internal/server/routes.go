@@ -41,7 +41,7 @@ func (s *Server) routes() {
 	r.operation(src, "POST", "/$convert", convertOperation, s.convert)
 	r.operation(src, "POST", "/$ingest", ingestOperation, s.ingestSource)
 	r.operation(src, "GET", "/Patient/:id/$export-source", exportSourceOperation, s.exportSource)
-	// ConceptMap and StructureDefinition, read-only from memory
+	// ConceptMap, OperationDefinition and StructureDefinition, read-only from memory
 	// (definitions.go); static paths beat /:type, so they coexist with the
 	// stored types' routes above.
 	for _, t := range s.defs.Types() {
