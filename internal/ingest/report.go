@@ -124,7 +124,11 @@ func (r *Report) Parameters() []byte {
 	for _, f := range r.Failed {
 		ps = append(ps, param{Name: "failure", Part: []param{strParam("patient", f.Patient), intParam("status", f.Status), strParam("reason", f.Reason)}})
 	}
-	ps = append(ps, param{Name: "outcome", Resource: outcome.JSON(r.Issues())})
+	issues := r.Issues()
+	if len(issues) == 0 {
+		issues = outcome.Info("%d of %d persons stored; no row rejected, every code mapped", r.Stored, r.Persons)
+	}
+	ps = append(ps, param{Name: "outcome", Resource: outcome.JSON(issues)})
 	b, err := json.Marshal(struct {
 		ResourceType string  `json:"resourceType"`
 		Parameter    []param `json:"parameter"`
@@ -157,7 +161,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, wn := range r.Warnings {
 		if err == nil {
-			_, err = fmt.Fprintf(w, "warning: %s\n", wn)
+			_, err = fmt.Fprintf(w, "warning: %s\n", rowIssue(outcome.Warning, outcome.CodeInformational, wn).Diagnostics)
 		}
 	}
 	return err

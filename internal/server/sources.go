@@ -90,7 +90,7 @@ func (s *Server) exportSource(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": out.Filename}))
 	for _, o := range out.Omissions {
-		h.Add("Warning", `199 mekong `+strconv.Quote(o.Resource+": "+o.Reason))
+		h.Add("Warning", `199 mekong `+strconv.QuoteToASCII(o.Resource+": "+o.Reason))
 	}
 	return c.Blob(http.StatusOK, out.ContentType, out.Body)
 }
