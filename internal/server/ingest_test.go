@@ -196,10 +196,19 @@ func TestIngestRejectsBadRowsAndStoresTheRest(t *testing.T) {
 			[]string{"iom.csv:4"}, iomCase + "KHM-MHA-2024-0003", 2, -1},
 		{"unknown code", payload{"iom-csv", join(lines[0], lines[1], lines[2], set(lines[3], "cxr_result", "suspicious")), "text/csv"},
 			[]string{"iom.csv:4 cxr_result"}, iomCase + "KHM-MHA-2024-0003", 2, -1},
+		{"wrong delimiter", payload{"iom-csv", strings.ReplaceAll(csv, ",", ";"), "text/csv"},
+			[]string{"iom.csv:1"}, "", 0, 0},
+		{"missing header", payload{"iom-csv", join(lines[1:]...), "text/csv"},
+			[]string{"iom.csv:1"}, "", 0, 0},
+		{"duplicate row", payload{"iom-csv", join(lines[0], lines[1], lines[2], lines[3], lines[2]), "text/csv"},
+			[]string{"iom.csv:5"}, "", 3, 5},
 		{"truncated 43 file", payload{"th43", truncatedEPI, truncatedType},
 			[]string{"EPI.txt:11"}, "", 4, 9},
 		{"DHIS2 unknown attribute UID", payload{"dhis2", strings.Replace(dhis, `"attribute": "KJSZUqQZNRf"`, `"attribute": "AAAAAAAAAAA"`, 1), "application/json"},
 			[]string{"payload.json:1 trackedEntities[0].attributes[1].attribute"}, "/Patient?identifier=" + q("http://hl7.org/fhir/sid/passport-KHM|N02345678"), 1, 0},
+		{"DHIS2 unknown data element UID", payload{"dhis2", strings.Replace(dhis, `"dataElement": "TgcPEDU5eOb"`, `"dataElement": "sWoqcoByYmD"`, 1), "application/json"},
+			[]string{"payload.json:1 trackedEntities[0].enrollments[1].events[0].dataValues[3].dataElement"},
+			"/Observation?identifier=" + q("https://mekong-fhir.github.io/fhir/sid/dhis2-khm/event|Y9zetfzrbNh/bNXKhRTxx8F"), 2, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -379,4 +388,30 @@ func TestExportSourceMissingDeletedAndFormat(t *testing.T) {
 	// The generic routes still answer beside the static Patient/[id]/$export-source.
 	a.want(a.do("GET", "/Patient/gone", ""), 410)
 	a.want(a.do("GET", "/Patient/gone/_history", ""), 200)
+}
+
+// https://hl7.org/fhir/R4/http.html#ccreate: a conditional create whose
+// criteria match several resources is 412, and a transaction fails as a
+// whole (https://hl7.org/fhir/R4/http.html#trules). A person whose
+// identifiers match two stored Patients is reported and nothing of them is
+// stored; the other persons of the file are.
+func TestIngestReportsRefusedTransaction(t *testing.T) {
+	a := newAPI(t, storetestSQLite(t), serverConfig())
+	a.want(a.do("PUT", "/Patient/by-case", `{"resourceType":"Patient","id":"by-case",
+	  "identifier":[{"system":"https://mekong-fhir.github.io/fhir/sid/iom-case-number","value":"KHM-MHA-2024-0001"}]}`), 201)
+	a.want(a.do("PUT", "/Patient/by-passport", `{"resourceType":"Patient","id":"by-passport",
+	  "identifier":[{"system":"http://hl7.org/fhir/sid/passport-KHM","value":"N01234567"}]}`), 201)
+	rep := ingestReport(t, a.want(a.send("ingest", samplePayloads(t)["iom-csv"]), 200))
+	if rep.counts["persons"] != 3 || rep.counts["stored"] != 2 || rep.counts["failed"] != 1 || len(rep.failures) != 1 {
+		t.Fatalf("report %v %v", rep.counts, rep.failures)
+	}
+	if !strings.Contains(rep.failures[0], "match more than one Patient") {
+		t.Errorf("failure reason %q does not say why", rep.failures[0])
+	}
+	if n := a.count("/Observation?identifier=" + q("https://mekong-fhir.github.io/fhir/sid/iom-observation|KHM-MHA-2024-0001/2024-03-05/covid")); n != 0 {
+		t.Errorf("%d Observations stored for the refused person", n)
+	}
+	if n := a.count("/Patient"); n != 4 {
+		t.Errorf("%d Patients, want the 2 stored before and the 2 other persons", n)
+	}
 }
