@@ -47,9 +47,12 @@ func runExportSource(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return fmt.Errorf("export-source: %w", err)
 	}
+	// Omissions name resources by identifier, which is patient data: they
+	// are the command's report on stderr, not log records.
 	for _, o := range out.Omissions {
-		log.Warn("not exported", slog.String("resource", o.Resource), slog.String("reason", o.Reason))
+		fmt.Fprintf(cmd.Root().ErrWriter, "not exported: %s: %s\n", o.Resource, o.Reason)
 	}
+	log.Info("export-source done", slog.String("format", cmd.String("format")), slog.Int("bytes", len(out.Body)), slog.Int("omissions", len(out.Omissions)))
 	if path := cmd.String("out"); path != "-" {
 		return os.WriteFile(path, out.Body, 0o644)
 	}

@@ -35,7 +35,7 @@ func Ingest(ctx context.Context, svc *rest.Service, base string, format string, 
 			skipped += len(p.Episodes)
 			p.Episodes = nil
 		}
-		if err := storePerson(ctx, svc, base, &p, rep); err != nil {
+		if err := storePerson(ctx, svc, base, i, &p, rep); err != nil {
 			return rep, err
 		}
 		if progress != nil {
@@ -60,13 +60,17 @@ type transactionResponse struct {
 	} `json:"entry"`
 }
 
-func storePerson(ctx context.Context, svc *rest.Service, base string, p *mapping.Person, rep *Report) error {
+// storePerson stores the n-th person (0-based). Errors returned are server
+// faults and get logged, so they name the person by position, never by an
+// identifier: identifiers are patient data. The report, which goes back to
+// whoever sent the data, names the identifier.
+func storePerson(ctx context.Context, svc *rest.Service, base string, n int, p *mapping.Person, rep *Report) error {
 	who := "Patient " + p.Patient.Identifier[0].Key()
 	res, err := svc.Bundle(ctx, rest.Request{Base: base, Body: p.Bundle()})
 	if err != nil {
 		oe, ok := outcome.As(err)
 		if !ok || ctx.Err() != nil {
-			return fmt.Errorf("ingest: %s: %w", who, err)
+			return fmt.Errorf("ingest: person %d: %w", n+1, err)
 		}
 		rep.Failed = append(rep.Failed, Failure{Patient: who, Status: oe.Status, Reason: diagnostics(oe)})
 		return nil
@@ -95,7 +99,7 @@ func storePerson(ctx context.Context, svc *rest.Service, base string, p *mapping
 	if err != nil {
 		oe, ok := outcome.As(err)
 		if !ok || ctx.Err() != nil {
-			return fmt.Errorf("ingest: %s: merging identifiers: %w", who, err)
+			return fmt.Errorf("ingest: person %d: merging identifiers: %w", n+1, err)
 		}
 		rep.Failed = append(rep.Failed, Failure{Patient: who, Status: oe.Status,
 			Reason: "stored, but the identifiers and names new to the matched Patient were not added: " + diagnostics(oe)})
