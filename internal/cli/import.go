@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/backend"
 	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/ingest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 )
 
@@ -27,9 +29,9 @@ import (
 // standard error is not a terminal.
 var importProgressEvery = 5 * time.Second
 
-// importFormats maps --format to the function loading one input file. Only
-// NDJSON is here; source-system formats (iom-csv, iom-json, th43, dhis2)
-// plug in as further entries.
+// importFormats maps --format to the function loading one input file.
+// Source-system formats (ingest.Formats: iom-csv, iom-json, th43, dhis2) go
+// through the mappings instead, exactly as `mekong ingest` does.
 var importFormats = map[string]func(ctx context.Context, env *importEnv, path string) error{
 	"ndjson": importNDJSONFile,
 }
@@ -45,13 +47,15 @@ func importCommand() *ucli.Command {
 			"make the command exit non-zero.",
 		Flags: append([]ucli.Flag{
 			dbFlag(),
-			&ucli.StringFlag{Name: "format", Value: "ndjson", Usage: "input format: ndjson",
+			&ucli.StringFlag{Name: "format", Value: "ndjson", Usage: "input format: ndjson, or a source system's: iom-csv, iom-json, th43, dhis2",
 				Validator: func(f string) error {
-					if _, ok := importFormats[f]; !ok {
+					if _, ok := importFormats[f]; !ok && !slices.Contains(ingest.Formats, f) {
 						return fmt.Errorf("--format %q is not supported; formats: %s", f, strings.Join(formatNames(), ", "))
 					}
 					return nil
 				}},
+			dhis2ConfigFlag(),
+			&ucli.StringFlag{Name: "report", Usage: "source formats: write the full report as JSON to this file"},
 			&ucli.StringFlag{Name: "errors", Usage: "write rejected lines of every input to this file instead of FILE.errors.ndjson"},
 			&ucli.IntFlag{Name: "batch", Value: 1000, Usage: "lines per transaction"},
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
@@ -66,6 +70,7 @@ func formatNames() []string {
 	for f := range importFormats {
 		out = append(out, f)
 	}
+	out = append(out, ingest.Formats...)
 	sort.Strings(out)
 	return out
 }
@@ -84,6 +89,9 @@ type importEnv struct {
 }
 
 func runImport(ctx context.Context, cmd *ucli.Command) error {
+	if slices.Contains(ingest.Formats, cmd.String("format")) {
+		return runIngest(ctx, cmd)
+	}
 	log := newLogger(cmd, cmd.Root().ErrWriter)
 	files := cmd.Args().Slice()
 	if len(files) == 0 {

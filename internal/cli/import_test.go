@@ -68,8 +68,8 @@ func TestImportCommand(t *testing.T) {
 	}
 
 	// Other formats are another engineer's; the flag names what exists.
-	if _, err := runMekong(t, &bytes.Buffer{}, "import", "--db", db, "--format", "th43", in); err == nil || !strings.Contains(err.Error(), "formats: ndjson") {
-		t.Errorf("--format th43: %v", err)
+	if _, err := runMekong(t, &bytes.Buffer{}, "import", "--db", db, "--format", "hl7v2", in); err == nil || !strings.Contains(err.Error(), "formats: dhis2, iom-csv, iom-json, ndjson, th43") {
+		t.Errorf("--format hl7v2: %v", err)
 	}
 
 	// Export writes the stored bytes, deleted resources left out.

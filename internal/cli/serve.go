@@ -34,6 +34,7 @@ func serveCommand() *ucli.Command {
 			&ucli.Int64Flag{Name: "max-body", Value: server.DefaultMaxBody, Sources: ucli.EnvVars("MEKONG_MAX_BODY"), Usage: "largest request body in bytes"},
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 				Usage: "zone for dates without a timezone, in resources and searches: an offset (+07:00) or an IANA name (Asia/Bangkok)"},
+			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
 		}, append(bulkFlags(), logFlags()...)...),
@@ -62,10 +63,14 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	mappings, err := mappingOptions(cmd)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	svc := rest.New(db, parser, reg)
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
-		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body")}, svc, db, log)
+		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
 	if err != nil {

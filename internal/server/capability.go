@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -88,12 +87,7 @@ var interactionDocs = map[string]string{
 
 // capabilityStatement builds the statement from the registry.
 func (s *Server) capabilityStatement(base string) []byte {
-	var systemOps []capOperation
-	for _, op := range s.reg.operations {
-		if op.System {
-			systemOps = append(systemOps, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
-		}
-	}
+	ops := s.reg.operationsFor("")
 	var interactions []capInteraction
 	for _, code := range sortedUnique(s.reg.typeInteractions) {
 		interactions = append(interactions, capInteraction{Code: code, Documentation: interactionDocs[code]})
@@ -102,7 +96,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 	for _, code := range s.reg.typeInteractions {
 		has[code] = true
 	}
-	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry()), Operation: systemOps}
+	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry())}
 	reg := s.svc.Registry()
 	for _, t := range s.svc.Types() {
 		res := capResource{
@@ -114,7 +108,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 			ConditionalRead:   "not-match",
 			ConditionalUpdate: has["search-type"] && has["update"],
 			ConditionalDelete: "single",
-			Operation:         s.operationsOf(t),
+			Operation:         append(append([]capOperation{}, ops...), s.reg.operationsFor(t)...),
 		}
 		if !has["search-type"] {
 			res.ConditionalDelete = "not-supported"
@@ -138,6 +132,8 @@ func (s *Server) capabilityStatement(base string) []byte {
 		}
 		rest.Resource = append(rest.Resource, res)
 	}
+	rest.Resource = append(rest.Resource, s.definitionalResources()...)
+	rest.Operation = s.reg.operationsFor(systemLevel)
 	for _, code := range sortedUnique(s.reg.systemInteractions) {
 		rest.Interaction = append(rest.Interaction, capInteraction{Code: code, Documentation: interactionDocs[code]})
 	}
@@ -157,17 +153,6 @@ func (s *Server) capabilityStatement(base string) []byte {
 		panic(err) // plain structs
 	}
 	return b
-}
-
-// operationsOf lists the operations a resource type supports.
-func (s *Server) operationsOf(typ string) []capOperation {
-	var ops []capOperation
-	for _, op := range s.reg.operations {
-		if !op.System && (op.Types == nil || slices.Contains(op.Types, typ)) {
-			ops = append(ops, capOperation{Name: op.Name, Definition: op.Definition, Documentation: op.Doc})
-		}
-	}
-	return ops
 }
 
 func (s *Server) metadata(c echo.Context) error {

@@ -41,7 +41,7 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 				return outcome.NotSupported(http.StatusNotAcceptable, "_format %q is not supported; Mekong speaks FHIR JSON (_format=json)", v).At("_format")
 			}
 			f.contentType = ct
-		} else if a := req.Header.Get("Accept"); a != "" {
+		} else if a := req.Header.Get("Accept"); a != "" && !sourceFormat(c) {
 			ct, err := acceptable(a)
 			if err != nil {
 				return err
@@ -60,7 +60,7 @@ func (s *Server) negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 			if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); req.ContentLength != 0 && mt != "application/x-www-form-urlencoded" {
 				return outcome.NotSupported(http.StatusUnsupportedMediaType, "POST _search takes its parameters as application/x-www-form-urlencoded")
 			}
-		} else if hasBody(req) {
+		} else if hasBody(req) && !sourceFormat(c) {
 			if err := checkContentType(req.Method, req.Header.Get("Content-Type")); err != nil {
 				return err
 			}

@@ -12,6 +12,9 @@ type registry struct {
 	typeInteractions   []string // per-type and per-instance interaction codes
 	systemInteractions []string
 	operations         []operationDef
+	// definitional maps the read-only types served from memory
+	// (ConceptMap, OperationDefinition, StructureDefinition) to their interaction codes.
+	definitional map[string][]string
 }
 
 // operationDef describes a $operation for the router and the CapabilityStatement.
@@ -61,6 +64,15 @@ func (r *registry) system(g *fhirRoutes, method, path, code string, h echo.Handl
 
 func (r *registry) operation(g *fhirRoutes, method, path string, op operationDef, h echo.HandlerFunc) {
 	r.operations = append(r.operations, op)
+	g.Add(method, path, h)
+}
+
+// definitionalType registers a route of a read-only type served from memory.
+func (r *registry) definitionalType(g *fhirRoutes, typ, method, path, code string, h echo.HandlerFunc) {
+	if r.definitional == nil {
+		r.definitional = map[string][]string{}
+	}
+	r.definitional[typ] = append(r.definitional[typ], code)
 	g.Add(method, path, h)
 }
 

@@ -38,6 +38,23 @@ func (s *Server) routes() {
 	r.instance(f, "GET", "/:type/:id/_history/:vid", "vread", s.vread)
 	r.operation(f, "GET", "/:type/:id/$everything", everythingOperation, s.everything)
 	s.bulkRoutes(&fhirRoutes{e: e, prefix: "/fhir"})
+
+	// Source-system mappings (sources.go): their bodies and answers are CSV,
+	// ZIP or tracker JSON, so sourceFormats lifts the FHIR JSON checks.
+	src := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{sourceFormats, s.negotiate}}
+	r.operation(src, "POST", "/$convert", convertOperation, s.convert)
+	r.operation(src, "POST", "/$ingest", ingestOperation, s.ingestSource)
+	r.operation(src, "GET", "/Patient/:id/$export-source", exportSourceOperation, s.exportSource)
+	// ConceptMap, OperationDefinition and StructureDefinition, read-only from memory
+	// (definitions.go); static paths beat /:type, so they coexist with the
+	// stored types' routes above.
+	for _, t := range s.defs.Types() {
+		s.definitionRoutes(f, t)
+	}
+	r.operation(f, "GET", "/ConceptMap/$translate", translateOperation, s.translate)
+	r.operation(f, "POST", "/ConceptMap/$translate", translateOperation, s.translate)
+	r.operation(f, "GET", "/ConceptMap/:id/$translate", translateOperation, s.translate)
+	r.operation(f, "POST", "/ConceptMap/:id/$translate", translateOperation, s.translate)
 	// Unknown paths get echo's 404 and a wrong method its 405; handleError
 	// renders both as OperationOutcomes.
 }

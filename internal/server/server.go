@@ -17,6 +17,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/definitions"
+	"github.com/mekong-fhir/mekong/internal/ingest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -34,6 +36,9 @@ type Config struct {
 	Bulk *bulk.Service
 	// MaxImportBody is the largest $import body (default 1 GiB).
 	MaxImportBody int64
+	// Mappings configures $convert, $ingest and $export-source (the DHIS2
+	// mapping configuration).
+	Mappings ingest.Options
 }
 
 // DefaultMaxBody is the default request body limit (10 MiB).
@@ -52,6 +57,7 @@ type Server struct {
 	e     *echo.Echo
 	reg   *registry
 	start time.Time
+	defs  *definitions.Catalog
 }
 
 // New builds the handler.
@@ -62,7 +68,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	if cfg.MaxImportBody <= 0 {
 		cfg.MaxImportBody = DefaultMaxImportBody
 	}
-	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now()}
+	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now(), defs: mustCatalog()}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(
