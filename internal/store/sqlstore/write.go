@@ -90,6 +90,19 @@ func (db *DB) writeIn(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Re
 		return nil, fmt.Errorf("sqlstore.Write: current version: %w", err)
 	}
 
+	// Writes are restricted when the request carries an Access; one without
+	// (the command line, the server's own records) is not, so work done on a
+	// caller's behalf need not pretend to be the caller.
+	var tags []string
+	if w.Method != store.MethodDelete {
+		tags = store.AccessTags(w.Type, w.ID, w.Index)
+	}
+	if acc := store.AccessFrom(ctx); acc.Restricts() {
+		if err := db.checkWrite(ctx, tx, acc, w.Type, w.ID, found, tags, w.Method == store.MethodDelete); err != nil {
+			return nil, err
+		}
+	}
+
 	now := db.now().UTC().Truncate(time.Microsecond)
 	v := &store.Version{Type: w.Type, ID: w.ID, Method: w.Method, Deleted: w.Method == store.MethodDelete}
 	var result store.Outcome
@@ -158,6 +171,13 @@ func (db *DB) writeIn(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Re
 			return nil, errRetry
 		}
 		return nil, fmt.Errorf("sqlstore.Write: insert version: %w", err)
+	}
+	if v.Deleted {
+		if err := db.copyTags(ctx, tx, w.Type, w.ID, curVersion, v.VersionID); err != nil {
+			return nil, err
+		}
+	} else if err := db.insertTags(ctx, tx, w.Type, w.ID, v.VersionID, tags); err != nil {
+		return nil, err
 	}
 	if found {
 		if err := db.clearIndex(ctx, tx, w.Type, w.ID); err != nil {
