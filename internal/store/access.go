@@ -26,6 +26,9 @@ type Access struct {
 	// Hidden are the security labels ("system|code") whose resources do not
 	// exist for the request.
 	Hidden []string
+	// MayCreate allows a write to create a resource; without it only
+	// existing resources may be updated (update as create needs SMART's c).
+	MayCreate bool
 }
 
 // Restricts reports whether a limits anything.

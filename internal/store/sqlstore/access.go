@@ -129,6 +129,9 @@ func (db *DB) checkWrite(ctx context.Context, tx *sql.Tx, a *store.Access, typ, 
 	if !ok {
 		return forbidden("this token grants no write access to %s", typ)
 	}
+	if !exists && !deleting && !a.MayCreate {
+		return forbidden("%s/%s does not exist, and this token may not create %s (update as create needs a create scope)", typ, id, typ)
+	}
 	if exists {
 		b := &builder{acc: a}
 		b.w("SELECT COUNT(*) FROM resources r WHERE r.res_type = ")
