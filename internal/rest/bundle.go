@@ -98,6 +98,7 @@ type entryOp struct {
 	path   string // "", "_history", "_search"
 	res    *resource.Resource
 	// assigned by the transaction
+	ctx      context.Context // the request's, restricted to the entry's action
 	createID string
 	write    store.Write
 	result   *store.Result

@@ -10,6 +10,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -18,6 +19,12 @@ import (
 // then PUT, then GET, whatever the entries' order; urn:uuid fullUrls and
 // conditional references are resolved and rewritten in the stored resources.
 func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*Response, error) {
+	// Each entry is authorized with its own action before anything runs.
+	for _, op := range ops {
+		if err := s.authorizeEntry(ctx, op); err != nil {
+			return nil, op.fail(err)
+		}
+	}
 	// Ids for new resources, and what each fullUrl refers to.
 	refs := map[string]string{}
 	written := map[string]int{}
@@ -72,7 +79,11 @@ func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*
 			if err != nil {
 				return nil, op.fail(err)
 			}
-			c := &condRef{typ: typ, q: q, placeholder: typ + "/" + s.NewID(), op: op}
+			cctx, err := s.authorize(ctx, typ, auth.Search)
+			if err != nil {
+				return nil, op.fail(err)
+			}
+			c := &condRef{typ: typ, q: q, placeholder: typ + "/" + s.NewID(), op: op, ctx: cctx}
 			cond[ref] = c
 			refs[ref] = c.placeholder
 		}
@@ -108,6 +119,30 @@ type condRef struct {
 	typ, placeholder string
 	q                *search.Query
 	op               *entryOp
+	ctx              context.Context // restricted to what the caller may search
+}
+
+// authorizeEntry checks a write entry's action and keeps the context its
+// store calls run with; GET entries run later through the interactions,
+// which authorize themselves.
+func (s *Service) authorizeEntry(ctx context.Context, op *entryOp) error {
+	var a auth.Action
+	switch op.method {
+	case http.MethodPost:
+		a = auth.Create
+	case http.MethodPut:
+		a = auth.Update
+	case http.MethodDelete:
+		a = auth.Delete
+	default:
+		return nil
+	}
+	octx, err := s.authorize(ctx, op.typ, a)
+	if err != nil {
+		return err
+	}
+	op.ctx = octx
+	return nil
 }
 
 // prepareEntry validates an entry's resource (with references rewritten)
@@ -151,10 +186,10 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 		op.result = nil
 	}
 	lockMatch := func(op *entryOp, q *search.Query) ([]string, error) {
-		if err := tx.Lock(ctx, op.typ, q); err != nil {
+		if err := tx.Lock(op.ctx, op.typ, q); err != nil {
 			return nil, err
 		}
-		ids, err := tx.Match(ctx, q, 2)
+		ids, err := tx.Match(op.ctx, q, 2)
 		if err == nil && len(ids) > 1 {
 			err = outcome.New(http.StatusPreconditionFailed, outcome.CodeMultiple, "the criteria %q match more than one %s", q.Canonical, op.typ)
 		}
@@ -185,7 +220,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 		if err != nil {
 			return op.fail(err)
 		}
-		res, err := tx.Write(ctx, store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant, IfMatch: ifMatch})
+		res, err := tx.Write(op.ctx, store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant, IfMatch: ifMatch})
 		if err != nil {
 			return op.fail(err)
 		}
@@ -224,7 +259,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			remap[placeholder] = op.typ + "/" + ids[0]
 			op.write.ID = ids[0]
 			if op.method == http.MethodPost {
-				v, err := tx.Read(ctx, op.typ, ids[0])
+				v, err := tx.Read(op.ctx, op.typ, ids[0])
 				if err != nil {
 					return op.fail(err)
 				}
@@ -236,7 +271,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 	}
 	// Conditional references: exactly one match, or a resource this Bundle creates under the same criteria.
 	for ref, c := range cond {
-		ids, err := tx.Match(ctx, c.q, 2)
+		ids, err := tx.Match(c.ctx, c.q, 2)
 		if err != nil {
 			return c.op.fail(err)
 		}
@@ -262,7 +297,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			w := op.write
 			w.Render = remapped(w.Render, remap)
 			w.Index = remapIndex(w.Index, remap)
-			res, err := tx.Write(ctx, w)
+			res, err := tx.Write(op.ctx, w)
 			if err != nil {
 				return op.fail(err)
 			}
