@@ -12,8 +12,13 @@ func (s *Server) routes() {
 
 	// Middleware is attached per route, not to a Group: an echo Group with
 	// middleware adds a catch-all route that would turn 405s into 404s.
-	f := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.negotiate}}
-	f.Add("GET", "/metadata", s.metadata)
+	// /metadata and the SMART configuration are public; everything else
+	// needs a verified token and is rate limited per client.
+	public := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.negotiate}}
+	public.Add("GET", "/metadata", s.metadata)
+	e.GET("/.well-known/smart-configuration", s.smartConfiguration)
+	e.GET("/fhir/.well-known/smart-configuration", s.smartConfiguration)
+	f := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.negotiate, s.authenticate, s.throttle}}
 
 	r := s.reg
 	r.system(f, "GET", "/_history", "history-system", s.historySystem)
