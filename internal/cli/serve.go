@@ -36,7 +36,7 @@ func serveCommand() *ucli.Command {
 				Usage: "zone for dates without a timezone, in resources and searches: an offset (+07:00) or an IANA name (Asia/Bangkok)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, logFlags()...),
+		}, append(authFlags(), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -44,6 +44,10 @@ func serveCommand() *ucli.Command {
 }
 
 func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
+	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	dbURL := cmd.String("db")
 	db, applied, err := backend.OpenMigrated(ctx, dbURL)
 	if err != nil {
@@ -63,7 +67,9 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	svc := rest.New(db, parser, reg)
-	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version}, svc, db, log)
+	svc.Policy = as.policy
+	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
 	if err != nil {
