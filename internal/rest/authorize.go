@@ -50,6 +50,18 @@ func (s *Service) authorize(ctx context.Context, typ string, a auth.Action) (con
 	return store.WithAccess(ctx, s.access(p, a, a == auth.Update && p.Allows(typ, auth.Create))), nil
 }
 
+// authorizeMatch checks a conditional interaction's caller may also search
+// typ: its criteria search, and its answer (the matched resource, or 200
+// against 201) tells what exists, so a create-only client must not use it
+// to read what it may not search.
+func authorizeMatch(ctx context.Context, typ string) error {
+	p := auth.FromContext(ctx)
+	if p == nil || p.Unauthenticated || p.Allows(typ, auth.Search) {
+		return nil
+	}
+	return denied(typ, auth.Search)
+}
+
 // authorizeTypes is authorize for a search or history over several types.
 // An explicit list must be allowed whole; without one (all types) the
 // caller sees the types it may search, and needs at least one.

@@ -74,6 +74,9 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 	}
 	w := store.Write{Type: r.Type, ID: s.NewID(), Method: store.MethodPost, Tenant: r.Tenant}
 	if r.IfNoneExist != "" {
+		if err := authorizeMatch(ctx, r.Type); err != nil {
+			return nil, err
+		}
 		c, err := s.ifNoneExist(r)
 		if err != nil {
 			return nil, err

@@ -125,6 +125,9 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 	if err != nil {
 		return nil, err
 	}
+	if err := authorizeMatch(ctx, r.Type); err != nil {
+		return nil, err
+	}
 	q, err := s.criteria(r)
 	if err != nil {
 		return nil, err
@@ -157,6 +160,9 @@ func (s *Service) ConditionalDelete(ctx context.Context, r Request) (*Response, 
 	}
 	ctx, err := s.authorize(ctx, r.Type, auth.Delete)
 	if err != nil {
+		return nil, err
+	}
+	if err := authorizeMatch(ctx, r.Type); err != nil {
 		return nil, err
 	}
 	q, err := s.criteria(r)

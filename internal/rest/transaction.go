@@ -141,6 +141,12 @@ func (s *Service) authorizeEntry(ctx context.Context, op *entryOp) error {
 	if err != nil {
 		return err
 	}
+	conditional := op.entry.Request.IfNoneExist != "" || (op.method != http.MethodPost && op.id == "")
+	if conditional {
+		if err := authorizeMatch(ctx, op.typ); err != nil {
+			return err
+		}
+	}
 	op.ctx = octx
 	return nil
 }

@@ -29,6 +29,15 @@ func TestAccessWrites(t *testing.T) {
 			if strings.Contains(string(r.body), `"id":"h1"`) || strings.Contains(string(r.body), "56888-1") {
 				t.Fatalf("conditional create leaked the hidden match: %s", r.body)
 			}
+			// Conditional writes search, so they need s too: a create-only
+			// client cannot probe what exists.
+			createOnly := a.mint("user/Observation.c", "")
+			a.want(a.as(createOnly, "POST", "/Observation", hidden, "If-None-Exist", "identifier=urn:lab|O1"), 403)
+			a.want(a.as(a.mint("user/Observation.u", ""), "PUT", "/Observation?identifier=urn:lab|O1", hidden), 403)
+			a.want(a.as(a.mint("user/Observation.d", ""), "DELETE", "/Observation?identifier=urn:lab|O1", ""), 403)
+			a.want(a.as(createOnly, "POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":`+hidden+
+				`,"request":{"method":"POST","url":"Observation","ifNoneExist":"identifier=urn:lab|O1"}}]}`), 403)
+			a.want(a.as(createOnly, "POST", "/Observation", hidden), 201)
 			// With the permission the same criteria match two: 412.
 			a.want(a.as(writerL, "POST", "/Observation", hidden, "If-None-Exist", "identifier=urn:lab|H1"), 412)
 
