@@ -103,6 +103,23 @@ func (b *builder) visible(alias string) {
 	}
 }
 
+// restricts reports whether a hides anything of types: some label, a
+// compartment limit, or a type itself.
+func restricts(a *store.Access, types []string) bool {
+	if a == nil {
+		return false
+	}
+	if len(a.Hidden) > 0 {
+		return true
+	}
+	for _, t := range types {
+		if p, ok := a.Types[t]; !ok || p != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // visibleResource writes " AND EXISTS (a live resource typCol/idCol visible
 // under b.acc)", for the resources a chain or _has goes through: a
 // criterion must not match by way of a resource the caller cannot see.

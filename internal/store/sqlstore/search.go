@@ -475,8 +475,9 @@ func (db *DB) countSQL(q *search.Query, acc *store.Access) (*builder, error) {
 	b := &builder{now: db.now(), acc: acc}
 	b.w("SELECT COUNT(*)")
 	if di := driver(q); di >= 0 {
-		// Access is checked on the resource's current version: join it.
-		err := db.drive(b, q, di, acc != nil || !countable(q, di))
+		// Access is checked on the resource's current version: join it,
+		// unless nothing of these types is hidden from the caller.
+		err := db.drive(b, q, di, restricts(acc, q.Types) || !countable(q, di))
 		return b, err
 	}
 	b.w(" FROM resources r")
