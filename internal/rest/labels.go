@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/internal/auth"
 )
 
 // Security label systems (https://hl7.org/fhir/R4/security-labels.html).
@@ -15,12 +16,13 @@ const (
 	MekongSensitivity = "https://mekong-fhir.github.io/CodeSystem/sensitivity"
 )
 
-// Labels every restricted label name, as "system|code".
+// Labels as "system|code", the same strings the label permission scopes
+// (auth.LabelScopes) grant.
 var (
-	LabelHIV        = ActCode + "|HIV"
-	LabelRestricted = Confidentiality + "|R"
-	LabelVeryRestr  = Confidentiality + "|V"
-	LabelTB         = MekongSensitivity + "|TB"
+	LabelHIV        = auth.LabelScopes["HIV"]
+	LabelRestricted = auth.LabelScopes["R"]
+	LabelVeryRestr  = auth.LabelScopes["V"]
+	LabelTB         = auth.LabelScopes["TB"]
 )
 
 // DefaultRestricted are the labels whose resources only tokens with an
