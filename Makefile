@@ -19,9 +19,10 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/mekong ./cmd/mekong
 
-## run: serve http://$(ADDR)/fhir on the embedded database in ./data
+## run: serve http://$(ADDR)/fhir on the embedded database in ./data, trusting a local
+## development key (created once in ./data) and printing a token for curl
 run: build
-	./bin/mekong serve --addr $(ADDR) --log-format text
+	./bin/mekong serve --dev --addr $(ADDR) --log-format text
 
 ## test: vet, then every test (PostgreSQL ones on a throwaway cluster)
 test: conformance-data vet

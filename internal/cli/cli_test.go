@@ -58,16 +58,20 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "m.db")
 	t.Setenv("MEKONG_ADDR", "127.0.0.1:0")
 	t.Setenv("MEKONG_DB", "sqlite:"+dbPath)
+	t.Setenv("MEKONG_DEV", "true")
+	t.Setenv("MEKONG_DATA_DIR", t.TempDir())
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	logs := &lockedBuffer{}
+	logs, stdout := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- root(io.Discard, logs).Run(ctx, []string{"mekong", "serve"}) }()
+	go func() { done <- root(stdout, logs).Run(ctx, []string{"mekong", "serve"}) }()
 	base := serveURL(t, logs)
+	token := devToken(t, stdout.String())
 
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("PUT", base+"/Patient/inflight", pr)
 	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Authorization", "Bearer "+token)
 	status := make(chan int, 1)
 	go func() {
 		res, err := http.DefaultClient.Do(req)

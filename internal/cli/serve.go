@@ -37,7 +37,7 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(bulkFlags(), logFlags()...)...),
+		}, append(append(bulkFlags(), authFlags()...), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -45,6 +45,10 @@ func serveCommand() *ucli.Command {
 }
 
 func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
+	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	dbURL := cmd.String("db")
 	db, applied, err := backend.OpenMigrated(ctx, dbURL)
 	if err != nil {
@@ -68,9 +72,11 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	svc := rest.New(db, parser, reg)
+	svc.Policy = as.policy
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
-		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings}, svc, db, log)
+		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
 	if err != nil {

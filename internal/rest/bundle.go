@@ -102,6 +102,7 @@ type entryOp struct {
 	patchBody []byte
 	patch     patcher
 	// assigned by the transaction
+	ctx      context.Context // the request's, restricted to the entry's action
 	createID string
 	write    store.Write
 	result   *store.Result

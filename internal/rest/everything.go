@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -49,14 +51,36 @@ func (s *Service) Everything(ctx context.Context, r Request) (*Response, error) 
 	}
 	// The patient must exist and be live on every page: 404 and 410 come
 	// from its current version, not from an empty compartment.
-	v, err := s.store.Read(ctx, r.Type, r.ID)
+	rctx, err := s.authorize(ctx, r.Type, auth.Read)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.store.Read(rctx, r.Type, r.ID)
 	if err != nil {
 		return nil, err
 	}
 	if v.Deleted {
 		return nil, gone(v)
 	}
-	page, err := s.store.Compartment(ctx, q)
+	// The compartment is a search over its member types: the token must
+	// allow searching them (an explicit _type whole), and what it may not
+	// see is left out in SQL.
+	types := make([]string, len(q.Members))
+	for i, m := range q.Members {
+		types[i] = m.Type
+	}
+	sctx, allowed, err := s.authorizeTypes(ctx, types, r.Query.Get("_type") != "", auth.Search)
+	if err != nil {
+		return nil, err
+	}
+	members := q.Members[:0:0]
+	for _, m := range q.Members {
+		if slices.Contains(allowed, m.Type) {
+			members = append(members, m)
+		}
+	}
+	q.Members = members
+	page, err := s.store.Compartment(sctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -29,6 +30,18 @@ func (s *Service) History(ctx context.Context, r Request) (*Response, error) {
 		if err := s.checkType(r.Type); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	switch {
+	case r.ID != "":
+		ctx, err = s.authorize(ctx, r.Type, auth.Read)
+	case r.Type != "":
+		ctx, err = s.authorize(ctx, r.Type, auth.Search)
+	default:
+		ctx, _, err = s.authorizeTypes(ctx, s.Types(), false, auth.Search)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if r.ID != "" {
 		if err := checkID(r.ID); err != nil {

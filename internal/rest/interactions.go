@@ -10,6 +10,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -19,6 +20,10 @@ func (s *Service) Read(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Read)
+	if err != nil {
 		return nil, err
 	}
 	v, err := s.store.Read(ctx, r.Type, r.ID)
@@ -39,6 +44,10 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 	if err := checkID(r.ID); err != nil {
 		return nil, err
 	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Read)
+	if err != nil {
+		return nil, err
+	}
 	v, err := s.store.VRead(ctx, r.Type, r.ID, r.VersionID)
 	if err != nil {
 		return nil, err
@@ -55,12 +64,19 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
 		return nil, err
 	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Create)
+	if err != nil {
+		return nil, err
+	}
 	res, err := s.parse(r.Type, r.Body)
 	if err != nil {
 		return nil, err
 	}
 	w := store.Write{Type: r.Type, ID: s.NewID(), Method: store.MethodPost, Tenant: r.Tenant}
 	if r.IfNoneExist != "" {
+		if err := authorizeMatch(ctx, r.Type); err != nil {
+			return nil, err
+		}
 		c, err := s.ifNoneExist(r)
 		if err != nil {
 			return nil, err
@@ -89,6 +105,10 @@ func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Update)
+	if err != nil {
 		return nil, err
 	}
 	res, err := s.parse(r.Type, r.Body)
@@ -137,6 +157,10 @@ func (s *Service) Delete(ctx context.Context, r Request) (*Response, error) {
 	if err := checkID(r.ID); err != nil {
 		return nil, err
 	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Delete)
+	if err != nil {
+		return nil, err
+	}
 	w := store.Write{Type: r.Type, ID: r.ID, Method: store.MethodDelete, Tenant: r.Tenant}
 	ifMatch, err := parseIfMatch(r.IfMatch)
 	if err != nil {
@@ -163,6 +187,11 @@ func (s *Service) Delete(ctx context.Context, r Request) (*Response, error) {
 func (s *Service) Validate(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
 		return nil, err
+	}
+	if _, err := s.authorize(ctx, r.Type, auth.Create); err != nil {
+		if _, uerr := s.authorize(ctx, r.Type, auth.Update); uerr != nil {
+			return nil, err
+		}
 	}
 	body, mode, err := validateInput(r.Body)
 	if err != nil {
@@ -201,6 +230,7 @@ func (s *Service) parse(typ string, body []byte) (*resource.Resource, error) {
 // resource. The index does not depend on id, version or time, so it is
 // extracted before the transaction.
 func (s *Service) prepare(w *store.Write, res *resource.Resource) error {
+	label(res, s.Policy.Labeling)
 	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
 	ix, err := s.index(res, w.ID)
 	if err != nil {
@@ -234,6 +264,8 @@ func (s *Service) Prepare(body []byte, id string) (*resource.Resource, *search.I
 	if id == "" {
 		id = res.ID
 	}
+	// Bulk data is labelled like data written one by one, before indexing.
+	label(res, s.Policy.Labeling)
 	ix, err := s.index(res, id)
 	if err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/patch"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -48,6 +49,12 @@ func (s *Service) Patch(ctx context.Context, r Request) (*Response, error) {
 	if err := checkID(r.ID); err != nil {
 		return nil, err
 	}
+	// A patch is an update (SMART u); what the token may not see it cannot
+	// patch (the read inside finds nothing: 404).
+	ctx, err := s.authorize(ctx, r.Type, auth.Update)
+	if err != nil {
+		return nil, err
+	}
 	job, err := s.patchJob(r)
 	if err != nil {
 		return nil, err
@@ -70,6 +77,13 @@ func (s *Service) Patch(ctx context.Context, r Request) (*Response, error) {
 // 404, several are 412.
 func (s *Service) ConditionalPatch(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Update)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorizeMatch(ctx, r.Type); err != nil {
 		return nil, err
 	}
 	q, err := s.criteria(r)

@@ -8,6 +8,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -16,6 +17,10 @@ import (
 // system-level over _type (default: every served type).
 func (s *Service) Search(ctx context.Context, r Request) (*Response, error) {
 	types, err := s.searchTypes(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx, types, err = s.authorizeTypes(ctx, types, r.Type != "" || r.Query.Get("_type") != "", auth.Search)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +121,13 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 	if err := s.checkType(r.Type); err != nil {
 		return nil, err
 	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Update)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorizeMatch(ctx, r.Type); err != nil {
+		return nil, err
+	}
 	q, err := s.criteria(r)
 	if err != nil {
 		return nil, err
@@ -144,6 +156,13 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 // match mode: several matches are 412).
 func (s *Service) ConditionalDelete(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	ctx, err := s.authorize(ctx, r.Type, auth.Delete)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorizeMatch(ctx, r.Type); err != nil {
 		return nil, err
 	}
 	q, err := s.criteria(r)

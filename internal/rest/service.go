@@ -27,6 +27,9 @@ type Service struct {
 	types  map[string]bool
 	// NewID assigns ids to created resources.
 	NewID func() string
+	// Policy says which labels are restricted and which resources are
+	// labelled on write; New sets DefaultPolicy.
+	Policy Policy
 }
 
 // New returns a service for the registry's resource types.
@@ -35,7 +38,7 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	for _, t := range reg.Types() {
 		m[t] = true
 	}
-	return &Service{store: s, parser: p, reg: reg, types: m, NewID: newID}
+	return &Service{store: s, parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy()}
 }
 
 // Registry is the search parameter registry the service indexes and searches with.

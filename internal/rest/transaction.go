@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -19,6 +21,12 @@ import (
 // then PUT and PATCH, then GET, whatever the entries' order; urn:uuid fullUrls and
 // conditional references are resolved and rewritten in the stored resources.
 func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*Response, error) {
+	// Each entry is authorized with its own action before anything runs.
+	for _, op := range ops {
+		if err := s.authorizeEntry(ctx, op); err != nil {
+			return nil, op.fail(err)
+		}
+	}
 	// Ids for new resources, and what each fullUrl refers to.
 	refs := map[string]string{}
 	written := map[string]int{}
@@ -73,7 +81,11 @@ func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*
 			if err != nil {
 				return nil, op.fail(err)
 			}
-			c := &condRef{typ: typ, q: q, placeholder: typ + "/" + s.NewID(), op: op}
+			cctx, err := s.authorize(ctx, typ, auth.Search)
+			if err != nil {
+				return nil, op.fail(err)
+			}
+			c := &condRef{typ: typ, q: q, placeholder: typ + "/" + s.NewID(), op: op, ctx: cctx}
 			cond[ref] = c
 			refs[ref] = c.placeholder
 		}
@@ -109,6 +121,36 @@ type condRef struct {
 	typ, placeholder string
 	q                *search.Query
 	op               *entryOp
+	ctx              context.Context // restricted to what the caller may search
+}
+
+// authorizeEntry checks a write entry's action and keeps the context its
+// store calls run with; GET entries run later through the interactions,
+// which authorize themselves.
+func (s *Service) authorizeEntry(ctx context.Context, op *entryOp) error {
+	var a auth.Action
+	switch op.method {
+	case http.MethodPost:
+		a = auth.Create
+	case http.MethodPut, http.MethodPatch:
+		a = auth.Update
+	case http.MethodDelete:
+		a = auth.Delete
+	default:
+		return nil
+	}
+	octx, err := s.authorize(ctx, op.typ, a)
+	if err != nil {
+		return err
+	}
+	conditional := op.entry.Request.IfNoneExist != "" || (op.method != http.MethodPost && op.id == "")
+	if conditional {
+		if err := authorizeMatch(ctx, op.typ); err != nil {
+			return err
+		}
+	}
+	op.ctx = octx
+	return nil
 }
 
 // prepareEntry validates an entry's resource (with references rewritten)
@@ -154,7 +196,9 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 	for _, op := range ops {
 		op.result = nil
 	}
-	// lockMatch resolves the criteria of ops (parsed by query) in one step.
+	// lockMatch resolves the criteria of ops (parsed by query) in one step
+	// per distinct access restriction (each entry runs with the access its
+	// own action grants; usually they are all the same).
 	lockMatch := func(conds []*entryOp, query func(*entryOp) (*search.Query, error)) ([][]string, error) {
 		qs := make([]*search.Query, len(conds))
 		for i, op := range conds {
@@ -167,9 +211,29 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 		if len(qs) == 0 {
 			return nil, nil
 		}
-		found, err := tx.LockMatch(ctx, qs)
-		if err != nil {
-			return nil, err
+		found := make([][]string, len(qs))
+		groups := map[string][]int{}
+		var order []string
+		for i, op := range conds {
+			k := fmt.Sprint(store.AccessFrom(op.ctx))
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], i)
+		}
+		for _, k := range order {
+			idx := groups[k]
+			gq := make([]*search.Query, len(idx))
+			for j, i := range idx {
+				gq[j] = qs[i]
+			}
+			got, err := tx.LockMatch(conds[idx[0]].ctx, gq)
+			if err != nil {
+				return nil, err
+			}
+			for j, i := range idx {
+				found[i] = got[j]
+			}
 		}
 		for i, ids := range found {
 			if len(ids) > 1 {
@@ -214,7 +278,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			return op.fail(err)
 		}
 		deletes = append(deletes, op)
-		writes = append(writes, store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant, IfMatch: ifMatch})
+		writes = append(writes, store.Write{Type: op.typ, ID: id, Method: store.MethodDelete, Tenant: r.Tenant, IfMatch: ifMatch, Access: store.AccessFrom(op.ctx)})
 	}
 	if err := writeBatch(ctx, tx, deletes, writes); err != nil {
 		return err
@@ -246,7 +310,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			remap[placeholder] = op.typ + "/" + ids[0]
 			op.write.ID = ids[0]
 			if op.method == http.MethodPost {
-				v, err := tx.Read(ctx, op.typ, ids[0])
+				v, err := tx.Read(op.ctx, op.typ, ids[0])
 				if err != nil {
 					return op.fail(err)
 				}
@@ -258,7 +322,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 	}
 	// Conditional references: exactly one match, or a resource this Bundle creates under the same criteria.
 	for ref, c := range cond {
-		ids, err := tx.Match(ctx, c.q, 2)
+		ids, err := tx.Match(c.ctx, c.q, 2)
 		if err != nil {
 			return c.op.fail(err)
 		}
@@ -286,6 +350,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 			w := op.write
 			w.Render = remapped(w.Render, remap)
 			w.Index = remapIndex(w.Index, remap)
+			w.Access = store.AccessFrom(op.ctx)
 			puts = append(puts, op)
 			writes = append(writes, w)
 		}
@@ -296,7 +361,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 	// PATCH belongs to the PUT phase; each patch reads the version it
 	// changes, so patches run one by one after the batch.
 	matchOne := func(op *entryOp, q *search.Query) ([]string, error) {
-		found, err := tx.LockMatch(ctx, []*search.Query{q})
+		found, err := tx.LockMatch(op.ctx, []*search.Query{q})
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +374,7 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 		if op.method != http.MethodPatch || op.result != nil {
 			continue
 		}
-		res, err := s.patchEntryIn(ctx, tx, r, op, refs, remap, matchOne)
+		res, err := s.patchEntryIn(op.ctx, tx, r, op, refs, remap, matchOne)
 		if err != nil {
 			return op.fail(err)
 		}

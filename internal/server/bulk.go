@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 )
 
@@ -43,31 +44,41 @@ func (s *Server) bulkRoutes(f *fhirRoutes) {
 		return
 	}
 	r := s.reg
-	r.operation(f, "GET", "/$export", exportOperation, s.bulkHandler(func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
+	r.operation(f, "GET", "/$export", exportOperation, s.bulkHandler(exportActions, func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
 		return s.cfg.Bulk.Export(ctx, r, false)
 	}))
-	r.operation(f, "GET", "/Patient/$export", patientExportOperation, s.bulkHandler(func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
+	r.operation(f, "GET", "/Patient/$export", patientExportOperation, s.bulkHandler(exportActions, func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
 		return s.cfg.Bulk.Export(ctx, r, true)
 	}))
-	r.operation(f, "POST", "/$import", importOperation, s.bulkHandler(func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
+	r.operation(f, "POST", "/$import", importOperation, s.bulkHandler(importActions, func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
 		return s.cfg.Bulk.Import(ctx, r)
 	}))
-	f.Add("GET", "/$bulk-status/:job", s.bulkHandler(func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
+	f.Add("GET", "/$bulk-status/:job", s.bulkHandler(exportActions, func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
 		return s.cfg.Bulk.Status(ctx, r.Base, c.Param("job"))
 	}))
-	f.Add("DELETE", "/$bulk-status/:job", s.bulkHandler(func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
+	f.Add("DELETE", "/$bulk-status/:job", s.bulkHandler(exportActions, func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
 		return s.cfg.Bulk.Cancel(ctx, c.Param("job"))
 	}))
-	f.Add("GET", "/$bulk-file/:job/:file", s.bulkHandler(func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
+	f.Add("GET", "/$bulk-file/:job/:file", s.bulkHandler(exportActions, func(ctx context.Context, c echo.Context, r bulk.Request) (*bulk.Response, error) {
 		return s.cfg.Bulk.File(ctx, c.Param("job"), c.Param("file"))
 	}))
 }
 
 type bulkFunc func(context.Context, echo.Context, bulk.Request) (*bulk.Response, error)
 
-func (s *Server) bulkHandler(fn bulkFunc) echo.HandlerFunc {
+// The SMART actions a bulk route needs on every type: an import creates and
+// updates; an export, its status and its files read and search.
+var (
+	importActions = []auth.Action{auth.Create, auth.Update}
+	exportActions = []auth.Action{auth.Read, auth.Search}
+)
+
+func (s *Server) bulkHandler(need []auth.Action, fn bulkFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		if err := s.svc.AuthorizeBulk(req.Context(), need...); err != nil {
+			return err
+		}
 		base := s.baseURL(c)
 		r := bulk.Request{
 			Base:        base,

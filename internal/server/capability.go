@@ -35,6 +35,7 @@ type (
 	capRest struct {
 		Mode          string           `json:"mode"`
 		Documentation string           `json:"documentation,omitempty"`
+		Security      *capSecurity     `json:"security,omitempty"`
 		Resource      []capResource    `json:"resource"`
 		Interaction   []capInteraction `json:"interaction,omitempty"`
 		Operation     []capOperation   `json:"operation,omitempty"`
@@ -96,7 +97,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 	for _, code := range s.reg.typeInteractions {
 		has[code] = true
 	}
-	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry())}
+	rest := capRest{Mode: "server", Documentation: searchDoc(s.svc.Registry()), Security: s.security()}
 	reg := s.svc.Registry()
 	for _, t := range s.svc.Types() {
 		res := capResource{

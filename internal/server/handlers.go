@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/rest"
 )
 
@@ -70,6 +71,9 @@ func (s *Server) handle(c echo.Context, fn interaction) error {
 	r, err := s.request(c)
 	if err != nil {
 		return err
+	}
+	if p := auth.FromContext(c.Request().Context()); p != nil {
+		r.Tenant = p.Organization // written data belongs to the caller's organization
 	}
 	res, err := fn(c.Request().Context(), r)
 	if err != nil {

@@ -12,8 +12,13 @@ func (s *Server) routes() {
 
 	// Middleware is attached per route, not to a Group: an echo Group with
 	// middleware adds a catch-all route that would turn 405s into 404s.
-	f := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.negotiate}}
-	f.Add("GET", "/metadata", s.metadata)
+	// /metadata and the SMART configuration are public; everything else
+	// needs a verified token and is rate limited per client.
+	public := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.negotiate}}
+	public.Add("GET", "/metadata", s.metadata)
+	e.GET("/.well-known/smart-configuration", s.smartConfiguration)
+	e.GET("/fhir/.well-known/smart-configuration", s.smartConfiguration)
+	f := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.negotiate, s.authenticate, s.throttle}}
 
 	r := s.reg
 	r.system(f, "GET", "/_history", "history-system", s.historySystem)
@@ -37,11 +42,11 @@ func (s *Server) routes() {
 	r.instance(f, "GET", "/:type/:id/_history", "history-instance", s.historyInstance)
 	r.instance(f, "GET", "/:type/:id/_history/:vid", "vread", s.vread)
 	r.operation(f, "GET", "/:type/:id/$everything", everythingOperation, s.everything)
-	s.bulkRoutes(&fhirRoutes{e: e, prefix: "/fhir"})
+	s.bulkRoutes(&fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.authenticate, s.throttle}})
 
 	// Source-system mappings (sources.go): their bodies and answers are CSV,
 	// ZIP or tracker JSON, so sourceFormats lifts the FHIR JSON checks.
-	src := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{sourceFormats, s.negotiate}}
+	src := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{sourceFormats, s.negotiate, s.authenticate, s.throttle}}
 	r.operation(src, "POST", "/$convert", convertOperation, s.convert)
 	r.operation(src, "POST", "/$ingest", ingestOperation, s.ingestSource)
 	r.operation(src, "GET", "/Patient/:id/$export-source", exportSourceOperation, s.exportSource)

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/definitions"
 	"github.com/mekong-fhir/mekong/internal/ingest"
@@ -39,7 +40,20 @@ type Config struct {
 	// Mappings configures $convert, $ingest and $export-source (the DHIS2
 	// mapping configuration).
 	Mappings ingest.Options
+	// Auth verifies each request's bearer token. nil lets every request in
+	// as an unauthenticated principal: for tests that build the server
+	// directly. The command line always sets it (auth.Open only for
+	// --auth none).
+	Auth auth.Authenticator
+	// RateLimit limits each client; nil is unlimited.
+	RateLimit *auth.RateLimit
+	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
+	// /.well-known/smart-configuration when set.
+	TokenEndpoint string
 }
+
+// maxClients bounds the per-client rate limiters kept in memory.
+const maxClients = 10000
 
 // DefaultMaxBody is the default request body limit (10 MiB).
 const DefaultMaxBody = 10 << 20
@@ -50,14 +64,16 @@ const DefaultMaxImportBody = 1 << 30
 
 // Server is the HTTP handler.
 type Server struct {
-	cfg   Config
-	svc   *rest.Service
-	store store.Store
-	log   *slog.Logger
-	e     *echo.Echo
-	reg   *registry
-	start time.Time
-	defs  *definitions.Catalog
+	cfg    Config
+	svc    *rest.Service
+	store  store.Store
+	log    *slog.Logger
+	e      *echo.Echo
+	reg    *registry
+	start  time.Time
+	auth   auth.Authenticator
+	limits *limiters
+	defs   *definitions.Catalog
 }
 
 // New builds the handler.
@@ -68,7 +84,11 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	if cfg.MaxImportBody <= 0 {
 		cfg.MaxImportBody = DefaultMaxImportBody
 	}
-	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now(), defs: mustCatalog()}
+	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now(), defs: mustCatalog(),
+		auth: cfg.Auth, limits: newLimiters(cfg.RateLimit, maxClients)}
+	if s.auth == nil {
+		s.auth = auth.Open{}
+	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(
@@ -87,6 +107,11 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 		s.accessLog,
 		s.recoverPanics,
 		s.limitBody,
+		// Browser apps send bearer tokens, not cookies, so any origin may call.
+		middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", "If-None-Exist", "Prefer"},
+			ExposeHeaders: []string{"Location", "ETag", "Last-Modified", "Retry-After", "WWW-Authenticate", echo.HeaderXRequestID},
+		}),
 	)
 	s.routes()
 	return s

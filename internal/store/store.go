@@ -60,6 +60,10 @@ type Write struct {
 	// nothing; one match: that resource (an update whose ID is set must name
 	// it); several: 412.
 	Match *search.Query
+	// Access, when set, restricts this write instead of the context's
+	// Access: the writes of one transaction batch may each come with what
+	// their own entry's action grants.
+	Access *Access
 	// CreateID is the id a conditional update creates when nothing matches
 	// and ID (the body's id) is empty.
 	CreateID string

@@ -48,11 +48,14 @@ func copyBatch(ctx context.Context, tx pgx.Tx, batch []NewResource) error {
 		}
 		return nil
 	}
-	var res, ver, str, tok, dat, num, qty, ref, uri, cmp [][]any
+	var res, ver, str, tok, dat, num, qty, ref, uri, cmp, tags [][]any
 	for _, r := range batch {
 		us := r.LastUpdated.UnixMicro()
 		res = append(res, []any{r.Type, r.ID, int64(1), us, false, r.Tenant, r.Content})
 		ver = append(ver, []any{r.Type, r.ID, int64(1), us, "PUT", false, r.Tenant, r.Content})
+		for _, t := range store.AccessTags(r.Type, r.ID, r.Index) {
+			tags = append(tags, []any{r.Type, r.ID, int64(1), t})
+		}
 		ix := r.Index
 		if ix == nil {
 			continue
@@ -97,6 +100,7 @@ func copyBatch(ctx context.Context, tx pgx.Tx, batch []NewResource) error {
 		{"search_quantity", []string{"res_type", "res_id", "param", "value", "system", "code", "unit"}, qty},
 		{"search_reference", []string{"res_type", "res_id", "param", "target_type", "target_id", "url"}, ref},
 		{"search_uri", []string{"res_type", "res_id", "param", "uri"}, uri},
+		{"access_tags", []string{"res_type", "res_id", "version_id", "tag"}, tags},
 		{"search_composite", []string{"res_type", "res_id", "param", "system", "code", "value_system", "value_code", "num", "unit", "lo", "hi", "str"}, cmp},
 	}
 	for _, s := range steps {

@@ -60,6 +60,26 @@ func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, ws []store.Write) ([]*
 	if err := db.lockRows(ctx, tx, plan); err != nil {
 		return nil, err
 	}
+	// Writes are restricted when the request carries an Access; one without
+	// (the command line, the server's own records) is not, so work done on a
+	// caller's behalf need not pretend to be the caller.
+	ctxAccess := store.AccessFrom(ctx)
+	for _, p := range plan {
+		acc := ctxAccess
+		if p.w.Access != nil {
+			acc = p.w.Access
+		}
+		if acc.Restricts() {
+			deleting := p.w.Method == store.MethodDelete
+			var tags []string
+			if !deleting {
+				tags = store.AccessTags(p.w.Type, p.w.ID, p.w.Index)
+			}
+			if err := db.checkWrite(ctx, tx, acc, p.w.Type, p.w.ID, p.found, tags, deleting); err != nil {
+				return nil, &store.BatchError{Index: p.i, Err: err}
+			}
+		}
+	}
 	now := db.now().UTC().Truncate(time.Microsecond)
 	var write []*planned
 	for _, p := range plan {
@@ -215,6 +235,9 @@ func (db *DB) flush(ctx context.Context, tx *sql.Tx, write []*planned) error {
 	if err := db.insertVersions(ctx, tx, write, ver); err != nil {
 		return err
 	}
+	if err := db.writeTags(ctx, tx, write); err != nil {
+		return err
+	}
 	if err := db.clearIndex(ctx, tx, cleared); err != nil {
 		return err
 	}
@@ -255,4 +278,28 @@ func scanSeqs(ctx context.Context, tx *sql.Tx, s stmt, byKey map[resKey]*store.V
 		}
 	}
 	return rows.Err()
+}
+
+// writeTags records each new version's access tags (its labels and
+// patients) in one statement for the batch; a delete version takes the tags
+// of the version it deletes, so the deletion stays hidden from whoever could
+// not see the resource.
+func (db *DB) writeTags(ctx context.Context, tx *sql.Tx, write []*planned) error {
+	var rows [][]any
+	for _, p := range write {
+		w, v := &p.w, p.v
+		if v.Deleted {
+			if p.found {
+				if err := db.copyTags(ctx, tx, w.Type, w.ID, p.cur.version, v.VersionID); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		for _, t := range store.AccessTags(w.Type, w.ID, w.Index) {
+			rows = append(rows, []any{w.Type, w.ID, v.VersionID, t})
+		}
+	}
+	_, err := execAll(ctx, tx, "access tags", db.inserts(accessTagsTable, rows, ""))
+	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/store"
 )
 
 // builder assembles one search statement. Every search value reaches SQL as
@@ -20,6 +21,10 @@ type builder struct {
 	x string
 	// fence is the dialect's ProbeFence.
 	fence string
+	// acc restricts every resource the statement reads (see visible); n
+	// numbers the aliases of its subqueries.
+	acc *store.Access
+	n   int
 }
 
 // c names column col of the index table in scope.
@@ -154,6 +159,7 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 			return err
 		}
 		b.w(")")
+		b.visibleResource("x.res_type", "x.res_id")
 		return nil
 	case c.Chain != nil:
 		b.w("SELECT x.res_id FROM search_reference x WHERE x.res_type = ")
@@ -171,6 +177,7 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 			return err
 		}
 		b.w(")")
+		b.visibleResource("x.target_type", "x.target_id")
 		return nil
 	case c.Param.Column != "":
 		b.w("SELECT r2.res_id FROM resources r2 WHERE r2.res_type = ")

@@ -109,6 +109,18 @@ func (db *DB) insertNew(ctx context.Context, batch []store.NewResource) error {
 	if err := db.insertIndex(ctx, tx, all); err != nil {
 		return err
 	}
+	// Access tags (labels, patients) make loaded data as restricted as
+	// data written one by one.
+	var tags [][]any
+	for i := range batch {
+		r := &batch[i]
+		for _, t := range store.AccessTags(r.Type, r.ID, r.Index) {
+			tags = append(tags, []any{r.Type, r.ID, int64(1), t})
+		}
+	}
+	if _, err := execAll(ctx, tx, "access tags", db.inserts(accessTagsTable, tags, "")); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore.LoadNew: commit: %w", err)
 	}

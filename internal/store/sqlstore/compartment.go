@@ -63,6 +63,12 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 	if q.Count < 0 {
 		return nil, fmt.Errorf("sqlstore.Compartment: count %d", q.Count)
 	}
+	// The caller's access restriction (patient, hidden labels) applies in
+	// SQL, to the page and to the total alike.
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	page := &store.CompartmentPage{Total: -1}
 	cur := compartmentCursor{}
 	if q.Cursor != "" {
@@ -76,7 +82,7 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 	case q.Total && cur.Total != nil:
 		page.Total = *cur.Total
 	case q.Total:
-		n, err := db.compartmentCount(ctx, &q)
+		n, err := db.compartmentCount(ctx, &q, acc)
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +99,7 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 	member, after := cur.Member, cur.After
 	for member < len(q.Members) && len(got) <= q.Count {
 		limit := q.Count + 1 - len(got)
-		vs, err := db.compartmentMember(ctx, &q, member, after, limit)
+		vs, err := db.compartmentMember(ctx, &q, acc, member, after, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -129,16 +135,18 @@ func encodeCompartmentCursor(c compartmentCursor) string {
 // after after. Each branch is limited on its own and the union is limited
 // again: the first limit ids of a union are among the first limit of each
 // branch, so no branch needs to be read further.
-func (db *DB) compartmentMember(ctx context.Context, q *store.CompartmentQuery, member int, after string, limit int) ([]store.Version, error) {
+func (db *DB) compartmentMember(ctx context.Context, q *store.CompartmentQuery, acc *store.Access, member int, after string, limit int) ([]store.Version, error) {
 	m := q.Members[member]
-	b := &builder{now: db.now()}
+	b := &builder{now: db.now(), acc: acc}
 	b.w("SELECT r.res_id, r.version_id, r.last_updated, r.content FROM resources r WHERE r.res_type = ")
 	b.a(m.Type)
 	b.w(" AND r.deleted = ")
 	b.a(false)
 	b.w(" AND r.res_id IN (")
 	db.compartmentIDs(b, q, m, after, limit)
-	b.w(") ORDER BY r.res_id LIMIT ")
+	b.w(")")
+	b.visible("r")
+	b.w(" ORDER BY r.res_id LIMIT ")
 	b.a(limit)
 	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
 	if err != nil {
@@ -236,10 +244,23 @@ func (db *DB) compartmentIDs(b *builder, q *store.CompartmentQuery, m search.Com
 
 // compartmentCount counts the compartment's resources in one statement:
 // the sum of each member's de-duplicated union.
-func (db *DB) compartmentCount(ctx context.Context, q *store.CompartmentQuery) (int, error) {
-	b := &builder{now: db.now()}
+func (db *DB) compartmentCount(ctx context.Context, q *store.CompartmentQuery, acc *store.Access) (int, error) {
+	b := &builder{now: db.now(), acc: acc}
 	b.w("SELECT 0")
 	for _, m := range q.Members {
+		if acc != nil {
+			// Restricted: count only what the caller may see.
+			b.w(" + (SELECT COUNT(*) FROM resources r WHERE r.res_type = ")
+			b.a(m.Type)
+			b.w(" AND r.deleted = ")
+			b.a(false)
+			b.w(" AND r.res_id IN (")
+			db.compartmentIDs(b, q, m, "", 0)
+			b.w(")")
+			b.visible("r")
+			b.w(")")
+			continue
+		}
 		b.w(" + (SELECT COUNT(*) FROM (")
 		db.compartmentIDs(b, q, m, "", 0)
 		b.w(") u)")

@@ -77,6 +77,7 @@ func (db *DB) drive(b *builder, q *search.Query, di int, join bool) error {
 	if join {
 		b.w(" AND r.deleted = ")
 		b.a(false)
+		b.visible("r")
 	}
 	alias := "r"
 	if !join {

@@ -12,7 +12,7 @@ import (
 // (https://hl7.org/fhir/R4/search.html#include). :iterate repeats over what
 // the previous round added, up to maxIncludeHops rounds and maxIncluded
 // resources; a cap reached is reported as a warning, never silently.
-func (db *DB) include(ctx context.Context, q *search.Query, res *store.SearchResult) error {
+func (db *DB) include(ctx context.Context, q *search.Query, res *store.SearchResult, acc *store.Access) error {
 	if len(q.Includes) == 0 && len(q.RevIncludes) == 0 || len(res.Matches) == 0 {
 		return nil
 	}
@@ -45,7 +45,7 @@ func (db *DB) include(ctx context.Context, q *search.Query, res *store.SearchRes
 				if inc.SourceType != "" && inc.SourceType != typ {
 					continue
 				}
-				vs, err := db.included(ctx, typ, ids, inc)
+				vs, err := db.included(ctx, typ, ids, inc, acc)
 				if err != nil {
 					return err
 				}
@@ -57,7 +57,7 @@ func (db *DB) include(ctx context.Context, q *search.Query, res *store.SearchRes
 				continue
 			}
 			for typ, ids := range byType {
-				vs, err := db.revIncluded(ctx, typ, ids, inc)
+				vs, err := db.revIncluded(ctx, typ, ids, inc, acc)
 				if err != nil {
 					return err
 				}
@@ -74,10 +74,11 @@ func (db *DB) include(ctx context.Context, q *search.Query, res *store.SearchRes
 }
 
 // included: resources that typ resources ids reference through inc.Param.
-func (db *DB) included(ctx context.Context, typ string, ids []string, inc search.Include) ([]store.Version, error) {
-	b := &builder{}
+func (db *DB) included(ctx context.Context, typ string, ids []string, inc search.Include, acc *store.Access) ([]store.Version, error) {
+	b := &builder{acc: acc}
 	b.w("SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content FROM resources r WHERE r.deleted = ")
 	b.a(false)
+	b.visible("r")
 	b.w(" AND EXISTS (SELECT 1 FROM search_reference x WHERE x.res_type = ")
 	b.a(typ)
 	if inc.Param != nil {
@@ -95,13 +96,14 @@ func (db *DB) included(ctx context.Context, typ string, ids []string, inc search
 }
 
 // revIncluded: inc.SourceType resources that reference typ resources ids.
-func (db *DB) revIncluded(ctx context.Context, typ string, ids []string, inc search.Include) ([]store.Version, error) {
+func (db *DB) revIncluded(ctx context.Context, typ string, ids []string, inc search.Include, acc *store.Access) ([]store.Version, error) {
 	if inc.TargetType != "" && inc.TargetType != typ {
 		return nil, nil
 	}
-	b := &builder{}
+	b := &builder{acc: acc}
 	b.w("SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content FROM resources r WHERE r.deleted = ")
 	b.a(false)
+	b.visible("r")
 	if inc.SourceType != "" {
 		b.w(" AND r.res_type = ")
 		b.a(inc.SourceType)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -20,10 +21,26 @@ func (db *DB) Read(ctx context.Context, typ, id string) (*store.Version, error) 
 	return db.current(ctx, db.r, typ, id)
 }
 
+// A resource hidden from the request is not known, exactly like one that
+// never existed (https://hl7.org/fhir/R4/security.html#AccessDenied).
 func (db *DB) current(ctx context.Context, q queryer, typ, id string) (*store.Version, error) {
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query, args := db.q.readCurrent, []any{typ, id}
+	if acc != nil {
+		b := &builder{acc: acc}
+		b.w("SELECT r.version_id, r.last_updated, r.deleted, r.content FROM resources r WHERE r.res_type = ")
+		b.a(typ)
+		b.w(" AND r.res_id = ")
+		b.a(id)
+		b.visible("r")
+		query, args = rebind(db.d, b.sb.String()), b.args
+	}
 	v := &store.Version{Type: typ, ID: id}
 	var updated int64
-	err := q.QueryRowContext(ctx, db.q.readCurrent, typ, id).Scan(&v.VersionID, &updated, &v.Deleted, &v.Content)
+	err = q.QueryRowContext(ctx, query, args...).Scan(&v.VersionID, &updated, &v.Deleted, &v.Content)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, outcome.NotFound("%s/%s is not known", typ, id)
 	}
@@ -40,7 +57,23 @@ func (db *DB) VRead(ctx context.Context, typ, id string, versionID int64) (*stor
 }
 
 func (db *DB) version(ctx context.Context, q queryer, typ, id string, versionID int64) (*store.Version, error) {
-	v, err := scanVersion(q.QueryRowContext(ctx, db.q.readVersion, typ, id, versionID))
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query, args := db.q.readVersion, []any{typ, id, versionID}
+	if acc != nil {
+		b := &builder{acc: acc}
+		b.w("SELECT ", versionColsOf("v"), " FROM resource_versions v WHERE v.res_type = ")
+		b.a(typ)
+		b.w(" AND v.res_id = ")
+		b.a(id)
+		b.w(" AND v.version_id = ")
+		b.a(versionID)
+		b.visible("v")
+		query, args = rebind(db.d, b.sb.String()), b.args
+	}
+	v, err := scanVersion(q.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, outcome.NotFound("%s/%s has no version %d", typ, id, versionID)
 	}
@@ -68,6 +101,10 @@ func scanVersion(s scanner) (*store.Version, error) {
 // History implements store.Store: newest first, keyset-paged on seq so a page
 // boundary stays put while new versions arrive.
 func (db *DB) History(ctx context.Context, hq store.HistoryQuery) (*store.HistoryPage, error) {
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	before := hq.Before
 	if before <= 0 {
 		before = 1<<63 - 1
@@ -89,7 +126,11 @@ func (db *DB) History(ctx context.Context, hq store.HistoryQuery) (*store.Histor
 	if since {
 		args = append(args, toMicros(hq.Since))
 	}
-	args = append(args, count+1)
+	if acc != nil {
+		q, args = db.restrictedHistory(hq, acc, before, count)
+	} else {
+		args = append(args, count+1)
+	}
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.History: %w", err)
@@ -118,4 +159,38 @@ func pick(cond bool, a, b string) string {
 		return a
 	}
 	return b
+}
+
+// restrictedHistory is the history query with each version checked against
+// acc: versions the caller may not see are skipped inside the query, so a
+// page is full whenever more visible versions exist.
+func (db *DB) restrictedHistory(hq store.HistoryQuery, acc *store.Access, before int64, count int) (string, []any) {
+	b := &builder{acc: acc}
+	b.w("SELECT ", versionColsOf("v"), " FROM resource_versions v WHERE v.seq < ")
+	b.a(before)
+	if hq.Type != "" {
+		b.w(" AND v.res_type = ")
+		b.a(hq.Type)
+	}
+	if hq.ID != "" {
+		b.w(" AND v.res_id = ")
+		b.a(hq.ID)
+	}
+	if !hq.Since.IsZero() {
+		b.w(" AND v.last_updated >= ")
+		b.a(toMicros(hq.Since))
+	}
+	b.visible("v")
+	b.w(" ORDER BY v.seq DESC LIMIT ")
+	b.a(count + 1)
+	return rebind(db.d, b.sb.String()), b.args
+}
+
+// versionColsOf is versionCols qualified by alias.
+func versionColsOf(alias string) string {
+	cols := strings.Split(versionCols, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
 }

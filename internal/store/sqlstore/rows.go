@@ -41,6 +41,7 @@ var (
 		"last_updated", cInt, "deleted", cBool, "tenant", cText, "content", cBytes)
 	versionsTable = tbl("resource_versions", "res_type", cText, "res_id", cText, "version_id", cInt,
 		"last_updated", cInt, "method", cText, "deleted", cBool, "tenant", cText, "content", cBytes)
+	accessTagsTable = tbl("access_tags", "res_type", cText, "res_id", cText, "version_id", cInt, "tag", cText)
 )
 
 // stmt is one statement with its arguments.

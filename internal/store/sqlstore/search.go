@@ -161,6 +161,7 @@ func (db *DB) where(b *builder, q *search.Query) error {
 	b.a(false)
 	b.w(" AND r.res_type IN ")
 	b.list(q.Types)
+	b.visible("r")
 	for i := range q.And {
 		c := &q.And[i]
 		b.w(" AND ")
@@ -191,6 +192,10 @@ func (db *DB) where(b *builder, q *search.Query) error {
 
 // Search implements store.Store.
 func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult, error) {
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	res := &store.SearchResult{Total: -1}
 	keys := sortKeys(q)
 	var cur *cursor
@@ -202,7 +207,7 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 		cur = c
 	}
 	if q.Total == "accurate" || q.Total == "estimate" || q.Summary == "count" {
-		n, err := db.count(ctx, q)
+		n, err := db.count(ctx, q, acc)
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +224,7 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 	}
 	var got []row
 	fetch := func(driven bool) error {
-		b, err := db.searchSQL(q, keys, cur, driven)
+		b, err := db.searchSQL(q, keys, cur, driven, acc)
 		if err != nil {
 			return err
 		}
@@ -295,7 +300,7 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 	if res.Total < 0 && cur == nil && !more {
 		res.Total = len(got) // the whole result is on this page: counting is free
 	}
-	if err := db.include(ctx, q, res); err != nil {
+	if err := db.include(ctx, q, res, acc); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -304,11 +309,11 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 // searchSQL builds the page query: the criteria, the sort keys, the keyset
 // condition of the cursor, and LIMIT count+1 (the extra row says whether
 // there is a next page).
-func (db *DB) searchSQL(q *search.Query, keys []sortKey, cur *cursor, driven bool) (*builder, error) {
+func (db *DB) searchSQL(q *search.Query, keys []sortKey, cur *cursor, driven bool, acc *store.Access) (*builder, error) {
 	if di := driver(q); driven && di >= 0 {
-		return db.drivenSQL(q, di, cur)
+		return db.drivenSQL(q, di, cur, acc)
 	}
-	b := &builder{now: db.now()}
+	b := &builder{now: db.now(), acc: acc}
 	b.w("SELECT s.res_type, s.res_id, s.version_id, s.last_updated, s.content")
 	for i := range keys {
 		b.w(fmt.Sprintf(", s.k%d", i))
@@ -346,13 +351,14 @@ func driveBudget(count int) int { return 5*(count+1) + 500 }
 // drivenSQL is the page query of a search with a driver (see driver): the
 // driver's index is walked in res_id order, at most driveBudget rows, and
 // each row is checked against the other criteria.
-func (db *DB) drivenSQL(q *search.Query, di int, cur *cursor) (*builder, error) {
-	b := &builder{now: db.now(), fence: db.d.ProbeFence}
+func (db *DB) drivenSQL(q *search.Query, di int, cur *cursor, acc *store.Access) (*builder, error) {
+	b := &builder{now: db.now(), fence: db.d.ProbeFence, acc: acc}
 	backwards := cur != nil && cur.Prev
 	b.w("SELECT r.res_type, r.res_id, r.version_id, r.last_updated, r.content FROM (")
 	db.driverScan(b, q, di, cur)
 	b.w(") d JOIN resources r ON r.res_type = d.res_type AND r.res_id = d.res_id WHERE r.deleted = ")
 	b.a(false)
+	b.visible("r")
 	for i := range q.And {
 		if i == di {
 			continue
@@ -465,11 +471,13 @@ func (db *DB) driverExhausted(ctx context.Context, q *search.Query, di int, cur 
 }
 
 // countSQL counts the matches of q, from the driver's index alone when it can.
-func (db *DB) countSQL(q *search.Query) (*builder, error) {
-	b := &builder{now: db.now()}
+func (db *DB) countSQL(q *search.Query, acc *store.Access) (*builder, error) {
+	b := &builder{now: db.now(), acc: acc}
 	b.w("SELECT COUNT(*)")
 	if di := driver(q); di >= 0 {
-		err := db.drive(b, q, di, !countable(q, di))
+		// Access is checked on the resource's current version: join it,
+		// unless nothing of these types is hidden from the caller.
+		err := db.drive(b, q, di, restricts(acc, q.Types) || !countable(q, di))
 		return b, err
 	}
 	b.w(" FROM resources r")
@@ -480,6 +488,10 @@ func (db *DB) countSQL(q *search.Query) (*builder, error) {
 // Explain returns the database's plan for the page query of q (with the
 // count query's plan when q counts), for the query plans in docs/.
 func (db *DB) Explain(ctx context.Context, q *search.Query) (string, error) {
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return "", err
+	}
 	keys := sortKeys(q)
 	var cur *cursor
 	if q.Cursor != "" {
@@ -492,12 +504,12 @@ func (db *DB) Explain(ctx context.Context, q *search.Query) (string, error) {
 	var b *builder
 	if q.Summary == "count" {
 		var err error
-		if b, err = db.countSQL(q); err != nil {
+		if b, err = db.countSQL(q, acc); err != nil {
 			return "", err
 		}
 	} else {
 		var err error
-		if b, err = db.searchSQL(q, keys, cur, true); err != nil {
+		if b, err = db.searchSQL(q, keys, cur, true, acc); err != nil {
 			return "", err
 		}
 	}
@@ -506,7 +518,7 @@ func (db *DB) Explain(ctx context.Context, q *search.Query) (string, error) {
 		return "", err
 	}
 	if di := driver(q); di >= 0 && q.Summary != "count" {
-		fb, err := db.searchSQL(q, keys, cur, false)
+		fb, err := db.searchSQL(q, keys, cur, false, acc)
 		if err != nil {
 			return "", err
 		}
@@ -586,8 +598,8 @@ func keyset(b *builder, keys []sortKey, c *cursor, backwards bool) {
 	b.w(")")
 }
 
-func (db *DB) count(ctx context.Context, q *search.Query) (int, error) {
-	b, err := db.countSQL(q)
+func (db *DB) count(ctx context.Context, q *search.Query, acc *store.Access) (int, error) {
+	b, err := db.countSQL(q, acc)
 	if err != nil {
 		return 0, err
 	}
@@ -599,8 +611,14 @@ func (db *DB) count(ctx context.Context, q *search.Query) (int, error) {
 }
 
 // matchIDs returns up to limit ids matching q, inside a write's transaction.
+// Hidden resources never match: a conditional write or reference cannot
+// find, return or change what the caller cannot see.
 func (db *DB) matchIDs(ctx context.Context, tx queryer, q *search.Query, limit int) ([]string, error) {
-	b := &builder{now: db.now()}
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{now: db.now(), acc: acc}
 	b.w("SELECT r.res_id FROM resources r")
 	if err := db.where(b, q); err != nil {
 		return nil, err

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Factory) {
 		{"BulkLoadNew", testBulkLoadNew},
 		{"BulkExportPage", testBulkExportPage},
 		{"Jobs", testJobs},
+		{"Access", testAccess},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
