@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -83,6 +84,15 @@ func (db *DB) History(ctx context.Context, hq store.HistoryQuery) (*store.Histor
 	case hq.Type != "":
 		q = pick(since, db.q.historyTypeSince, db.q.historyType)
 		args = append(args, hq.Type)
+	case len(hq.Exclude) > 0:
+		cond := ` AND res_type NOT IN (?` + strings.Repeat(`, ?`, len(hq.Exclude)-1) + `)`
+		if since {
+			cond += ` AND last_updated >= ?`
+		}
+		q = rebind(db.d, `SELECT `+versionCols+` FROM resource_versions WHERE seq < ?`+cond+` ORDER BY seq DESC LIMIT ?`)
+		for _, t := range hq.Exclude {
+			args = append(args, t)
+		}
 	default:
 		q = pick(since, db.q.historyAllSince, db.q.historyAll)
 	}

@@ -135,6 +135,15 @@ func (db *DB) writeIn(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Re
 	if !v.Deleted {
 		v.Content = w.Render(w.ID, v.VersionID, v.LastUpdated)
 	}
+	var prior []byte
+	if w.Record != nil && v.Deleted {
+		var pv int64
+		var pu int64
+		var pd bool
+		if err := tx.QueryRowContext(ctx, db.q.readCurrent, w.Type, w.ID).Scan(&pv, &pu, &pd, &prior); err != nil {
+			return nil, fmt.Errorf("sqlstore.Write: prior content: %w", err)
+		}
+	}
 
 	if v.VersionID == 1 {
 		r, err := tx.ExecContext(ctx, db.q.insertCurrent, w.Type, w.ID, v.VersionID, toMicros(v.LastUpdated), v.Deleted, w.Tenant, v.Content)
@@ -169,7 +178,29 @@ func (db *DB) writeIn(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Re
 			return nil, err
 		}
 	}
+	if w.Record != nil {
+		if err := db.record(ctx, tx, w, v, prior); err != nil {
+			return nil, err
+		}
+	}
 	return &store.Result{Outcome: result, Version: v}, nil
+}
+
+// record makes a write's records (Provenance, AuditEvent) in its
+// transaction. They are new resources; their own Record is ignored, so
+// recording cannot recurse.
+func (db *DB) record(ctx context.Context, tx *sql.Tx, w store.Write, v *store.Version, prior []byte) error {
+	recs, err := w.Record(v, prior)
+	if err != nil {
+		return err
+	}
+	for _, rw := range recs {
+		rw.Record = nil
+		if _, err := db.writeIn(ctx, tx, rw); err != nil {
+			return fmt.Errorf("sqlstore.Write: record %s of %s/%s: %w", rw.Type, w.Type, w.ID, err)
+		}
+	}
+	return nil
 }
 
 // ifNoneExist implements conditional create

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Factory) {
 		{"ConcurrentCreateOfOneID", testConcurrentCreateSameID},
 		{"History", testHistory},
 		{"LastUpdatedNeverGoesBack", testLastUpdatedMonotonic},
+		{"RecordSameTransaction", testRecordSameTransaction},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
