@@ -10,6 +10,8 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/audit"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -21,6 +23,9 @@ func (s *Service) Read(ctx context.Context, r Request) (*Response, error) {
 	if err := checkID(r.ID); err != nil {
 		return nil, err
 	}
+	if err := checkAuditor(ctx, r.Type, auth.Read); err != nil {
+		return nil, err
+	}
 	v, err := s.store.Read(ctx, r.Type, r.ID)
 	if err != nil {
 		return nil, err
@@ -28,6 +33,7 @@ func (s *Service) Read(ctx context.Context, r Request) (*Response, error) {
 	if v.Deleted {
 		return nil, gone(v)
 	}
+	noteAccess(ctx, audit.Event{Action: audit.ActionRead, Interaction: "read", Type: v.Type, ID: v.ID, VersionID: v.VersionID}, []store.Version{*v})
 	return &Response{Status: http.StatusOK, Version: v, Body: v.Content}, nil
 }
 
@@ -39,6 +45,9 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 	if err := checkID(r.ID); err != nil {
 		return nil, err
 	}
+	if err := checkAuditor(ctx, r.Type, auth.Read); err != nil {
+		return nil, err
+	}
 	v, err := s.store.VRead(ctx, r.Type, r.ID, r.VersionID)
 	if err != nil {
 		return nil, err
@@ -46,6 +55,7 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 	if v.Deleted {
 		return nil, gone(v)
 	}
+	noteAccess(ctx, audit.Event{Action: audit.ActionRead, Interaction: "vread", Type: v.Type, ID: v.ID, VersionID: v.VersionID}, []store.Version{*v})
 	return &Response{Status: http.StatusOK, Version: v, Body: v.Content}, nil
 }
 
@@ -53,6 +63,9 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 // replaced by a server-assigned one.
 func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	res, err := s.parse(r.Type, r.Body)
@@ -67,7 +80,7 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 		}
 		w.IfNoneExist = c
 	}
-	if err := s.prepare(&w, res); err != nil {
+	if err := s.prepare(ctx, &w, res); err != nil {
 		return nil, err
 	}
 	result, err := s.store.Write(ctx, w)
@@ -86,6 +99,9 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 // create, If-Match and If-None-Match: *.
 func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
@@ -113,7 +129,7 @@ func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 		}
 		w.IfNoneMatch = true
 	}
-	if err := s.prepare(&w, res); err != nil {
+	if err := s.prepare(ctx, &w, res); err != nil {
 		return nil, err
 	}
 	result, err := s.store.Write(ctx, w)
@@ -132,6 +148,9 @@ func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 // deleting what is missing or already deleted succeeds without a new version.
 func (s *Service) Delete(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
@@ -198,9 +217,13 @@ func (s *Service) parse(typ string, body []byte) (*resource.Resource, error) {
 }
 
 // prepare fills a write's rendering and index rows from a validated
-// resource. The index does not depend on id, version or time, so it is
+// resource, with meta.source naming the writing client (see audit.Source). The index does not depend on id, version or time, so it is
 // extracted before the transaction.
-func (s *Service) prepare(w *store.Write, res *resource.Resource) error {
+func (s *Service) prepare(ctx context.Context, w *store.Write, res *resource.Resource) error {
+	if src := audit.Source(auth.FromContext(ctx)); src != "" {
+		// The server, not the body, says which organization and client wrote it.
+		res.SetSource(src)
+	}
 	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
 	m, err := search.Decode(res.Encode(w.ID, 1, time.Time{}))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -42,6 +43,8 @@ type Server struct {
 	e     *echo.Echo
 	reg   *registry
 	start time.Time
+	// audits commits the AuditEvents of reads and searches (group commit).
+	audits *audit.Writer
 }
 
 // New builds the handler.
@@ -49,7 +52,8 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now()}
+	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now(),
+		audits: audit.NewWriter(st)}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(
@@ -66,6 +70,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 			},
 		}),
 		s.accessLog,
+		s.auditTrail, // outside everything that can refuse a request
 		s.recoverPanics,
 		s.limitBody,
 	)
