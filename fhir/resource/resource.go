@@ -59,6 +59,20 @@ func (r *Resource) MetaMember(name string) []byte {
 	return nil
 }
 
+// SetSource sets meta.source (https://hl7.org/fhir/R4/resource.html#Meta),
+// replacing the body's: the server, not the client, states where written
+// data came from.
+func (r *Resource) SetSource(uri string) {
+	kept := make([]fhirjson.Member, 0, len(r.meta)+1)
+	for _, m := range r.meta {
+		if m.Name != "source" && m.Name != "_source" {
+			kept = append(kept, m)
+		}
+	}
+	enc, _ := json.Marshal(uri)
+	r.meta = append(kept, fhirjson.Member{Name: "source", Value: enc})
+}
+
 // Parser validates resources. It is safe for concurrent use.
 type Parser struct {
 	u *jsonformat.Unmarshaller

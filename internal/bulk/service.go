@@ -118,7 +118,7 @@ func (s *Service) Export(ctx context.Context, r Request, patient bool) (*Respons
 	if err := requireAsync(r); err != nil {
 		return nil, err
 	}
-	spec, err := exportParams(r.Query, s.svc.Types(), patient)
+	spec, err := exportParams(r.Query, s.svc.DataTypes(), patient)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Service) Import(ctx context.Context, r Request) (*Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if inputs, err = parametersInputs(body, s.svc.Types(), s.cfg.ImportURLPrefixes); err != nil {
+		if inputs, err = parametersInputs(body, s.svc.DataTypes(), s.cfg.ImportURLPrefixes); err != nil {
 			return nil, err
 		}
 	}
@@ -243,7 +243,7 @@ func (s *Service) Status(ctx context.Context, base, id string) (*Response, error
 	} else {
 		var st importState
 		_ = json.Unmarshal(j.State, &st)
-		for _, t := range s.svc.Types() {
+		for _, t := range s.svc.DataTypes() {
 			if c, ok := st.Counts[t]; ok {
 				m.Output = append(m.Output, manifestFile{Type: t, Count: c.Total()})
 			}

@@ -135,7 +135,7 @@ func (s *Service) AuthorizeBulk(ctx context.Context, actions ...auth.Action) err
 	if p == nil || p.Unauthenticated {
 		return nil
 	}
-	for _, t := range s.Types() {
+	for _, t := range s.DataTypes() { // bulk data is the clinical data, not the server's records
 		for _, a := range actions {
 			if !p.Allows(t, a) {
 				return denied(t, a)

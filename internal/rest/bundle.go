@@ -17,6 +17,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -186,6 +187,11 @@ func (s *Service) entryOp(base string, i int, e *entryIn) (*entryOp, error) {
 		if err := s.checkType(op.typ); err != nil {
 			return nil, op.fail(err)
 		}
+		if op.method != http.MethodGet && op.method != http.MethodHead {
+			if err := s.checkWritable(op.typ); err != nil {
+				return nil, op.fail(err)
+			}
+		}
 	}
 	needsResource := op.method == http.MethodPost || op.method == http.MethodPut
 	switch op.method {
@@ -222,10 +228,16 @@ func (s *Service) batch(ctx context.Context, r Request, ops []*entryOp) *Respons
 	out := bundle.Bundle{Type: "batch-response", Timestamp: now()}
 	for _, op := range ops {
 		if op.err != nil { // already names its entry
+			if op.entry != nil && op.entry.Request != nil {
+				audit.Note(ctx, entryEvent(op, statusOf(op.err)))
+			}
 			out.Entries = append(out.Entries, entryResponse(r.Base, nil, op.err))
 			continue
 		}
 		res, err := s.single(ctx, r, op)
+		if err != nil && op.entry.Request != nil {
+			audit.Note(ctx, entryEvent(op, statusOf(err)))
+		}
 		out.Entries = append(out.Entries, entryResponse(r.Base, res, op.fail(err)))
 	}
 	return &Response{Status: http.StatusOK, Body: out.JSON()}

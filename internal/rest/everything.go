@@ -177,6 +177,15 @@ func (s *Service) everythingQuery(r Request) (store.CompartmentQuery, []outcome.
 			warn(outcome.CodeNotSupported, name, "ignored: not a parameter of $everything (start, end, _since, _type, _count)")
 		}
 	}
+	if types == nil {
+		// The patient's record, not the server's records about it: the
+		// AuditEvents and Provenance come only when _type names them.
+		for _, t := range s.Types() {
+			if !isRecordType(t) {
+				types = append(types, t)
+			}
+		}
+	}
 	q.Members = s.reg.Members(search.PatientCompartment, types)
 	return q, issues, nil
 }

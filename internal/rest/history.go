@@ -12,6 +12,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -29,6 +30,9 @@ func (s *Service) History(ctx context.Context, r Request) (*Response, error) {
 	if r.Type != "" {
 		if err := s.checkType(r.Type); err != nil {
 			return nil, err
+		}
+		if isRecordType(r.Type) {
+			return nil, outcome.NotSupported(http.StatusMethodNotAllowed, "%s supports read and search, not history: its records are never changed", r.Type)
 		}
 	}
 	var err error
@@ -52,6 +56,10 @@ func (s *Service) History(ctx context.Context, r Request) (*Response, error) {
 		}
 	}
 	q := store.HistoryQuery{Type: r.Type, ID: r.ID, Count: DefaultHistoryCount}
+	if r.Type == "" {
+		// System history follows the clinical data, not the server's records of it.
+		q.Exclude = RecordTypes
+	}
 	for name, vals := range r.Query {
 		v := vals[len(vals)-1]
 		switch name {
@@ -81,6 +89,8 @@ func (s *Service) History(ctx context.Context, r Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	noteAccess(ctx, audit.Event{Action: audit.ActionExecute, Interaction: historyInteraction(r), Type: r.Type, ID: r.ID,
+		Query: r.Query.Encode()}, page.Versions)
 	path := r.Base
 	if r.Type != "" {
 		path += "/" + r.Type

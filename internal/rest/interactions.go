@@ -10,6 +10,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -20,6 +21,9 @@ func (s *Service) Read(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	if err := checkAuditor(ctx, r.Type, auth.Read); err != nil {
 		return nil, err
 	}
 	ctx, err := s.authorize(ctx, r.Type, auth.Read)
@@ -33,6 +37,7 @@ func (s *Service) Read(ctx context.Context, r Request) (*Response, error) {
 	if v.Deleted {
 		return nil, gone(v)
 	}
+	noteAccess(ctx, audit.Event{Action: audit.ActionRead, Interaction: "read", Type: v.Type, ID: v.ID, VersionID: v.VersionID}, []store.Version{*v})
 	return &Response{Status: http.StatusOK, Version: v, Body: v.Content}, nil
 }
 
@@ -42,6 +47,9 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
+		return nil, err
+	}
+	if err := checkAuditor(ctx, r.Type, auth.Read); err != nil {
 		return nil, err
 	}
 	ctx, err := s.authorize(ctx, r.Type, auth.Read)
@@ -55,6 +63,7 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 	if v.Deleted {
 		return nil, gone(v)
 	}
+	noteAccess(ctx, audit.Event{Action: audit.ActionRead, Interaction: "vread", Type: v.Type, ID: v.ID, VersionID: v.VersionID}, []store.Version{*v})
 	return &Response{Status: http.StatusOK, Version: v, Body: v.Content}, nil
 }
 
@@ -62,6 +71,9 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 // replaced by a server-assigned one.
 func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	ctx, err := s.authorize(ctx, r.Type, auth.Create)
@@ -83,7 +95,7 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 		}
 		w.IfNoneExist = c
 	}
-	if err := s.prepare(&w, res); err != nil {
+	if err := s.prepare(ctx, &w, res); err != nil {
 		return nil, err
 	}
 	result, err := s.store.Write(ctx, w)
@@ -102,6 +114,9 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 // create, If-Match and If-None-Match: *.
 func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
@@ -133,7 +148,7 @@ func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 		}
 		w.IfNoneMatch = true
 	}
-	if err := s.prepare(&w, res); err != nil {
+	if err := s.prepare(ctx, &w, res); err != nil {
 		return nil, err
 	}
 	result, err := s.store.Write(ctx, w)
@@ -152,6 +167,9 @@ func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 // deleting what is missing or already deleted succeeds without a new version.
 func (s *Service) Delete(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	if err := checkID(r.ID); err != nil {
@@ -227,9 +245,17 @@ func (s *Service) parse(typ string, body []byte) (*resource.Resource, error) {
 }
 
 // prepare fills a write's rendering and index rows from a validated
-// resource. The index does not depend on id, version or time, so it is
+// resource, with meta.source naming the writing client (see audit.Source). The index does not depend on id, version or time, so it is
 // extracted before the transaction.
-func (s *Service) prepare(w *store.Write, res *resource.Resource) error {
+func (s *Service) prepare(ctx context.Context, w *store.Write, res *resource.Resource) error {
+	// An authenticated caller's writes carry its organization and client as
+	// meta.source (verified, unlike what a body says); with --auth none the
+	// body's own meta.source is kept.
+	if p := auth.FromContext(ctx); p != nil && !p.Unauthenticated {
+		if src := audit.Source(p); src != "" {
+			res.SetSource(src)
+		}
+	}
 	label(res, s.Policy.Labeling)
 	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
 	ix, err := s.index(res, w.ID)
@@ -258,8 +284,9 @@ func (s *Service) Prepare(body []byte, id string) (*resource.Resource, *search.I
 	if err != nil {
 		return nil, nil, err
 	}
-	if !s.types[res.Type] {
-		return nil, nil, outcome.NotSupported(http.StatusBadRequest, "resource type %q is not served here; supported types: %v", res.Type, s.Types()).At("resourceType")
+	if !s.Writable(res.Type) {
+		// The server's records (AuditEvent, Provenance) cannot be loaded either.
+		return nil, nil, outcome.NotSupported(http.StatusBadRequest, "resource type %q is not served here; supported types: %v", res.Type, s.DataTypes()).At("resourceType")
 	}
 	if id == "" {
 		id = res.ID

@@ -49,6 +49,9 @@ func (s *Service) Patch(ctx context.Context, r Request) (*Response, error) {
 	if err := checkID(r.ID); err != nil {
 		return nil, err
 	}
+	if err := s.checkWritable(r.Type); err != nil {
+		return nil, err
+	}
 	// A patch is an update (SMART u); what the token may not see it cannot
 	// patch (the read inside finds nothing: 404).
 	ctx, err := s.authorize(ctx, r.Type, auth.Update)
@@ -77,6 +80,9 @@ func (s *Service) Patch(ctx context.Context, r Request) (*Response, error) {
 // 404, several are 412.
 func (s *Service) ConditionalPatch(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	ctx, err := s.authorize(ctx, r.Type, auth.Update)
@@ -189,7 +195,7 @@ func (s *Service) patchIn(ctx context.Context, tx store.Tx, job patchJob) (*stor
 	// Conditional on the version patched, whatever the client sent: a
 	// write in between must not be overwritten.
 	w := store.Write{Type: job.typ, ID: job.id, Method: store.MethodPatch, Tenant: job.tenant, IfMatch: cur.VersionID}
-	if err := s.prepare(&w, res); err != nil {
+	if err := s.prepare(ctx, &w, res); err != nil {
 		return nil, err
 	}
 	w.Render = remapped(w.Render, job.remap)

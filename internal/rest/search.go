@@ -8,6 +8,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -28,10 +29,15 @@ func (s *Service) Search(ctx context.Context, r Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkQueryAuditor(ctx, q); err != nil {
+		return nil, err
+	}
 	res, err := s.store.Search(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	noteAccess(ctx, audit.Event{Action: audit.ActionExecute, Interaction: searchInteraction(r.Type), Type: r.Type,
+		Query: r.Query.Encode(), Patients: audit.PatientsInQuery(r.Type, r.Query)}, res.Matches, res.Included)
 	path := r.Base
 	if r.Type != "" {
 		path += "/" + r.Type
@@ -76,7 +82,14 @@ func (s *Service) searchTypes(r Request) ([]string, error) {
 	}
 	t := r.Query.Get("_type")
 	if t == "" {
-		return s.Types(), nil
+		// The server's records are searched only when named in _type.
+		var types []string
+		for _, typ := range s.Types() {
+			if !isRecordType(typ) {
+				types = append(types, typ)
+			}
+		}
+		return types, nil
 	}
 	var types []string
 	for _, name := range strings.Split(t, ",") {
@@ -121,6 +134,9 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 	if err := s.checkType(r.Type); err != nil {
 		return nil, err
 	}
+	if err := s.checkWritable(r.Type); err != nil {
+		return nil, err
+	}
 	ctx, err := s.authorize(ctx, r.Type, auth.Update)
 	if err != nil {
 		return nil, err
@@ -142,7 +158,7 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 		return nil, err
 	}
 	w.IfMatch = ifMatch
-	if err := s.prepare(&w, res); err != nil {
+	if err := s.prepare(ctx, &w, res); err != nil {
 		return nil, err
 	}
 	result, err := s.store.Write(ctx, w)
@@ -156,6 +172,9 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 // match mode: several matches are 412).
 func (s *Service) ConditionalDelete(ctx context.Context, r Request) (*Response, error) {
 	if err := s.checkType(r.Type); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(r.Type); err != nil {
 		return nil, err
 	}
 	ctx, err := s.authorize(ctx, r.Type, auth.Delete)

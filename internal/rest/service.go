@@ -16,6 +16,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -25,6 +26,7 @@ type Service struct {
 	parser *resource.Parser
 	reg    *search.Registry
 	types  map[string]bool
+	audit  *audit.Builder
 	// NewID assigns ids to created resources.
 	NewID func() string
 	// Policy says which labels are restricted and which resources are
@@ -32,14 +34,22 @@ type Service struct {
 	Policy Policy
 }
 
-// New returns a service for the registry's resource types.
+// New returns a service for the registry's resource types, plus the
+// read-only Provenance and AuditEvent that record every write and access.
 func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
+	reg = withRecordTypes(reg)
 	m := map[string]bool{}
 	for _, t := range reg.Types() {
 		m[t] = true
 	}
-	return &Service{store: s, parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy()}
+	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID)}
+	svc.store = &recorder{Store: s, svc: svc}
+	return svc
 }
+
+// Records builds the AuditEvents the HTTP layer writes for reads and
+// searches, indexed like those written with the data.
+func (s *Service) Records() *audit.Builder { return s.audit }
 
 // Registry is the search parameter registry the service indexes and searches with.
 func (s *Service) Registry() *search.Registry { return s.reg }

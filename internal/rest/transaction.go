@@ -97,7 +97,7 @@ func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*
 			withRes = append(withRes, op)
 		}
 	}
-	if err := parallel(len(withRes), func(i int) error { return s.prepareEntry(r, withRes[i], refs) }); err != nil {
+	if err := parallel(len(withRes), func(i int) error { return s.prepareEntry(ctx, r, withRes[i], refs) }); err != nil {
 		return nil, err
 	}
 
@@ -139,6 +139,9 @@ func (s *Service) authorizeEntry(ctx context.Context, op *entryOp) error {
 	default:
 		return nil
 	}
+	if err := s.checkWritable(op.typ); err != nil {
+		return err
+	}
 	octx, err := s.authorize(ctx, op.typ, a)
 	if err != nil {
 		return err
@@ -155,7 +158,7 @@ func (s *Service) authorizeEntry(ctx context.Context, op *entryOp) error {
 
 // prepareEntry validates an entry's resource (with references rewritten)
 // and builds its write.
-func (s *Service) prepareEntry(r Request, op *entryOp, refs map[string]string) error {
+func (s *Service) prepareEntry(ctx context.Context, r Request, op *entryOp, refs map[string]string) error {
 	res, err := s.parse(op.typ, rewriteRefs(op.entry.Resource, refs))
 	if err != nil {
 		return op.fail(err)
@@ -179,7 +182,7 @@ func (s *Service) prepareEntry(r Request, op *entryOp, refs map[string]string) e
 		}
 		w.IfNoneMatch = true
 	}
-	if err := s.prepare(&w, res); err != nil {
+	if err := s.prepare(ctx, &w, res); err != nil {
 		return op.fail(err)
 	}
 	op.write = w

@@ -23,6 +23,12 @@ import (
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		// A server built without an authenticator (Config.Auth nil: tests
+		// embedding the handler) keeps a principal its caller already put
+		// in the request context.
+		if s.cfg.Auth == nil && auth.FromContext(req.Context()) != nil {
+			return next(c)
+		}
 		p, err := s.auth.Authenticate(req.Context(), req.Header.Get(echo.HeaderAuthorization))
 		if err != nil {
 			return unauthorized(err)

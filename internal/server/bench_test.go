@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
@@ -86,6 +87,42 @@ func BenchmarkRead(b *testing.B) {
 				start := time.Now()
 				run(b, mode, func() { serve(b, h, "GET", fmt.Sprintf("/Observation/o%d", n.Add(1)%stock), nil, 200) })
 				reportRate(b, start)
+			})
+		}
+	}
+}
+
+// BenchmarkReadAudited is BenchmarkRead by an authenticated clinic: each
+// read's PatientRead AuditEvent (user, client, organization, purpose of use)
+// is committed, by group commit, before the response
+// (https://profiles.ihe.net/ITI/BALP/StructureDefinition-IHE.BasicAudit.PatientRead.html).
+// It reports how many AuditEvents shared one transaction.
+func BenchmarkReadAudited(b *testing.B) {
+	for _, backend := range storetest.Backends() {
+		for _, mode := range []string{"serial", "parallel"} {
+			b.Run(backend.Name+"/"+mode, func(b *testing.B) {
+				st := backend.Open(b)
+				srv := server.New(server.Config{}, rest.New(st, parser, registry), st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					srv.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), clinic)))
+				})
+				const stock = 1000
+				for i := 0; i < stock; i++ {
+					id := fmt.Sprintf("o%d", i)
+					serve(b, h, "PUT", "/Observation/"+id, []byte(fmt.Sprintf(benchObservation, id, id, id)), 201)
+				}
+				batches0, events0 := srv.AuditStats()
+				var n atomic.Int64
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				run(b, mode, func() { serve(b, h, "GET", fmt.Sprintf("/Observation/o%d", n.Add(1)%stock), nil, 200) })
+				reportRate(b, start)
+				batches, events := srv.AuditStats()
+				if events-events0 < int64(b.N) {
+					b.Fatalf("%d reads but %d AuditEvents", b.N, events-events0)
+				}
+				b.ReportMetric(float64(events-events0)/float64(max(1, batches-batches0)), "events/commit")
 			})
 		}
 	}

@@ -42,6 +42,7 @@ type (
 	}
 	capResource struct {
 		Type              string           `json:"type"`
+		Documentation     string           `json:"documentation,omitempty"`
 		Interaction       []capInteraction `json:"interaction"`
 		Versioning        string           `json:"versioning"`
 		ReadHistory       bool             `json:"readHistory"`
@@ -114,6 +115,9 @@ func (s *Server) capabilityStatement(base string) []byte {
 		if !has["search-type"] {
 			res.ConditionalDelete = "not-supported"
 		}
+		if !s.svc.Writable(t) {
+			recordOnly(&res)
+		}
 		if has["search-type"] {
 			res.SearchInclude = []string{"*"}
 			res.SearchRevInclude = []string{"*"}
@@ -154,6 +158,22 @@ func (s *Server) capabilityStatement(base string) []byte {
 		panic(err) // plain structs
 	}
 	return b
+}
+
+// recordOnly limits a type the server writes itself (Provenance,
+// AuditEvent) to what clients may do with it: read and search.
+func recordOnly(res *capResource) {
+	var keep []capInteraction
+	for _, in := range res.Interaction {
+		if in.Code == "read" || in.Code == "vread" || in.Code == "search-type" {
+			keep = append(keep, in)
+		}
+	}
+	res.Interaction = keep
+	res.UpdateCreate, res.ConditionalCreate, res.ConditionalUpdate = false, false, false
+	res.ConditionalDelete = "not-supported"
+	res.Operation = nil
+	res.Documentation = "Written by the server only, in the transaction of each write (Provenance) or before each response (AuditEvent); create, update, delete and patch are 405."
 }
 
 func (s *Server) metadata(c echo.Context) error {

@@ -32,6 +32,13 @@ func TestMetadata(t *testing.T) {
 			codes = append(codes, i.(map[string]any)["code"].(string))
 		}
 		got := strings.Join(codes, ",")
+		if typ := res["type"]; typ == "AuditEvent" || typ == "Provenance" {
+			// Written by the server only (https://hl7.org/fhir/R4/provenance.html).
+			if got != "read,search-type,vread" || res["conditionalCreate"] != false || res["updateCreate"] != false || res["operation"] != nil {
+				t.Fatalf("%s: %s %v", typ, got, res)
+			}
+			continue
+		}
 		if got != "create,delete,history-instance,history-type,patch,read,search-type,update,vread" {
 			t.Fatalf("%s interactions %s", res["type"], got)
 		}
@@ -63,7 +70,7 @@ func TestMetadata(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(types, ",") != "Immunization,Observation,Patient" {
+	if strings.Join(types, ",") != "AuditEvent,Immunization,Observation,Patient,Provenance" {
 		t.Fatalf("types %v", types)
 	}
 	var sys []string

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/definitions"
@@ -74,6 +75,8 @@ type Server struct {
 	auth   auth.Authenticator
 	limits *limiters
 	defs   *definitions.Catalog
+	// audits commits the AuditEvents of reads and searches (group commit).
+	audits *audit.Writer
 }
 
 // New builds the handler.
@@ -85,7 +88,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 		cfg.MaxImportBody = DefaultMaxImportBody
 	}
 	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now(), defs: mustCatalog(),
-		auth: cfg.Auth, limits: newLimiters(cfg.RateLimit, maxClients)}
+		auth: cfg.Auth, limits: newLimiters(cfg.RateLimit, maxClients), audits: audit.NewWriter(st)}
 	if s.auth == nil {
 		s.auth = auth.Open{}
 	}
@@ -105,6 +108,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 			},
 		}),
 		s.accessLog,
+		s.auditTrail, // outside everything that can refuse a request
 		s.recoverPanics,
 		s.limitBody,
 		// Browser apps send bearer tokens, not cookies, so any origin may call.

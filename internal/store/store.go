@@ -72,6 +72,13 @@ type Write struct {
 	Render func(id string, versionID int64, lastUpdated time.Time) []byte
 	// Index holds the search index rows of the new version.
 	Index *search.Index
+	// Record, when set, returns the writes that record this one (its
+	// Provenance and AuditEvent). The store makes them in the same
+	// transaction, right after this write and only when it wrote a version,
+	// so a committed version always has its records and a rolled-back one
+	// leaves none. prior is the content of the version a delete replaced
+	// (nil otherwise), so the records of a delete can keep its labels.
+	Record func(v *Version, prior []byte) ([]Write, error)
 }
 
 // Outcome says what a Write did.
@@ -100,6 +107,8 @@ type HistoryQuery struct {
 	Count int
 	// Before continues a page: only versions with Seq < Before.
 	Before int64
+	// Exclude leaves these types out of a system-level history.
+	Exclude []string
 }
 
 // HistoryPage is one page of history; Next is the cursor of the following page, 0 when none.

@@ -93,13 +93,71 @@ func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, ws []store.Write) ([]*
 		}
 		write = append(write, p)
 	}
+	prior, err := db.priorContents(ctx, tx, write)
+	if err != nil {
+		return nil, err
+	}
 	if err := db.flush(ctx, tx, write); err != nil {
 		return nil, err
 	}
 	for _, p := range write {
 		results[p.i] = &store.Result{Outcome: p.outcome, Version: p.v}
 	}
+	if err := db.record(ctx, tx, write, prior); err != nil {
+		return nil, err
+	}
 	return results, nil
+}
+
+// priorContents reads the content each recorded delete replaces, so the
+// records of a delete can keep the deleted version's labels.
+func (db *DB) priorContents(ctx context.Context, tx *sql.Tx, write []*planned) (map[*planned][]byte, error) {
+	var prior map[*planned][]byte
+	for _, p := range write {
+		if p.w.Record == nil || !p.v.Deleted || !p.found {
+			continue
+		}
+		var pv, pu int64
+		var pd bool
+		var content []byte
+		if err := tx.QueryRowContext(ctx, db.q.readCurrent, p.w.Type, p.w.ID).Scan(&pv, &pu, &pd, &content); err != nil {
+			return nil, fmt.Errorf("sqlstore.Write: prior content: %w", err)
+		}
+		if prior == nil {
+			prior = map[*planned][]byte{}
+		}
+		prior[p] = content
+	}
+	return prior, nil
+}
+
+// record makes the writes' records (Provenance, AuditEvent) in the same
+// transaction, as one more batch. They are the server's own resources, so no
+// caller's Access restricts them, and their own Record is ignored, so
+// recording cannot recurse.
+func (db *DB) record(ctx context.Context, tx *sql.Tx, write []*planned, prior map[*planned][]byte) error {
+	var recs []store.Write
+	for _, p := range write {
+		if p.w.Record == nil {
+			continue
+		}
+		rs, err := p.w.Record(p.v, prior[p])
+		if err != nil {
+			return err
+		}
+		for _, rw := range rs {
+			rw.Record = nil
+			rw.Access = &store.Access{All: true}
+			recs = append(recs, rw)
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if _, err := db.writeBatch(ctx, tx, recs); err != nil {
+		return fmt.Errorf("sqlstore.Write: records: %w", err)
+	}
+	return nil
 }
 
 // lockRows reads the current version of every planned write's resource,

@@ -120,6 +120,15 @@ func (db *DB) History(ctx context.Context, hq store.HistoryQuery) (*store.Histor
 	case hq.Type != "":
 		q = pick(since, db.q.historyTypeSince, db.q.historyType)
 		args = append(args, hq.Type)
+	case len(hq.Exclude) > 0:
+		cond := ` AND res_type NOT IN (?` + strings.Repeat(`, ?`, len(hq.Exclude)-1) + `)`
+		if since {
+			cond += ` AND last_updated >= ?`
+		}
+		q = rebind(db.d, `SELECT `+versionCols+` FROM resource_versions WHERE seq < ?`+cond+` ORDER BY seq DESC LIMIT ?`)
+		for _, t := range hq.Exclude {
+			args = append(args, t)
+		}
 	default:
 		q = pick(since, db.q.historyAllSince, db.q.historyAll)
 	}
@@ -175,6 +184,10 @@ func (db *DB) restrictedHistory(hq store.HistoryQuery, acc *store.Access, before
 	if hq.ID != "" {
 		b.w(" AND v.res_id = ")
 		b.a(hq.ID)
+	}
+	if hq.Type == "" && len(hq.Exclude) > 0 {
+		b.w(" AND v.res_type NOT IN ")
+		b.list(hq.Exclude)
 	}
 	if !hq.Since.IsZero() {
 		b.w(" AND v.last_updated >= ")

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Factory) {
 		{"BulkExportPage", testBulkExportPage},
 		{"Jobs", testJobs},
 		{"Access", testAccess},
+		{"RecordSameTransaction", testRecordSameTransaction},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,9 +24,10 @@ import (
 	"strings"
 )
 
-// defaultResources are the resource types Mekong serves; their elements are
+// defaultResources are the resource types Mekong stores (the clinical ones
+// and the server-written Provenance and AuditEvent); their elements are
 // modelled in full, other resource types only by name and base.
-const defaultResources = "Immunization,Observation,Patient"
+const defaultResources = "AuditEvent,Immunization,Observation,Patient,Provenance"
 
 func main() {
 	dir := flag.String("dir", "../../../../.cache/r4-examples/package", "directory with the StructureDefinition-*.json files")

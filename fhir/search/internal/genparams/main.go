@@ -17,8 +17,9 @@ import (
 	"strings"
 )
 
-// bases are the types whose parameters Mekong indexes.
-var bases = map[string]bool{"Patient": true, "Immunization": true, "Observation": true, "Resource": true, "DomainResource": true}
+// bases are the types whose parameters Mekong indexes: the three clinical
+// types clients write, and the Provenance and AuditEvent the server records.
+var bases = map[string]bool{"Patient": true, "Immunization": true, "Observation": true, "Provenance": true, "AuditEvent": true, "Resource": true, "DomainResource": true}
 
 type searchParameter struct {
 	URL         string   `json:"url"`

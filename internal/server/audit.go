@@ -1,0 +1,166 @@
+package server
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/internal/audit"
+	"github.com/mekong-fhir/mekong/internal/auth"
+	"github.com/mekong-fhir/mekong/internal/store"
+)
+
+// auditTrail records every request to the FHIR API as BALP AuditEvents
+// (https://profiles.ihe.net/ITI/BALP/), failed and denied ones included.
+// The handler's response is held in memory; the AuditEvents of what it did
+// are committed (with other requests', see audit.Writer) and only then is
+// the response sent. If they cannot be stored the client gets 503, never
+// data whose access went unrecorded. It must run outside authentication,
+// so a 401 is audited too.
+func (s *Server) auditTrail(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !audited(c) {
+			return next(c)
+		}
+		req := c.Request()
+		col := audit.NewCollector(audit.Request{ID: requestID(c), ClientAddress: c.RealIP(), Server: hostOnly(req.Host)})
+		c.SetRequest(req.WithContext(audit.WithCollector(req.Context(), col)))
+		res := c.Response()
+		orig := res.Writer
+		buf := &heldResponse{ResponseWriter: orig}
+		res.Writer = buf
+		defer func() { res.Writer = orig }()
+
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		// The principal is read after the handler: authentication, inside
+		// this middleware, puts it in the request it passes on.
+		ctx := c.Request().Context()
+		events := col.Events()
+		if len(events) == 0 {
+			events = []audit.Event{s.describe(c)}
+		}
+		writes, err := s.auditWrites(events, col.Request, auth.FromContext(ctx), res.Status)
+		if err == nil {
+			err = s.audits.Write(ctx, writes)
+		}
+		if err != nil {
+			s.log.Error("audit write failed; the response is withheld", slog.String("request_id", col.Request.ID), slog.String("error", err.Error()))
+			return s.auditFailed(c, orig)
+		}
+		return buf.release()
+	}
+}
+
+// AuditStats reports the audit transactions committed for reads and
+// searches and the AuditEvents they held (benchmarks show the batching).
+func (s *Server) AuditStats() (commits, events int64) { return s.audits.Stats() }
+
+// audited reports whether a route touches stored data: everything under
+// the FHIR base except the CapabilityStatement and $validate, which read
+// none.
+func audited(c echo.Context) bool {
+	p := c.Path()
+	return strings.HasPrefix(p, "/fhir") && p != "/fhir/metadata" && !strings.HasSuffix(p, "/$validate")
+}
+
+// describe is the event of a request no interaction noted: one refused
+// before it ran (401, 403, an unknown type) or failed on the way.
+func (s *Server) describe(c echo.Context) audit.Event {
+	sub := ""
+	switch p := c.Path(); {
+	case strings.HasSuffix(p, "/_history"):
+		sub = "_history"
+	case strings.HasSuffix(p, "/_search"):
+		sub = "_search"
+	}
+	var vid int64
+	if v := c.Param("vid"); v != "" {
+		vid, _ = strconv.ParseInt(v, 10, 64)
+	}
+	q := c.QueryParams()
+	if sub == "_search" && c.Request().PostForm != nil {
+		q = c.Request().Form
+	}
+	return audit.Describe(c.Request().Method, c.Param("type"), c.Param("id"), vid, sub, q)
+}
+
+// auditWrites builds the AuditEvents of the events not yet stored (a
+// write's were stored with it).
+func (s *Server) auditWrites(events []audit.Event, req audit.Request, p *auth.Principal, status int) ([]store.Write, error) {
+	now := time.Now()
+	var out []store.Write
+	for _, ev := range events {
+		if ev.Stored {
+			continue
+		}
+		ws, err := s.svc.Records().AuditEvents(ev, req, p, status, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ws...)
+	}
+	return out, nil
+}
+
+// auditFailed replaces the held response with a 503.
+func (s *Server) auditFailed(c echo.Context, orig http.ResponseWriter) error {
+	res := c.Response()
+	res.Writer = orig
+	h := orig.Header()
+	for k := range h {
+		if k != echo.HeaderXRequestID {
+			delete(h, k)
+		}
+	}
+	oe := outcome.New(http.StatusServiceUnavailable, outcome.CodeTransient,
+		"the access could not be recorded in the audit log, so it was not carried out; try again")
+	h.Set(echo.HeaderContentType, "application/fhir+json; charset=utf-8")
+	h.Set("Retry-After", "1")
+	orig.WriteHeader(oe.Status)
+	_, err := orig.Write(outcome.JSON(oe.Issues))
+	res.Status = oe.Status
+	return err
+}
+
+// heldResponse keeps a response in memory until its audit is committed.
+type heldResponse struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) WriteHeader(code int) { h.status = code }
+
+func (h *heldResponse) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.body.Write(b)
+}
+
+// Flush is a no-op: nothing leaves before the audit is committed.
+func (h *heldResponse) Flush() {}
+
+func (h *heldResponse) release() error {
+	if h.status == 0 {
+		return nil
+	}
+	h.ResponseWriter.WriteHeader(h.status)
+	_, err := h.ResponseWriter.Write(h.body.Bytes())
+	return err
+}
+
+func hostOnly(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.Contains(host[i:], "]") {
+		return host[:i]
+	}
+	return host
+}
