@@ -109,15 +109,15 @@ func (w *Writer) take() []*pending {
 func (w *Writer) commit(batch []*pending) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.Timeout)
 	defer cancel()
+	var all []store.Write
+	for _, p := range batch {
+		all = append(all, p.writes...)
+	}
+	// One store batch: the events' rows and index rows go in a few
+	// multi-row statements, however many requests share the commit.
 	err := w.st.Transaction(ctx, func(tx store.Tx) error {
-		for _, p := range batch {
-			for _, wr := range p.writes {
-				if _, err := tx.Write(ctx, wr); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		_, err := tx.WriteBatch(ctx, all)
+		return err
 	})
 	if err == nil {
 		w.batches.Add(1)
