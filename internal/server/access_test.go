@@ -10,10 +10,14 @@ package server_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
@@ -173,7 +177,10 @@ func TestAccessMatrix(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			a := newAuthAPI(t, b.Open(t), server.Config{})
+			st := b.Open(t)
+			db := st
+			bs := bulk.New(bulk.Config{}, db, rest.New(db, parser, registry), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			a := newAuthAPI(t, st, server.Config{Bulk: bs})
 			loadAccessFixtures(t, a)
 			for _, k := range tokenKinds {
 				t.Run(k.name, func(t *testing.T) { checkToken(t, a, k) })
@@ -313,6 +320,38 @@ func checkToken(t *testing.T, a *authAPI, k tokenKind) {
 	if k.mayType("Observation") {
 		r := a.want(get("/Observation/_history?_count=1000"), 200)
 		eq("type history", bundleIDs(t, r.json(t), ""), k.want(func(f fixture) bool { return f.typ == "Observation" }))
+	}
+
+	// $everything (https://hl7.org/fhir/R4/patient-operation-everything.html):
+	// the compartment as the caller may see it, and a total that counts only
+	// that; another patient's record does not exist for a patient token.
+	for _, p := range []string{"p1", "p2"} {
+		path := "/Patient/" + p + "/$everything?_count=1000"
+		r := get(path)
+		switch {
+		case !k.mayType("Patient"):
+			if r.status != 403 {
+				t.Errorf("%s: %d, want 403", path, r.status)
+			}
+		case k.patient != "" && k.patient != p:
+			if r.status != 404 {
+				t.Errorf("%s: %d, want 404", path, r.status)
+			}
+		default:
+			b := a.want(r, 200).json(t)
+			want := k.want(func(f fixture) bool { return live(f) && f.patient == p })
+			eq(path, bundleIDs(t, b, "match"), want)
+			if n, _ := b["total"].(float64); int(n) != len(want) {
+				t.Errorf("%s: total %v, want %d", path, b["total"], len(want))
+			}
+		}
+	}
+
+	// Bulk export holds everything, so only a token that may see everything
+	// may start one (https://hl7.org/fhir/uv/bulkdata/authorization.html).
+	mayExport := k.patient == "" && len(k.labels) == len(allLabels) && k.types == nil
+	if r := a.as(tok, "GET", "/$export", "", "Prefer", "respond-async"); (r.status == 202) != mayExport || (!mayExport && r.status != 403) {
+		t.Errorf("$export by %s: %d (may export: %v)", k.name, r.status, mayExport)
 	}
 
 	// Batch GET entries run as the caller: hidden is 404 inside the Bundle too.
