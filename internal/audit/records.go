@@ -79,6 +79,15 @@ const (
 // the purpose of use. It carries the labels of the data it describes, so
 // whoever may not see the data cannot see that it was written either.
 func (b *Builder) Provenance(v *store.Version, labels []Label, p *auth.Principal) (store.Write, error) {
+	return b.ProvenanceOf([]*store.Version{v}, labels, p)
+}
+
+// ProvenanceOf is one Provenance for several versions written together by
+// one agent (a bulk import batch): Provenance.target is 1..*, so a batch of
+// a thousand new resources is recorded by one resource, not a thousand.
+// The activity and time are those of the first version.
+func (b *Builder) ProvenanceOf(vs []*store.Version, labels []Label, p *auth.Principal) (store.Write, error) {
+	v := vs[0]
 	activity := coding{System: sysDataOperation, Code: "UPDATE", Display: "revise"}
 	switch {
 	case v.Deleted:
@@ -87,7 +96,7 @@ func (b *Builder) Provenance(v *store.Version, labels []Label, p *auth.Principal
 		activity = coding{System: sysDataOperation, Code: "CREATE", Display: "create"}
 	}
 	pr := provenance{
-		Target:   []reference{{Reference: v.Type + "/" + v.ID + "/_history/" + strconv.FormatInt(v.VersionID, 10)}},
+		Target:   targets(vs),
 		Recorded: resource.FormatInstant(v.LastUpdated),
 		Activity: &codeable{Coding: []coding{activity}},
 	}
@@ -117,6 +126,14 @@ func (b *Builder) Provenance(v *store.Version, labels []Label, p *auth.Principal
 		}
 	}
 	return b.write("Provenance", pr, metaExtra{Security: labelCodings(labels)})
+}
+
+func targets(vs []*store.Version) []reference {
+	out := make([]reference, len(vs))
+	for i, v := range vs {
+		out[i] = reference{Reference: v.Type + "/" + v.ID + "/_history/" + strconv.FormatInt(v.VersionID, 10)}
+	}
+	return out
 }
 
 type metaExtra struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
@@ -145,6 +146,51 @@ func TestImportKilledThenRerun(t *testing.T) {
 		res, serr := db.Search(context.Background(), q)
 		if serr != nil || len(res.Matches) != 1 {
 			t.Errorf("search by identifier after resume: %v matches, %v", len(res.Matches), serr)
+		}
+	})
+}
+
+// Every write records a Provenance (https://hl7.org/fhir/R4/provenance.html),
+// bulk loads too: one per batch and label set, in the batch's transaction,
+// naming the agent who asked for the import; an HIV result's Provenance
+// carries its labels, so it is hidden with it.
+func TestImportRecordsProvenance(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *sqlstore.DB, svc *rest.Service) {
+		agent := &auth.Principal{Issuer: "https://idp.moph.go.th", Subject: "loader", ClientID: "hosxp", Organization: "Organization/th-chiangrai-hospital"}
+		im := &bulk.Importer{Svc: svc, Store: db, Agent: agent}
+		hiv := `{"resourceType":"Observation","id":"h1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"56888-1"}]},"subject":{"reference":"Patient/p1"}}` + "\n"
+		if _, errs := importAll(t, im, "a.ndjson", strings.NewReader(mixed+hiv)); len(errs) != 3 {
+			t.Fatalf("errors: %v", errs)
+		}
+		ctx := context.Background()
+		find := func(target string) []string {
+			q, err := svc.Registry().Parse([]string{"Provenance"}, url.Values{"target": {target}}, search.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := db.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, v := range res.Matches {
+				out = append(out, string(v.Content))
+			}
+			return out
+		}
+		p1 := find("Patient/p1")
+		if len(p1) != 1 || !strings.Contains(p1[0], `"Patient/p1/_history/1"`) || !strings.Contains(p1[0], `"Immunization/i1/_history/1"`) ||
+			!strings.Contains(p1[0], "Organization/th-chiangrai-hospital") || strings.Contains(p1[0], "Observation/h1") {
+			t.Errorf("Provenance of the unlabelled batch: %v", p1)
+		}
+		h1 := find("Observation/h1")
+		if len(h1) != 1 || !strings.Contains(h1[0], `"code":"HIV"`) || strings.Contains(h1[0], "Patient/p1/_history") {
+			t.Errorf("Provenance of the HIV result: %v", h1)
+		}
+		// A second import of the same lines writes nothing, so no new Provenance.
+		importAll(t, im, "a.ndjson", strings.NewReader(mixed+hiv))
+		if n := versions(t, db, "Provenance"); n != 2 {
+			t.Errorf("%d Provenance versions after re-import, want 2", n)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"io"
 	"runtime"
 	"sync"
@@ -41,6 +42,9 @@ type Importer struct {
 	Tenant string
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Agent is who asked for the import (the $import caller), recorded in
+	// the Provenance of what it writes; nil for the command line.
+	Agent *auth.Principal
 }
 
 // Counts are what an import did to one resource type.

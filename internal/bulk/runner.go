@@ -111,7 +111,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 			return fmt.Errorf("import state: %w", err)
 		}
 	}
-	im := &Importer{Svc: s.svc, Store: s.st, BatchSize: s.cfg.BatchSize, Now: s.now}
+	im := &Importer{Svc: s.svc, Store: s.st, BatchSize: s.cfg.BatchSize, Now: s.now, Agent: params.Agent}
 	for ; st.Input < len(params.Inputs); st.Input, st.Line = st.Input+1, 0 {
 		in := params.Inputs[st.Input]
 		name, r, err := s.openInput(ctx, j.ID, in)

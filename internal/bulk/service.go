@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"io"
 	"log/slog"
 	"net/http"
@@ -174,7 +175,12 @@ func (s *Service) Import(ctx context.Context, r Request) (*Response, error) {
 			return nil, err
 		}
 	}
-	params, _ := json.Marshal(importParams{Inputs: inputs})
+	ip := importParams{Inputs: inputs}
+	if p := auth.FromContext(ctx); p != nil && !p.Unauthenticated {
+		ip.Agent = &auth.Principal{Issuer: p.Issuer, Subject: p.Subject, ClientID: p.ClientID,
+			Organization: p.Organization, PurposeOfUse: p.PurposeOfUse}
+	}
+	params, _ := json.Marshal(ip)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "import", Request: r.URL, Params: params, Created: now, TransactionTime: now}
 	if err := s.st.CreateJob(ctx, j, files); err != nil {
@@ -185,6 +191,9 @@ func (s *Service) Import(ctx context.Context, r Request) (*Response, error) {
 
 type importParams struct {
 	Inputs []importInput `json:"inputs"`
+	// Agent is the caller who started the job, for the Provenance of what
+	// it writes (its identity only, not its scopes).
+	Agent *auth.Principal `json:"agent,omitempty"`
 }
 
 type importState struct {

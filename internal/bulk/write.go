@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/internal/audit"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -66,7 +68,11 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 			later = append(later, p)
 		}
 	}
-	if err := im.Store.LoadNew(ctx, fresh); err != nil {
+	provs, err := im.provenances(fresh, now)
+	if err != nil {
+		return res, err
+	}
+	if err := im.Store.LoadNew(ctx, append(fresh[:len(fresh):len(fresh)], provs...)); err != nil {
 		if !store.IsDuplicate(err) {
 			return res, err
 		}
@@ -83,8 +89,13 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 	if len(later) == 0 {
 		return res, nil
 	}
+	if im.Agent != nil {
+		// The records name the caller who asked for the import; the job
+		// runs on its behalf, so its reads are not restricted again.
+		ctx = auth.WithPrincipal(store.WithAccess(ctx, &store.Access{All: true}), im.Agent)
+	}
 	var done map[string]Counts
-	err := im.Store.Transaction(ctx, func(tx store.Tx) error {
+	err = im.Store.Transaction(ctx, func(tx store.Tx) error {
 		done = map[string]Counts{} // the function may run again on a conflict
 		for _, p := range later {
 			c := done[p.typ]
@@ -93,8 +104,8 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 				done[p.typ] = c
 				continue
 			}
-			w := store.Write{Type: p.typ, ID: p.id, Method: store.MethodPut, Tenant: im.Tenant, Index: p.ix,
-				Render: p.res.Encode}
+			w := im.Svc.Recorded(ctx, store.Write{Type: p.typ, ID: p.id, Method: store.MethodPut, Tenant: im.Tenant, Index: p.ix,
+				Render: p.res.Encode})
 			r, err := tx.Write(ctx, w)
 			if err != nil {
 				return err
@@ -119,6 +130,35 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 		})
 	}
 	return res, nil
+}
+
+// provenances records the batch's new resources in the same transaction:
+// one Provenance per distinct set of security labels, each carrying its
+// targets' labels so the label filter hides it exactly when it hides them.
+func (im *Importer) provenances(fresh []store.NewResource, now time.Time) ([]store.NewResource, error) {
+	groups := map[string][]*store.Version{}
+	labels := map[string][]audit.Label{}
+	var order []string
+	for i := range fresh {
+		r := &fresh[i]
+		ls := audit.FactsOf(r.Type, r.Content).Labels
+		key := fmt.Sprint(ls)
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+			labels[key] = ls
+		}
+		groups[key] = append(groups[key], &store.Version{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Method: store.MethodPut})
+	}
+	var out []store.NewResource
+	for _, key := range order {
+		w, err := im.Svc.Records().ProvenanceOf(groups[key], labels[key], im.Agent)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.NewResource{Type: w.Type, ID: w.ID, Tenant: im.Tenant, LastUpdated: now,
+			Content: w.Render(w.ID, 1, now), Index: w.Index})
+	}
+	return out, nil
 }
 
 // same reports whether the stored current version has the line's content:

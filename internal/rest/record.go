@@ -312,3 +312,12 @@ func (s *Service) DataTypes() []string {
 	}
 	return out
 }
+
+// Recorded gives w the records every write gets (its Provenance and
+// AuditEvent, in its transaction), for writers that use the store directly
+// (bulk import's versioned writes).
+func (s *Service) Recorded(ctx context.Context, w store.Write) store.Write {
+	var ev *audit.Event
+	w.Record = s.records(ctx, w, &ev)
+	return w
+}
