@@ -79,20 +79,7 @@ func (s *Service) Patch(ctx context.Context, r Request) (*Response, error) {
 // (https://hl7.org/fhir/R4/http.html#patch): one match is patched, none is
 // 404, several are 412.
 func (s *Service) ConditionalPatch(ctx context.Context, r Request) (*Response, error) {
-	if err := s.checkType(r.Type); err != nil {
-		return nil, err
-	}
-	if err := s.checkWritable(r.Type); err != nil {
-		return nil, err
-	}
-	ctx, err := s.authorize(ctx, r.Type, auth.Update)
-	if err != nil {
-		return nil, err
-	}
-	if err := authorizeMatch(ctx, r.Type); err != nil {
-		return nil, err
-	}
-	q, err := s.criteria(r)
+	ctx, q, err := s.conditional(ctx, r, auth.Update)
 	if err != nil {
 		return nil, err
 	}

@@ -129,22 +129,34 @@ func (s *Service) criteria(r Request) (*search.Query, error) {
 	return q, nil
 }
 
-// ConditionalUpdate: https://hl7.org/fhir/R4/http.html#cond-update.
-func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, error) {
+// conditional is what every conditional write checks first: the type is
+// served and writable, the token grants the action and may also search the
+// type (the answer tells what exists), and the criteria parse strictly. It
+// returns the context restricted to what the caller may touch.
+func (s *Service) conditional(ctx context.Context, r Request, a auth.Action) (context.Context, *search.Query, error) {
 	if err := s.checkType(r.Type); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.checkWritable(r.Type); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ctx, err := s.authorize(ctx, r.Type, auth.Update)
+	ctx, err := s.authorize(ctx, r.Type, a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := authorizeMatch(ctx, r.Type); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	q, err := s.criteria(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctx, q, nil
+}
+
+// ConditionalUpdate: https://hl7.org/fhir/R4/http.html#cond-update.
+func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, error) {
+	ctx, q, err := s.conditional(ctx, r, auth.Update)
 	if err != nil {
 		return nil, err
 	}
@@ -171,20 +183,7 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 // ConditionalDelete: https://hl7.org/fhir/R4/http.html#cdelete (single
 // match mode: several matches are 412).
 func (s *Service) ConditionalDelete(ctx context.Context, r Request) (*Response, error) {
-	if err := s.checkType(r.Type); err != nil {
-		return nil, err
-	}
-	if err := s.checkWritable(r.Type); err != nil {
-		return nil, err
-	}
-	ctx, err := s.authorize(ctx, r.Type, auth.Delete)
-	if err != nil {
-		return nil, err
-	}
-	if err := authorizeMatch(ctx, r.Type); err != nil {
-		return nil, err
-	}
-	q, err := s.criteria(r)
+	ctx, q, err := s.conditional(ctx, r, auth.Delete)
 	if err != nil {
 		return nil, err
 	}
