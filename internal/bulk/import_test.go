@@ -20,6 +20,7 @@ import (
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/rest"
+	"github.com/mekong-fhir/mekong/internal/store"
 	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
 )
 
@@ -191,6 +192,54 @@ func TestImportRecordsProvenance(t *testing.T) {
 		importAll(t, im, "a.ndjson", strings.NewReader(mixed+hiv))
 		if n := versions(t, db, "Provenance"); n != 2 {
 			t.Errorf("%d Provenance versions after re-import, want 2", n)
+		}
+	})
+}
+
+// Batches are written several at a time, but a file that names one resource
+// in several batches still ends with its last line as the current version,
+// every line as a version in file order, and batches reported in order.
+func TestParallelWritersKeepFileOrder(t *testing.T) {
+	var b strings.Builder
+	const lines, ids = 60, 3
+	for i := range lines {
+		fmt.Fprintf(&b, `{"resourceType":"Patient","id":"p%d","name":[{"family":"v%02d"}]}`+"\n", i%ids, i)
+		fmt.Fprintf(&b, `{"resourceType":"Patient","id":"solo%d","gender":"female"}`+"\n", i)
+	}
+	eachStore(t, func(t *testing.T, db *sqlstore.DB, svc *rest.Service) {
+		im := &bulk.Importer{Svc: svc, Store: db, BatchSize: 4, Writers: 4}
+		var last int64
+		err := im.Import(context.Background(), "order.ndjson", strings.NewReader(b.String()), 0, func(bt bulk.Batch) error {
+			if bt.Line != last+4 {
+				t.Errorf("batch reported after line %d ends at line %d, want %d", last, bt.Line, last+4)
+			}
+			last = bt.Line
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last != 2*lines {
+			t.Fatalf("last reported line %d, want %d", last, 2*lines)
+		}
+		for id := range ids {
+			page, err := db.History(context.Background(), store.HistoryQuery{Type: "Patient", ID: fmt.Sprintf("p%d", id), Count: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// History is newest first: version k holds line id+ids*(k-1).
+			if len(page.Versions) != lines/ids {
+				t.Fatalf("p%d: %d versions, want %d", id, len(page.Versions), lines/ids)
+			}
+			for _, v := range page.Versions {
+				want := fmt.Sprintf(`"v%02d"`, id+ids*int(v.VersionID-1))
+				if !bytes.Contains(v.Content, []byte(want)) {
+					t.Errorf("p%d version %d: %s, want family %s", id, v.VersionID, v.Content, want)
+				}
+			}
+		}
+		if n := versions(t, db, "Patient"); n != 2*lines {
+			t.Errorf("%d Patient versions, want %d", n, 2*lines)
 		}
 	})
 }

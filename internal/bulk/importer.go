@@ -38,6 +38,11 @@ type Importer struct {
 	BatchSize int
 	// Workers parse in parallel (default GOMAXPROCS).
 	Workers int
+	// Writers is how many batches are written at once (default 2): while
+	// one batch's transaction waits on the database, the next one's rows
+	// are already on their way, so the database works on every core.
+	// Batches are still reported to done in file order.
+	Writers int
 	// Tenant owns the written resources.
 	Tenant string
 	// Now is the clock (tests).
@@ -131,21 +136,7 @@ func (im *Importer) Import(ctx context.Context, name string, r io.Reader, skip i
 			}
 		}
 	}()
-	var werr error
-	for batch := range ready {
-		if werr = ctx.Err(); werr != nil {
-			break
-		}
-		res, err := im.write(ctx, name, batch)
-		if err != nil {
-			werr = err
-			break
-		}
-		if err := done(res); err != nil {
-			werr = err
-			break
-		}
-	}
+	werr := im.writeAll(ctx, name, ready, done)
 	cancel()
 	for range ready { // let the stages see the cancel and finish
 	}
@@ -160,6 +151,77 @@ func (im *Importer) Import(ctx context.Context, name string, r io.Reader, skip i
 		return fmt.Errorf("bulk.Import: %s: %w", name, readErr)
 	}
 	return nil
+}
+
+// writeAll writes the parsed batches, up to Writers at a time, and reports
+// each committed batch to done in file order, so a re-run that skips the
+// lines of the last reported batch misses nothing. A batch committed after
+// a failed earlier one is reported to no one; the re-run finds its
+// resources unchanged.
+func (im *Importer) writeAll(ctx context.Context, name string, ready <-chan []parsed, done func(Batch) error) error {
+	writers := im.Writers
+	if writers <= 0 {
+		writers = 2
+	}
+	type written struct {
+		res Batch
+		err error
+	}
+	type inflight struct {
+		keys map[string]bool // type/id of its resources
+		ch   chan written
+	}
+	var queue []inflight // batches being written, in file order
+	var werr error
+	next := func() { // waits for the oldest batch and reports it
+		w := <-queue[0].ch
+		queue = queue[1:]
+		if werr != nil {
+			return
+		}
+		if werr = w.err; werr == nil {
+			werr = done(w.res)
+		}
+	}
+	for batch := range ready {
+		keys := make(map[string]bool, len(batch))
+		for i := range batch {
+			if batch[i].err == nil {
+				keys[batch[i].typ+"/"+batch[i].id] = true
+			}
+		}
+		// A resource that is also in a batch still being written waits for
+		// it: the later line must be the later version.
+		shared := func() bool {
+			for _, f := range queue {
+				for k := range keys {
+					if f.keys[k] {
+						return true
+					}
+				}
+			}
+			return false
+		}
+		for len(queue) == writers || (len(queue) > 0 && shared()) {
+			next()
+		}
+		if werr == nil {
+			werr = ctx.Err()
+		}
+		if werr != nil {
+			break
+		}
+		ch := make(chan written, 1)
+		queue = append(queue, inflight{keys: keys, ch: ch})
+		go func() {
+			res, err := im.write(ctx, name, batch)
+			ch <- written{res, err}
+		}()
+	}
+	for len(queue) > 0 {
+		next()
+	}
+	return werr
 }
 
 func readBatches(ctx context.Context, lr *lineReader, skip int64, size int, out chan<- []rawLine) error {

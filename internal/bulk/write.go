@@ -2,8 +2,11 @@ package bulk
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
@@ -68,6 +71,12 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 			later = append(later, p)
 		}
 	}
+	// In key order, so that batches written at once that share an id wait
+	// for each other instead of deadlocking; the later one then takes the
+	// careful path below.
+	slices.SortFunc(fresh, func(a, b store.NewResource) int {
+		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.ID, b.ID))
+	})
 	provs, err := im.provenances(fresh, now)
 	if err != nil {
 		return res, err

@@ -26,7 +26,8 @@ type Bulk interface {
 	// ids that exist, keyed by id: one query for the whole batch.
 	Existing(ctx context.Context, typ string, ids []string) (map[string]*Version, error)
 	// LoadNew writes resources known to be absent in one transaction: all
-	// or nothing. An id that exists after all fails the whole call with an
+	// or nothing. An id that exists after all (or a deadlock with a
+	// concurrent writer of the same ids) fails the whole call with an
 	// error for which IsDuplicate is true.
 	LoadNew(ctx context.Context, batch []NewResource) error
 	// ExportPage returns up to limit live resources of q.Type in id order

@@ -63,6 +63,11 @@ func (db *DB) LoadNew(ctx context.Context, batch []store.NewResource) error {
 	if err != nil && db.d.IsUniqueViolation != nil && db.d.IsUniqueViolation(err) {
 		return fmt.Errorf("sqlstore.LoadNew: %w: %v", store.ErrDuplicate, err)
 	}
+	if err != nil && db.d.IsTransient != nil && db.d.IsTransient(err) {
+		// A deadlock with a concurrent writer of the same ids: the load
+		// rolled back, and the caller's careful path settles who was first.
+		return fmt.Errorf("sqlstore.LoadNew: %w: %v", store.ErrDuplicate, err)
+	}
 	return err
 }
 
