@@ -88,13 +88,7 @@ func (b *Builder) Provenance(v *store.Version, labels []Label, p *auth.Principal
 // The activity and time are those of the first version.
 func (b *Builder) ProvenanceOf(vs []*store.Version, labels []Label, p *auth.Principal) (store.Write, error) {
 	v := vs[0]
-	activity := coding{System: sysDataOperation, Code: "UPDATE", Display: "revise"}
-	switch {
-	case v.Deleted:
-		activity = coding{System: sysDataOperation, Code: "DELETE", Display: "delete"}
-	case v.VersionID == 1 || v.Method == store.MethodPost:
-		activity = coding{System: sysDataOperation, Code: "CREATE", Display: "create"}
-	}
+	activity := activityOf(v)
 	pr := provenance{
 		Target:   targets(vs),
 		Recorded: resource.FormatInstant(v.LastUpdated),
@@ -126,6 +120,46 @@ func (b *Builder) ProvenanceOf(vs []*store.Version, labels []Label, p *auth.Prin
 		}
 	}
 	return b.write("Provenance", pr, metaExtra{Security: labelCodings(labels)})
+}
+
+// activityOf is the v3-DataOperation that made v.
+func activityOf(v *store.Version) coding {
+	switch {
+	case v.Deleted:
+		return coding{System: sysDataOperation, Code: "DELETE", Display: "delete"}
+	case v.VersionID == 1 || v.Method == store.MethodPost:
+		return coding{System: sysDataOperation, Code: "CREATE", Display: "create"}
+	}
+	return coding{System: sysDataOperation, Code: "UPDATE", Display: "revise"}
+}
+
+// Provenances records versions written together by one agent (a
+// transaction, a bulk import batch): one Provenance per activity and set of
+// security labels, in order of first appearance, so that each carries
+// exactly its targets' labels and the label filter hides it when it hides
+// them. labels[i] are the labels of vs[i].
+func (b *Builder) Provenances(vs []*store.Version, labels [][]Label, p *auth.Principal) ([]store.Write, error) {
+	type key struct{ activity, labels string }
+	var order []key
+	groups := map[key][]*store.Version{}
+	groupLabels := map[key][]Label{}
+	for i, v := range vs {
+		k := key{activityOf(v).Code, fmt.Sprint(labels[i])}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+			groupLabels[k] = labels[i]
+		}
+		groups[k] = append(groups[k], v)
+	}
+	out := make([]store.Write, 0, len(order))
+	for _, k := range order {
+		w, err := b.ProvenanceOf(groups[k], groupLabels[k], p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 func targets(vs []*store.Version) []reference {

@@ -142,30 +142,25 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 }
 
 // provenances records the batch's new resources in the same transaction:
-// one Provenance per distinct set of security labels, each carrying its
-// targets' labels so the label filter hides it exactly when it hides them.
+// one Provenance per distinct set of security labels (all are creates),
+// each carrying its targets' labels so the label filter hides it exactly
+// when it hides them.
 func (im *Importer) provenances(fresh []store.NewResource, now time.Time) ([]store.NewResource, error) {
-	groups := map[string][]*store.Version{}
-	labels := map[string][]audit.Label{}
-	var order []string
+	vs := make([]*store.Version, len(fresh))
+	labels := make([][]audit.Label, len(fresh))
 	for i := range fresh {
 		r := &fresh[i]
-		ls := audit.FactsOf(r.Type, r.Content).Labels
-		key := fmt.Sprint(ls)
-		if _, ok := groups[key]; !ok {
-			order = append(order, key)
-			labels[key] = ls
-		}
-		groups[key] = append(groups[key], &store.Version{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Method: store.MethodPut})
+		labels[i] = audit.FactsOf(r.Type, r.Content).Labels
+		vs[i] = &store.Version{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: now, Method: store.MethodPut}
 	}
-	var out []store.NewResource
-	for _, key := range order {
-		w, err := im.Svc.Records().ProvenanceOf(groups[key], labels[key], im.Agent)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, store.NewResource{Type: w.Type, ID: w.ID, Tenant: im.Tenant, LastUpdated: now,
-			Content: w.Render(w.ID, 1, now), Index: w.Index})
+	ws, err := im.Svc.Records().Provenances(vs, labels, im.Agent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.NewResource, len(ws))
+	for i, w := range ws {
+		out[i] = store.NewResource{Type: w.Type, ID: w.ID, Tenant: im.Tenant, LastUpdated: now,
+			Content: w.Render(w.ID, 1, now), Index: w.Index}
 	}
 	return out, nil
 }

@@ -182,6 +182,13 @@ func (t *recordingTx) Write(ctx context.Context, w store.Write) (*store.Result, 
 // AuditEvent, built inside the transaction once the version is known.
 // *stored receives the event the AuditEvent records.
 func (s *Service) records(ctx context.Context, w store.Write, stored **audit.Event) func(*store.Version, []byte) ([]store.Write, error) {
+	return s.recordsIn(ctx, w, stored, nil)
+}
+
+// recordsIn is records for a write of a batch: when batch is set, the
+// write gets only its AuditEvent (BALP: one data entity per event) and
+// leaves its labels to batch, which makes the batch's Provenances.
+func (s *Service) recordsIn(ctx context.Context, w store.Write, stored **audit.Event, batch *batchRecords) func(*store.Version, []byte) ([]store.Write, error) {
 	p := auth.FromContext(ctx)
 	req := audit.RequestOf(ctx)
 	return func(v *store.Version, prior []byte) ([]store.Write, error) {
@@ -192,15 +199,21 @@ func (s *Service) records(ctx context.Context, w store.Write, stored **audit.Eve
 		facts := audit.FactsOf(v.Type, content)
 		ev := versionEvent(w.Method, v)
 		ev.Merge(facts)
-		prov, err := s.audit.Provenance(v, facts.Labels, p)
-		if err != nil {
-			return nil, err
+		var out []store.Write
+		if batch != nil {
+			batch.labels[v] = facts.Labels
+		} else {
+			prov, err := s.audit.Provenance(v, facts.Labels, p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, prov)
 		}
 		aes, err := s.audit.AuditEvents(ev, req, p, http.StatusOK, time.Now())
 		if err != nil {
 			return nil, err
 		}
-		out := append([]store.Write{prov}, aes...)
+		out = append(out, aes...)
 		for i := range out {
 			out[i].Tenant = w.Tenant
 		}
@@ -208,6 +221,33 @@ func (s *Service) records(ctx context.Context, w store.Write, stored **audit.Eve
 		*stored = &ev
 		return out, nil
 	}
+}
+
+// batchRecords records the writes of one batch together: one Provenance per
+// activity and label set (https://hl7.org/fhir/R4/provenance.html: target
+// is 1..*, and a transaction may be described by one Provenance) instead of
+// one per write, which halves what a transaction Bundle adds to its data.
+type batchRecords struct {
+	labels map[*store.Version][]audit.Label // set by each write's own Record, which runs first
+}
+
+func (s *Service) newBatchRecords(ctx context.Context, tenant string) (*batchRecords, *store.Records) {
+	b := &batchRecords{labels: map[*store.Version][]audit.Label{}}
+	p := auth.FromContext(ctx)
+	return b, &store.Records{Make: func(vs []*store.Version, _ [][]byte) ([]store.Write, error) {
+		labels := make([][]audit.Label, len(vs))
+		for i, v := range vs {
+			labels[i] = b.labels[v]
+		}
+		out, err := s.audit.Provenances(vs, labels, p)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].Tenant = tenant
+		}
+		return out, nil
+	}}
 }
 
 // versionEvent describes the write that made v.
@@ -285,11 +325,19 @@ func historyInteraction(r Request) string {
 func (t *recordingTx) WriteBatch(ctx context.Context, ws []store.Write) ([]*store.Result, error) {
 	ws = append([]store.Write(nil), ws...)
 	evs := make([]*audit.Event, len(ws))
+	// One shared Provenance hook per tenant: a Provenance names one source.
+	shared := map[string]*store.Records{}
+	batches := map[string]*batchRecords{}
 	for i := range ws {
 		if err := t.svc.checkWritable(ws[i].Type); err != nil {
 			return nil, &store.BatchError{Index: i, Err: err}
 		}
-		ws[i].Record = t.svc.records(ctx, ws[i], &evs[i])
+		tenant := ws[i].Tenant
+		if shared[tenant] == nil {
+			batches[tenant], shared[tenant] = t.svc.newBatchRecords(ctx, tenant)
+		}
+		ws[i].Record = t.svc.recordsIn(ctx, ws[i], &evs[i], batches[tenant])
+		ws[i].Records = shared[tenant]
 	}
 	res, err := t.Tx.WriteBatch(ctx, ws)
 	if err != nil {

@@ -125,17 +125,16 @@ func TestProvenanceOnEveryWritePath(t *testing.T) {
 			t.Helper()
 			var ps []map[string]any
 			for _, p := range a.provenanceOf(ref[:strings.Index(ref, "/_history/")]) {
-				if p["target"].([]any)[0].(map[string]any)["reference"] == ref {
-					ps = append(ps, p)
+				for _, tg := range p["target"].([]any) {
+					if tg.(map[string]any)["reference"] == ref {
+						ps = append(ps, p)
+					}
 				}
 			}
 			if len(ps) != 1 {
 				t.Fatalf("%s: %d Provenances, want 1", ref, len(ps))
 			}
 			p := ps[0]
-			if got := p["target"].([]any)[0].(map[string]any)["reference"]; got != ref {
-				t.Fatalf("target %v, want %s", got, ref)
-			}
 			if got := p["activity"].(map[string]any)["coding"].([]any)[0].(map[string]any)["code"]; got != activity {
 				t.Fatalf("%s: activity %v, want %s", ref, got, activity)
 			}
@@ -173,18 +172,26 @@ func TestProvenanceOnEveryWritePath(t *testing.T) {
 		a.want(a.as("clinic", "DELETE", "/Patient?identifier=http://hl7.org/fhir/sid/passport-KHM|N0123456", ""), 200)
 		check("Patient/"+id+"/_history/4", "DELETE")
 
-		// Transaction entries: one Provenance each, in the Bundle's transaction.
+		// Transaction entries: recorded in the Bundle's transaction, by one
+		// Provenance per activity and label set (target is 1..*).
 		tx := a.want(a.as("clinic", "POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[
 			{"fullUrl":"urn:uuid:8a7e1c9e-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","gender":"female"},"request":{"method":"POST","url":"Patient"}},
 			{"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"94500-6"}]},"subject":{"reference":"urn:uuid:8a7e1c9e-0000-4000-8000-000000000001"}},"request":{"method":"POST","url":"Observation"}},
 			{"request":{"method":"DELETE","url":"Patient/dara"}}]}`), 200).json(t)
+		var shared []string
 		for _, e := range tx["entry"].([]any) {
 			loc := e.(map[string]any)["response"].(map[string]any)["location"].(string)
 			activity := "CREATE"
 			if strings.HasPrefix(loc, "Patient/dara") {
 				activity = "DELETE"
 			}
-			check(loc, activity)
+			p := check(loc, activity)
+			if activity == "CREATE" {
+				shared = append(shared, p["id"].(string))
+			}
+		}
+		if len(shared) != 2 || shared[0] != shared[1] {
+			t.Fatalf("the two creates of one transaction are recorded by Provenances %v, want one shared", shared)
 		}
 		// Batch entries go through the same interactions.
 		batch := a.want(a.as("clinic", "POST", "", `{"resourceType":"Bundle","type":"batch","entry":[

@@ -79,6 +79,19 @@ type Write struct {
 	// leaves none. prior is the content of the version a delete replaced
 	// (nil otherwise), so the records of a delete can keep its labels.
 	Record func(v *Version, prior []byte) ([]Write, error)
+	// Records, when set, records several writes at once: the writes of one
+	// batch that share a *Records are given to its Make together, once
+	// their versions are known and after each one's own Record, in the
+	// same transaction (one Provenance for a transaction's writes, whose
+	// target is 1..*, instead of one per write).
+	Records *Records
+}
+
+// Records is a record hook shared by the writes of a batch (Write.Records).
+type Records struct {
+	// Make returns the writes that record vs; priors[i] is the content the
+	// delete of vs[i] replaced (nil otherwise).
+	Make func(vs []*Version, priors [][]byte) ([]Write, error)
 }
 
 // Outcome says what a Write did.

@@ -114,7 +114,7 @@ func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, ws []store.Write) ([]*
 func (db *DB) priorContents(ctx context.Context, tx *sql.Tx, write []*planned) (map[*planned][]byte, error) {
 	var prior map[*planned][]byte
 	for _, p := range write {
-		if p.w.Record == nil || !p.v.Deleted || !p.found {
+		if (p.w.Record == nil && p.w.Records == nil) || !p.v.Deleted || !p.found {
 			continue
 		}
 		var pv, pu int64
@@ -137,19 +137,44 @@ func (db *DB) priorContents(ctx context.Context, tx *sql.Tx, write []*planned) (
 // recording cannot recurse.
 func (db *DB) record(ctx context.Context, tx *sql.Tx, write []*planned, prior map[*planned][]byte) error {
 	var recs []store.Write
-	for _, p := range write {
-		if p.w.Record == nil {
-			continue
-		}
-		rs, err := p.w.Record(p.v, prior[p])
-		if err != nil {
-			return err
-		}
+	add := func(rs []store.Write) {
 		for _, rw := range rs {
-			rw.Record = nil
+			rw.Record, rw.Records = nil, nil
 			rw.Access = &store.Access{All: true}
 			recs = append(recs, rw)
 		}
+	}
+	type group struct {
+		vs     []*store.Version
+		priors [][]byte
+	}
+	var shared []*store.Records // in order of first write
+	groups := map[*store.Records]*group{}
+	for _, p := range write {
+		if p.w.Record != nil {
+			rs, err := p.w.Record(p.v, prior[p])
+			if err != nil {
+				return err
+			}
+			add(rs)
+		}
+		if r := p.w.Records; r != nil {
+			g := groups[r]
+			if g == nil {
+				g = &group{}
+				groups[r] = g
+				shared = append(shared, r)
+			}
+			g.vs = append(g.vs, p.v)
+			g.priors = append(g.priors, prior[p])
+		}
+	}
+	for _, r := range shared {
+		rs, err := r.Make(groups[r].vs, groups[r].priors)
+		if err != nil {
+			return err
+		}
+		add(rs)
 	}
 	if len(recs) == 0 {
 		return nil
