@@ -318,13 +318,14 @@ func (db *DB) flush(ctx context.Context, tx *sql.Tx, write []*planned) error {
 	if err := db.insertVersions(ctx, tx, write, ver); err != nil {
 		return err
 	}
-	if err := db.writeTags(ctx, tx, write); err != nil {
+	tags, err := db.tagRows(ctx, tx, write)
+	if err != nil {
 		return err
 	}
 	if err := db.clearIndex(ctx, tx, cleared); err != nil {
 		return err
 	}
-	return db.insertIndex(ctx, tx, live)
+	return db.insertIndex(ctx, tx, live, tags)
 }
 
 // insertVersions appends the version rows and records each one's seq.
@@ -363,18 +364,18 @@ func scanSeqs(ctx context.Context, tx *sql.Tx, s stmt, byKey map[resKey]*store.V
 	return rows.Err()
 }
 
-// writeTags records each new version's access tags (its labels and
-// patients) in one statement for the batch; a delete version takes the tags
-// of the version it deletes, so the deletion stays hidden from whoever could
-// not see the resource.
-func (db *DB) writeTags(ctx context.Context, tx *sql.Tx, write []*planned) error {
+// tagRows returns each new version's access tags (its labels and
+// patients), which insertIndex writes with the index rows; a delete version
+// takes the tags of the version it deletes (copied here), so the deletion
+// stays hidden from whoever could not see the resource.
+func (db *DB) tagRows(ctx context.Context, tx *sql.Tx, write []*planned) ([][]any, error) {
 	var rows [][]any
 	for _, p := range write {
 		w, v := &p.w, p.v
 		if v.Deleted {
 			if p.found {
 				if err := db.copyTags(ctx, tx, w.Type, w.ID, p.cur.version, v.VersionID); err != nil {
-					return err
+					return nil, err
 				}
 			}
 			continue
@@ -383,6 +384,5 @@ func (db *DB) writeTags(ctx context.Context, tx *sql.Tx, write []*planned) error
 			rows = append(rows, []any{w.Type, w.ID, v.VersionID, t})
 		}
 	}
-	_, err := execAll(ctx, tx, "access tags", db.inserts(accessTagsTable, rows, ""))
-	return err
+	return rows, nil
 }

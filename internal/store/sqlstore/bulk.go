@@ -111,7 +111,7 @@ func (db *DB) insertNew(ctx context.Context, batch []store.NewResource) error {
 	for i := range batch {
 		all[i] = indexed{typ: batch[i].Type, id: batch[i].ID, ix: batch[i].Index}
 	}
-	if err := db.insertIndex(ctx, tx, all); err != nil {
+	if err := db.insertIndex(ctx, tx, all, nil); err != nil {
 		return err
 	}
 	// Access tags (labels, patients) make loaded data as restricted as

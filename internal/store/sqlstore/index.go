@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
+	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/search"
 )
@@ -34,6 +36,34 @@ func (db *DB) clearIndex(ctx context.Context, tx *sql.Tx, keys []resKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	if db.d.Arrays {
+		// One statement (the keys are arrays, so one condition covers them
+		// all): each table's delete a data-modifying WITH query, as in
+		// insertMany.
+		stmts := db.keysWhere(keys, func(where string, args []any) stmt {
+			var b strings.Builder
+			var all []any
+			for i, t := range indexTables {
+				switch {
+				case i == 0:
+					b.WriteString("WITH ")
+				case i < len(indexTables)-1:
+					b.WriteString(", ")
+				default:
+					b.WriteString(" ")
+				}
+				if i < len(indexTables)-1 {
+					fmt.Fprintf(&b, "d%d AS (DELETE FROM %s WHERE %s)", i, t.name, where)
+				} else {
+					fmt.Fprintf(&b, "DELETE FROM %s WHERE %s", t.name, where)
+				}
+				all = append(all, args...)
+			}
+			return stmt{b.String(), all}
+		})
+		_, err := execAll(ctx, tx, "clear index", stmts)
+		return err
+	}
 	for _, t := range indexTables {
 		stmts := db.keysWhere(keys, func(where string, args []any) stmt {
 			return stmt{"DELETE FROM " + t.name + " WHERE " + where, args}
@@ -54,7 +84,9 @@ type indexed struct {
 // insertIndex writes the index rows of a batch of resources, gathering each
 // table's rows of every resource into one statement: a resource has dozens
 // of rows and a transaction hundreds of resources.
-func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, items []indexed) error {
+// tags are access_tags rows written with them (in the same statement on
+// PostgreSQL).
+func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, items []indexed, tags [][]any) error {
 	rows := make([][][]any, len(indexTables))
 	for _, it := range items {
 		ix, t, id := it.ix, it.typ, it.id
@@ -87,12 +119,8 @@ func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, items []indexed) erro
 			rows[7] = append(rows[7], []any{t, id, r.Param, r.System, r.Code, r.ValueSystem, r.ValueCode, r.Num, r.Unit, r.Lo, r.Hi, r.Str})
 		}
 	}
-	for i, t := range indexTables {
-		if _, err := execAll(ctx, tx, "index "+t.name, db.inserts(t, rows[i], "")); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := execAll(ctx, tx, "index", db.insertMany(append(indexTables[:len(indexTables):len(indexTables)], accessTagsTable), append(rows, tags)))
+	return err
 }
 
 // TokenSpan is the stored date span of a token row: the whole range when

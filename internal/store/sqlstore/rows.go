@@ -61,18 +61,8 @@ func (db *DB) inserts(t *table, rows [][]any, suffix string) []stmt {
 	}
 	head := "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") "
 	if db.d.Arrays {
-		var b strings.Builder
-		b.WriteString(head + "SELECT * FROM unnest(")
-		args := make([]any, len(t.cols))
-		for c, typ := range t.types {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("?::" + arrayType[typ])
-			args[c] = column(rows, c, typ)
-		}
-		b.WriteString(")" + suffix)
-		return []stmt{{rebind(db.d, b.String()), args}}
+		q, args := arrayInsert(t, rows)
+		return []stmt{{rebind(db.d, q+suffix), args}}
 	}
 	var out []stmt
 	row := "(?" + strings.Repeat(", ?", len(t.cols)-1) + ")"
@@ -92,6 +82,67 @@ func (db *DB) inserts(t *table, rows [][]any, suffix string) []stmt {
 		out = append(out, stmt{rebind(db.d, b.String()), args})
 	}
 	return out
+}
+
+// arrayInsert is the unnest form of an insert of rows into t, with ?
+// placeholders: one array argument per column.
+func arrayInsert(t *table, rows [][]any) (string, []any) {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") SELECT * FROM unnest(")
+	args := make([]any, len(t.cols))
+	for c, typ := range t.types {
+		if c > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("?::" + arrayType[typ])
+		args[c] = column(rows, c, typ)
+	}
+	b.WriteString(")")
+	return b.String(), args
+}
+
+// insertMany returns the statements inserting rows[i] into ts[i] for every
+// table that has rows. With arrays (PostgreSQL) that is one statement, each
+// table's insert a data-modifying WITH query
+// (https://www.postgresql.org/docs/15/queries-with.html#QUERIES-WITH-MODIFYING,
+// always run to completion): a write's index rows cost one round trip
+// instead of one per table, which is what single writes from many clients
+// wait on. Otherwise a statement per table (and chunk).
+func (db *DB) insertMany(ts []*table, rows [][][]any) []stmt {
+	if !db.d.Arrays {
+		var out []stmt
+		for i, t := range ts {
+			out = append(out, db.inserts(t, rows[i], "")...)
+		}
+		return out
+	}
+	var parts []string
+	var args []any
+	for i, t := range ts {
+		if len(rows[i]) == 0 {
+			continue
+		}
+		q, a := arrayInsert(t, rows[i])
+		parts = append(parts, q)
+		args = append(args, a...)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for i, q := range parts[:len(parts)-1] {
+		if i == 0 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "i%d AS (%s)", i, q)
+	}
+	if len(parts) > 1 {
+		b.WriteString(" ")
+	}
+	b.WriteString(parts[len(parts)-1])
+	return []stmt{{rebind(db.d, b.String()), args}}
 }
 
 // column gathers column c of rows into a typed slice the driver sends as an array.
