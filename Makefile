@@ -54,17 +54,19 @@ bench-search:
 
 ## bench-ingest: write throughput (resources/s, peak RSS) on durable PostgreSQL and SQLite, each scenario
 ## in its own process: 100-entry transaction Bundles from 8 clients, single POSTs from 32 clients, the
-## Synthea Bundles as transactions, and $import (internal/bulk, 1,000,000 resources) when it exists
+## Synthea Bundles as transactions, and $import of 1,000,000 generated resources (internal/bulk; set
+## MEKONG_BENCH_IMPORT_N and MEKONG_BENCH_IMPORT_COUNT for a shorter run)
 INGEST_SCENARIOS ?= TransactionBundles:60x SinglePosts:2000x Synthea:1x
 bench-ingest:
 	@for s in $(INGEST_SCENARIOS); do for st in postgres sqlite; do \
 		MEKONG_BENCH_INGEST=1 MEKONG_TEST_PG_DURABLE=1 $(GO) test -run '^$$' -bench "Benchmark$${s%%:*}/$$st" \
 			-benchtime $${s##*:} -count 3 -timeout 60m ./internal/benchingest/ || exit 1; \
 	done; done
-	@if [ -d internal/bulk ]; then \
+	@for st in postgres sqlite; do \
 		MEKONG_BENCH_INGEST=1 MEKONG_TEST_PG_DURABLE=1 MEKONG_BENCH_IMPORT_N=$${MEKONG_BENCH_IMPORT_N:-1000000} \
-			$(GO) test -run '^$$' -bench . -count 3 -timeout 120m ./internal/bulk; \
-	fi
+			$(GO) test -run '^$$' -bench "BenchmarkImport/$$st" -benchtime 1x -count $${MEKONG_BENCH_IMPORT_COUNT:-3} \
+			-timeout 180m ./internal/bulk || exit 1; \
+	done
 
 ## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
 conformance-data: $(EXAMPLES_DIR)/Patient-example.json
