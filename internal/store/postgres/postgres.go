@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,8 +23,18 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Open connects to url (postgres://...) and returns the store. It does not migrate.
+// DefaultMaxConns is the connection pool size when the URL does not set
+// pool_max_conns.
+const DefaultMaxConns = 32
+
+// Open connects to url (postgres://...) and returns the store. It does not
+// migrate. The URL's pool_max_conns query parameter (pgxpool's name for it)
+// sizes the connection pool; the other parameters go to pgx.
 func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
+	url, maxConns, err := poolSize(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres.Open: %w", err)
+	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres.Open: %w", err)
@@ -35,8 +47,8 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -81,4 +93,27 @@ func sqlState(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// poolSize takes pool_max_conns out of a postgres:// URL. On a small
+// database server fewer connections can write faster: with 32 clients
+// posting single resources to a 2-core machine, 8 connections gave about
+// 230 resources/s and 32 about 170-200, the rest being context switches.
+func poolSize(raw string) (string, int, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", 0, fmt.Errorf("invalid database URL: %w", err)
+	}
+	q := u.Query()
+	v, set := q["pool_max_conns"]
+	if !set {
+		return raw, DefaultMaxConns, nil
+	}
+	n, err := strconv.Atoi(v[len(v)-1])
+	if err != nil || n < 1 {
+		return "", 0, fmt.Errorf("pool_max_conns=%q in the database URL: want a positive number of connections", v[len(v)-1])
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
