@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
-	"strings"
 
 	"github.com/mekong-fhir/mekong/fhir/search"
 )
@@ -41,25 +39,13 @@ func (db *DB) clearIndex(ctx context.Context, tx *sql.Tx, keys []resKey) error {
 		// all): each table's delete a data-modifying WITH query, as in
 		// insertMany.
 		stmts := db.keysWhere(keys, func(where string, args []any) stmt {
-			var b strings.Builder
+			parts := make([]string, len(indexTables))
 			var all []any
 			for i, t := range indexTables {
-				switch {
-				case i == 0:
-					b.WriteString("WITH ")
-				case i < len(indexTables)-1:
-					b.WriteString(", ")
-				default:
-					b.WriteString(" ")
-				}
-				if i < len(indexTables)-1 {
-					fmt.Fprintf(&b, "d%d AS (DELETE FROM %s WHERE %s)", i, t.name, where)
-				} else {
-					fmt.Fprintf(&b, "DELETE FROM %s WHERE %s", t.name, where)
-				}
+				parts[i] = "DELETE FROM " + t.name + " WHERE " + where
 				all = append(all, args...)
 			}
-			return stmt{b.String(), all}
+			return stmt{chainWith(parts), all}
 		})
 		_, err := execAll(ctx, tx, "clear index", stmts)
 		return err

@@ -129,6 +129,13 @@ func (db *DB) insertMany(ts []*table, rows [][][]any) []stmt {
 	if len(parts) == 0 {
 		return nil
 	}
+	return []stmt{{rebind(db.d, chainWith(parts)), args}}
+}
+
+// chainWith makes one statement of several data-modifying statements (no
+// RETURNING): all but the last become WITH queries, which PostgreSQL runs
+// to completion whether or not anything reads them.
+func chainWith(parts []string) string {
 	var b strings.Builder
 	for i, q := range parts[:len(parts)-1] {
 		if i == 0 {
@@ -136,13 +143,13 @@ func (db *DB) insertMany(ts []*table, rows [][][]any) []stmt {
 		} else {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "i%d AS (%s)", i, q)
+		fmt.Fprintf(&b, "w%d AS (%s)", i, q)
 	}
 	if len(parts) > 1 {
 		b.WriteString(" ")
 	}
 	b.WriteString(parts[len(parts)-1])
-	return []stmt{{rebind(db.d, b.String()), args}}
+	return b.String()
 }
 
 // column gathers column c of rows into a typed slice the driver sends as an array.
