@@ -79,6 +79,11 @@ type Write struct {
 	// leaves none. prior is the content of the version a delete replaced
 	// (nil otherwise), so the records of a delete can keep its labels.
 	Record func(v *Version, prior []byte) ([]Write, error)
+	// Audit, when set on a write a Record or Records hook returns, makes it
+	// an entry of the audit log instead of a resource: the store appends it
+	// to the log (AuditLog) in the same transaction, so the record of a
+	// write commits with it. Type, ID and the rest are then ignored.
+	Audit *AuditRecord
 	// Records, when set, records several writes at once: the writes of one
 	// batch that share a *Records are given to its Make together, once
 	// their versions are known and after each one's own Record, in the

@@ -76,10 +76,12 @@ func Dialect() sqlstore.Dialect {
 			s := sqlState(err)
 			return s == "40001" || s == "40P01"
 		},
-		Migrations: sub,
-		LoadNew:    copyNew,
-		Explain:    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ",
-		ProbeFence: " OFFSET 0",
+		Migrations:     sub,
+		LoadNew:        copyNew,
+		AuditPartition: auditPartition,
+		Instr:          "strpos",
+		Explain:        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ",
+		ProbeFence:     " OFFSET 0",
 		MigrationLock: func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7370267853561004877)`) // "mekong migrate"
 			return err

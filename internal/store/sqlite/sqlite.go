@@ -95,6 +95,7 @@ func Dialect() sqlstore.Dialect {
 		},
 		Migrations: sub,
 		Explain:    "EXPLAIN QUERY PLAN ",
+		Instr:      "instr",
 	}
 }
 

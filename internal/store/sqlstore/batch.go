@@ -34,7 +34,7 @@ type planned struct {
 // transaction Bundle of 100 creates costs about a dozen round trips instead
 // of several hundred. Every write's checks are those of a single Write; the
 // first failure fails the batch with a *store.BatchError naming it.
-func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, ws []store.Write) ([]*store.Result, error) {
+func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, at *auditTx, ws []store.Write) ([]*store.Result, error) {
 	results := make([]*store.Result, len(ws))
 	ws = slices.Clone(ws) // resolving sets IDs; the caller's writes stay as given for a retry
 	if err := db.resolveConditions(ctx, tx, ws, results); err != nil {
@@ -103,7 +103,7 @@ func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, ws []store.Write) ([]*
 	for _, p := range write {
 		results[p.i] = &store.Result{Outcome: p.outcome, Version: p.v}
 	}
-	if err := db.record(ctx, tx, write, prior); err != nil {
+	if err := db.record(ctx, tx, at, write, prior); err != nil {
 		return nil, err
 	}
 	return results, nil
@@ -135,10 +135,15 @@ func (db *DB) priorContents(ctx context.Context, tx *sql.Tx, write []*planned) (
 // transaction, as one more batch. They are the server's own resources, so no
 // caller's Access restricts them, and their own Record is ignored, so
 // recording cannot recurse.
-func (db *DB) record(ctx context.Context, tx *sql.Tx, write []*planned, prior map[*planned][]byte) error {
+func (db *DB) record(ctx context.Context, tx *sql.Tx, at *auditTx, write []*planned, prior map[*planned][]byte) error {
 	var recs []store.Write
+	var logged []store.AuditRecord
 	add := func(rs []store.Write) {
 		for _, rw := range rs {
+			if rw.Audit != nil {
+				logged = append(logged, *rw.Audit)
+				continue
+			}
 			rw.Record, rw.Records = nil, nil
 			rw.Access = &store.Access{All: true}
 			recs = append(recs, rw)
@@ -176,10 +181,18 @@ func (db *DB) record(ctx context.Context, tx *sql.Tx, write []*planned, prior ma
 		}
 		add(rs)
 	}
+	if len(logged) > 0 {
+		if at == nil {
+			return fmt.Errorf("sqlstore.Write: an audit record outside a write transaction")
+		}
+		if err := db.appendIn(ctx, tx, at, logged); err != nil {
+			return fmt.Errorf("sqlstore.Write: audit log: %w", err)
+		}
+	}
 	if len(recs) == 0 {
 		return nil
 	}
-	if _, err := db.writeBatch(ctx, tx, recs); err != nil {
+	if _, err := db.writeBatch(ctx, tx, nil, recs); err != nil {
 		return fmt.Errorf("sqlstore.Write: records: %w", err)
 	}
 	return nil

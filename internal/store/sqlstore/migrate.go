@@ -35,6 +35,11 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 			applied++
 		}
 	}
+	// The audit log's partitions for now and next month exist before the
+	// first request is audited.
+	if err := db.EnsureAuditPartitions(ctx); err != nil {
+		return applied, fmt.Errorf("sqlstore.Migrate: %w", err)
+	}
 	return applied, nil
 }
 

@@ -175,8 +175,14 @@ func gather[T any](rows [][]any, c int) []T {
 	return out
 }
 
+// execer runs statements: a transaction, or the pool for a statement that
+// is a transaction of its own.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // execAll runs statements that return no rows.
-func execAll(ctx context.Context, tx *sql.Tx, what string, stmts []stmt) (int64, error) {
+func execAll(ctx context.Context, tx execer, what string, stmts []stmt) (int64, error) {
 	var n int64
 	for _, s := range stmts {
 		r, err := tx.ExecContext(ctx, s.sql, s.args...)

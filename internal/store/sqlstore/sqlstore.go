@@ -51,6 +51,13 @@ type Dialect struct {
 	// LoadNew, when set, is the dialect's fast path for store.Bulk.LoadNew
 	// (COPY on PostgreSQL); nil uses multi-row INSERTs in one transaction.
 	LoadNew func(ctx context.Context, w *sql.DB, batch []store.NewResource) error
+	// AuditPartition, when set, makes sure the audit log's partition name
+	// holds recorded times [lo, hi) (PostgreSQL's monthly partitions); nil
+	// when the log is one table.
+	AuditPartition func(ctx context.Context, w *sql.DB, name string, lo, hi int64) error
+	// Instr names the function returning the position of a substring
+	// (strpos, instr): the audit log's coding lists are searched with it.
+	Instr string
 }
 
 // DB is a store over database/sql.
@@ -62,6 +69,8 @@ type DB struct {
 	w, r *sql.DB
 	q    queries
 	now  func() time.Time
+	// audit holds the audit log's hash chain lanes (auditlog.go).
+	audit auditState
 }
 
 // New wraps open pools. Call Migrate before use.

@@ -40,13 +40,18 @@ func (db *DB) transactionOnce(ctx context.Context, fn func(store.Tx) error) erro
 	if err != nil {
 		return fmt.Errorf("sqlstore.Transaction: begin: %w", err)
 	}
+	at := &auditTx{}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(&txStore{db: db, tx: tx}); err != nil {
+	if err := fn(&txStore{db: db, tx: tx, at: at}); err != nil {
+		tx.Rollback() //nolint:errcheck // the lane is released only once the rows are gone
+		db.endAudit(at, false, false)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		db.endAudit(at, false, true)
 		return fmt.Errorf("sqlstore.Transaction: commit: %w", err)
 	}
+	db.endAudit(at, true, false)
 	return nil
 }
 
@@ -54,6 +59,7 @@ func (db *DB) transactionOnce(ctx context.Context, fn func(store.Tx) error) erro
 type txStore struct {
 	db *DB
 	tx *sql.Tx
+	at *auditTx
 }
 
 func (t *txStore) Read(ctx context.Context, typ, id string) (*store.Version, error) {
@@ -61,7 +67,7 @@ func (t *txStore) Read(ctx context.Context, typ, id string) (*store.Version, err
 }
 
 func (t *txStore) Write(ctx context.Context, w store.Write) (*store.Result, error) {
-	return t.db.writeIn(ctx, t.tx, w)
+	return t.db.writeIn(ctx, t.tx, t.at, w)
 }
 
 // Match returns up to limit ids of live resources matching q, seeing the
@@ -77,5 +83,5 @@ func (t *txStore) Lock(ctx context.Context, typ string, q *search.Query) error {
 
 // WriteBatch implements store.Tx.
 func (t *txStore) WriteBatch(ctx context.Context, ws []store.Write) ([]*store.Result, error) {
-	return t.db.writeBatch(ctx, t.tx, ws)
+	return t.db.writeBatch(ctx, t.tx, t.at, ws)
 }

@@ -44,21 +44,26 @@ func (db *DB) writeOnce(ctx context.Context, w store.Write) (*store.Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.Write: begin: %w", err)
 	}
+	at := &auditTx{}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	res, err := db.writeIn(ctx, tx, w)
+	res, err := db.writeIn(ctx, tx, at, w)
 	if err != nil {
+		tx.Rollback() //nolint:errcheck // the lane is released only once the rows are gone
+		db.endAudit(at, false, false)
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
+		db.endAudit(at, false, true)
 		return nil, fmt.Errorf("sqlstore.Write: commit: %w", err)
 	}
+	db.endAudit(at, true, false)
 	return res, nil
 }
 
 // writeIn performs one write inside tx, which the caller commits: a batch
 // of one, so single writes and transactions share one algorithm.
-func (db *DB) writeIn(ctx context.Context, tx *sql.Tx, w store.Write) (*store.Result, error) {
-	res, err := db.writeBatch(ctx, tx, []store.Write{w})
+func (db *DB) writeIn(ctx context.Context, tx *sql.Tx, at *auditTx, w store.Write) (*store.Result, error) {
+	res, err := db.writeBatch(ctx, tx, at, []store.Write{w})
 	if err != nil {
 		var be *store.BatchError
 		if errors.As(err, &be) {

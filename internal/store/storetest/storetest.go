@@ -50,6 +50,15 @@ func Run(t *testing.T, open Factory) {
 		{"Jobs", testJobs},
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
+		// The audit log (auditlog.go).
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditSearch", testAuditSearch},
+		{"AuditAccess", testAuditAccess},
+		{"AuditInWriteTransaction", testAuditInWriteTransaction},
+		{"AuditConcurrentChains", testAuditConcurrentChains},
+		{"AuditMonths", testAuditMonths},
+		{"AuditVerifyFindsTampering", testAuditVerifyFindsTampering},
+		{"AuditMigrateLegacy", testAuditMigrateLegacy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
