@@ -22,7 +22,7 @@ func auditPartition(ctx context.Context, w *sql.DB, name string, lo, hi int64) e
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer tx.Rollback()                                                                                 //nolint:errcheck // a no-op after Commit
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7370267853561004878)`); err != nil { // "mekong audit partitions"
 		return err
 	}

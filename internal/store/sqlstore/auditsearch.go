@@ -505,4 +505,5 @@ func (db *DB) migrateLegacyBatch(ctx context.Context, convert func(id string, co
 	db.endAudit(at, true, false)
 	return len(keys), nil
 }
+
 var _ store.AuditLog = (*DB)(nil)
