@@ -22,8 +22,9 @@ func auditPartition(ctx context.Context, w *sql.DB, name string, lo, hi int64) e
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()                                                                                 //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7370267853561004878)`); err != nil { // "mekong audit partitions"
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The key is "mekong audit partitions", as MigrationLock's is "mekong migrate".
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7370267853561004878)`); err != nil {
 		return err
 	}
 	var exists bool
