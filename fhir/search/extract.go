@@ -407,3 +407,11 @@ func number(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Finish completes index rows built without Extract (from the values a
+// resource is made of): repeated rows removed and token rows stamped with
+// the primary date's span, as Extract does.
+func (r *Registry) Finish(typ string, ix *Index) {
+	ix.dedupe()
+	ix.spanDates(PrimaryDate(typ))
+}

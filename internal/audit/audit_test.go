@@ -2,10 +2,14 @@ package audit_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"sort"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -52,7 +56,11 @@ func TestRecordsAreValidR4(t *testing.T) {
 				t.Fatalf("%v: %d AuditEvents, want one per patient (%d)", ev, len(ws), want)
 			}
 			for _, w := range ws {
-				body := valid(t, p, w)
+				if w.Audit == nil || w.Render != nil {
+					t.Fatalf("an access's AuditEvent is a log entry, not a resource: %+v", w)
+				}
+				w.Audit.ID = "rec-1" // the store names a row when it appends it
+				body := validBody(t, p, "AuditEvent", audit.Render(w.Audit))
 				if ev.EventType != nil && !(strings.Contains(body, `"type":{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"110113"`) &&
 					strings.Contains(body, `"subtype":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"110127"`) &&
 					strings.Contains(body, `"purposeOfEvent":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"ETREAT"`) &&
@@ -74,9 +82,13 @@ func TestRecordsAreValidR4(t *testing.T) {
 
 func valid(t *testing.T, p *resource.Parser, w store.Write) string {
 	t.Helper()
-	body := w.Render(w.ID, 1, time.Now())
+	return validBody(t, p, w.Type, w.Render(w.ID, 1, time.Now()))
+}
+
+func validBody(t *testing.T, p *resource.Parser, typ string, body []byte) string {
+	t.Helper()
 	if _, err := p.Parse(body); err != nil {
-		t.Fatalf("%s is not valid R4: %v\n%s", w.Type, err, body)
+		t.Fatalf("%s is not valid R4: %v\n%s", typ, err, body)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -113,4 +125,54 @@ func TestOutcomeCode(t *testing.T) {
 			t.Errorf("%d: %s, want %s", status, got, want)
 		}
 	}
+}
+
+// A Provenance's index rows are built from its values, not by decoding its
+// JSON; they must be exactly what extraction from the rendered resource
+// gives (https://hl7.org/fhir/R4/provenance.html#search), or a search would
+// miss records.
+func TestProvenanceIndexMatchesExtraction(t *testing.T) {
+	reg, err := search.NewRegistry([]string{"Provenance", "Patient", "Observation"}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := audit.NewBuilder(reg, func() string { return "prov-1" })
+	principals := []*auth.Principal{nil, {Issuer: "https://idp", Subject: "u1", ClientID: "c1", Organization: "http://hl7.org/fhir/sid/org|KH-MOH",
+		PurposeOfUse: []string{"TREAT"}}, {ClientID: "c2", Organization: "Organization/iom"}, {Organization: "https://org.example/x"}}
+	labels := []audit.Label{{System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R", Display: "Restricted"}, {System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: "HIV"}}
+	at := time.Date(2026, 3, 14, 9, 30, 0, 123456000, time.UTC)
+	versions := [][]*store.Version{
+		{{Type: "Patient", ID: "p1", VersionID: 1, LastUpdated: at}},
+		{{Type: "Observation", ID: "o1", VersionID: 3, Deleted: true, LastUpdated: at}},
+		{{Type: "Observation", ID: "o2", VersionID: 1, LastUpdated: at}, {Type: "Patient", ID: "p2", VersionID: 2, LastUpdated: at, Method: store.MethodPut}},
+	}
+	for _, p := range principals {
+		for _, vs := range versions {
+			for _, ls := range [][]audit.Label{nil, labels} {
+				w, err := b.ProvenanceOf(vs, ls, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := search.Decode(w.Render(w.ID, 1, at))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := reg.Extract("Provenance", m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(sortedIndex(want), sortedIndex(w.Index)); diff != "" {
+					t.Errorf("index of the Provenance of %v by %+v with %v (-extracted +built):\n%s", vs, p, ls, diff)
+				}
+			}
+		}
+	}
+}
+
+func sortedIndex(ix *search.Index) *search.Index {
+	c := *ix
+	sort.Slice(c.Tokens, func(i, j int) bool { return fmt.Sprint(c.Tokens[i]) < fmt.Sprint(c.Tokens[j]) })
+	sort.Slice(c.Refs, func(i, j int) bool { return fmt.Sprint(c.Refs[i]) < fmt.Sprint(c.Refs[j]) })
+	sort.Slice(c.Dates, func(i, j int) bool { return fmt.Sprint(c.Dates[i]) < fmt.Sprint(c.Dates[j]) })
+	return &c
 }

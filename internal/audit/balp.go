@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/mekong-fhir/mekong/internal/auth"
+	"github.com/mekong-fhir/mekong/internal/store"
 )
 
 // Code systems the AuditEvents use, as BALP profiles them
@@ -24,6 +24,9 @@ const (
 	balpProfile    = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit."
 	// ClientSystem identifies OAuth client ids in agent identifiers.
 	ClientSystem = "urn:mekong:client"
+	// GatewaySystem identifies the gateway instance that recorded an event
+	// (AuditEvent.source.observer.identifier).
+	GatewaySystem = "urn:mekong:gateway"
 )
 
 type coding struct {
@@ -91,48 +94,38 @@ type aeEntity struct {
 
 var balpNames = map[Action]string{ActionCreate: "Create", ActionRead: "Read", ActionUpdate: "Update", ActionDelete: "Delete", ActionExecute: "Query"}
 
-// auditEvents renders ev as BALP AuditEvents (without id and meta): one per
-// patient, as BALP asks of queries touching several patients, or one
-// without a patient entity when ev concerns none.
-func auditEvents(ev Event, req Request, p *auth.Principal, status int, at time.Time) []auditEvent {
-	patients := ev.Patients
-	if len(patients) == 0 {
-		patients = []string{""}
-	}
-	out := make([]auditEvent, 0, len(patients))
-	for _, patient := range patients {
-		out = append(out, auditEventFor(ev, req, p, status, at, patient))
-	}
-	return out
-}
-
-func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time.Time, patient string) auditEvent {
+// auditEventOf renders a log row as a BALP AuditEvent (without id and meta).
+func auditEventOf(r *store.AuditRecord) auditEvent {
+	outcome := OutcomeCode(r.Status)
 	a := auditEvent{
-		Type:     coding{System: sysEventType, Code: "rest", Display: "Restful Operation"},
-		Subtype:  []coding{{System: sysInteraction, Code: ev.Interaction}},
-		Action:   ev.Action,
-		Recorded: at.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
-		Outcome:  OutcomeCode(status),
+		Type:     coding(r.EventType),
+		Subtype:  []coding{{System: sysInteraction, Code: r.Interaction}},
+		Action:   Action(r.Action),
+		Recorded: r.Recorded.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
+		Outcome:  outcome,
 		Source: aeSource{Observer: reference{Display: "Mekong FHIR gateway"},
-			Type: []coding{{System: "http://terminology.hl7.org/CodeSystem/security-source-type", Code: "4", Display: "Application Server"}}},
+			Type: []coding{{System: sysSourceType, Code: "4", Display: "Application Server"}}},
 	}
-	if a.Outcome != "0" {
-		a.OutcomeDesc = "HTTP " + strconv.Itoa(status)
+	if r.EventType.Code == "" {
+		a.Type = coding(store.AuditTypeRest)
 	}
-	if ev.EventType != nil {
-		a.Type = coding(*ev.EventType)
-	}
-	if len(ev.Subtypes) > 0 {
+	if len(r.Subtypes) > 0 {
 		a.Subtype = a.Subtype[:0]
-		for _, c := range ev.Subtypes {
+		for _, c := range r.Subtypes {
 			a.Subtype = append(a.Subtype, coding(c))
 		}
 	}
-	if len(ev.PurposeOfEvent) > 0 || ev.Reason != "" {
+	if r.Source != "" {
+		a.Source.Observer.Identifier = &identifier{System: GatewaySystem, Value: r.Source}
+	}
+	if outcome != "0" {
+		a.OutcomeDesc = "HTTP " + strconv.Itoa(r.Status)
+	}
+	if len(r.PurposeOfEvent) > 0 || r.Reason != "" {
 		// One CodeableConcept: the codes say why in general, the text says
 		// why in this case.
-		pe := codeable{Text: ev.Reason}
-		for _, c := range ev.PurposeOfEvent {
+		pe := codeable{Text: r.Reason}
+		for _, c := range r.PurposeOfEvent {
 			pe.Coding = append(pe.Coding, coding(c))
 		}
 		a.Purpose = []codeable{pe}
@@ -140,35 +133,35 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 	// BALP: for a read the server is the source of the data and the client
 	// its destination; for queries and writes the roles are the other way.
 	clientRole, serverRole := coding{System: sysDICOM, Code: "110153", Display: "Source Role ID"}, coding{System: sysDICOM, Code: "110152", Display: "Destination Role ID"}
-	if ev.Action == ActionRead {
+	if Action(r.Action) == ActionRead {
 		clientRole, serverRole = serverRole, clientRole
 	}
 	user := aeAgent{Type: &codeable{Coding: []coding{{System: sysParticipant, Code: "IRCP", Display: "information recipient"}}}, Requestor: true}
 	client := aeAgent{Type: &codeable{Coding: []coding{clientRole}}}
-	if req.ClientAddress != "" {
-		client.Network = &network{Address: req.ClientAddress, Type: "2"}
+	if r.ClientAddress != "" {
+		client.Network = &network{Address: r.ClientAddress, Type: "2"}
 	}
 	server := aeAgent{Type: &codeable{Coding: []coding{serverRole}}, Who: &reference{Display: "Mekong FHIR gateway"}}
-	if req.Server != "" {
-		server.Network = &network{Address: req.Server, Type: "1"}
+	if r.Server != "" {
+		server.Network = &network{Address: r.Server, Type: "1"}
 	}
 	var org *aeAgent
-	if p != nil {
-		user.Who = &reference{Identifier: &identifier{System: p.Issuer, Value: p.Subject}}
-		if p.Subject == "" {
+	if r.Principal {
+		user.Who = &reference{Identifier: &identifier{System: r.Issuer, Value: r.Subject}}
+		if r.Subject == "" {
 			user.Who = &reference{Display: "unknown user"}
 		}
-		if p.TokenID != "" {
-			user.Policy = []string{p.TokenID}
+		if r.TokenID != "" {
+			user.Policy = []string{r.TokenID}
 		}
-		for _, pou := range p.PurposeOfUse {
+		for _, pou := range r.PurposeOfUse {
 			user.PurposeOfUse = append(user.PurposeOfUse, codeable{Coding: []coding{{System: sysPurpose, Code: pou}}})
 		}
-		if p.ClientID != "" {
-			client.Who = &reference{Identifier: &identifier{System: ClientSystem, Value: p.ClientID}}
+		if r.ClientID != "" {
+			client.Who = &reference{Identifier: &identifier{System: ClientSystem, Value: r.ClientID}}
 		}
-		if p.Organization != "" {
-			who := OrganizationRef(p.Organization)
+		if r.Organization != "" {
+			who := OrganizationRef(r.Organization)
 			org = &aeAgent{Type: &codeable{Coding: []coding{{System: sysParticipant, Code: "RESP", Display: "responsible party"}}}, Who: &who}
 		}
 	} else {
@@ -181,32 +174,32 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 	if org != nil {
 		a.Agent = append(a.Agent, *org)
 	}
-	if req.ID != "" {
-		a.Entity = append(a.Entity, aeEntity{What: &reference{Identifier: &identifier{Value: req.ID}},
+	if r.RequestID != "" {
+		a.Entity = append(a.Entity, aeEntity{What: &reference{Identifier: &identifier{Value: r.RequestID}},
 			Type: &coding{System: sysBALPEntity, Code: "XrequestId", Display: "X-Request-Id"}})
 	}
-	if patient != "" {
-		a.Entity = append(a.Entity, aeEntity{What: &reference{Reference: "Patient/" + patient},
+	if r.Patient != "" {
+		a.Entity = append(a.Entity, aeEntity{What: &reference{Reference: "Patient/" + r.Patient},
 			Type: &coding{System: sysEntityType, Code: "1", Display: "Person"},
 			Role: &coding{System: sysObjectRole, Code: "1", Display: "Patient"}})
 	}
-	labels := make([]coding, len(ev.Labels))
-	for i, l := range ev.Labels {
+	labels := make([]coding, len(r.Labels))
+	for i, l := range r.Labels {
 		labels[i] = coding(l)
 	}
-	if ev.Type != "" && ev.ID != "" {
-		ref := ev.Type + "/" + ev.ID
-		if ev.VersionID > 0 {
-			ref += "/_history/" + strconv.FormatInt(ev.VersionID, 10)
+	if r.EntityType != "" && r.EntityID != "" {
+		ref := r.EntityType + "/" + r.EntityID
+		if r.EntityVersion > 0 {
+			ref += "/_history/" + strconv.FormatInt(r.EntityVersion, 10)
 		}
 		a.Entity = append(a.Entity, aeEntity{What: &reference{Reference: ref},
 			Type:          &coding{System: sysEntityType, Code: "2", Display: "System Object"},
 			Role:          &coding{System: sysObjectRole, Code: "4", Display: "Domain Resource"},
 			SecurityLabel: labels})
 	}
-	if ev.Action == ActionExecute {
+	if Action(r.Action) == ActionExecute {
 		// BALP: the query entity carries the raw query, base64-encoded.
-		desc := ev.Type
+		desc := r.EntityType
 		if desc == "" {
 			desc = "system"
 		}
@@ -214,16 +207,16 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 			Type:          &coding{System: sysEntityType, Code: "2", Display: "System Object"},
 			Role:          &coding{System: sysObjectRole, Code: "24", Display: "Query"},
 			SecurityLabel: labels,
-			Description:   desc + " " + ev.Interaction,
-			Query:         base64.StdEncoding.EncodeToString([]byte(ev.Query))})
+			Description:   desc + " " + r.Interaction,
+			Query:         base64.StdEncoding.EncodeToString([]byte(r.Query))})
 	}
 	return a
 }
 
 // profileOf names the BALP profile an AuditEvent follows; failures have
 // none (BALP profiles successful interactions).
-func profileOf(ev Event, outcome, patient string) string {
-	name, ok := balpNames[ev.Action]
+func profileOf(action Action, outcome, patient string) string {
+	name, ok := balpNames[action]
 	if !ok || outcome != "0" {
 		return ""
 	}

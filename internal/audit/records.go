@@ -13,44 +13,59 @@ import (
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
-// Builder turns events and writes into the store writes of their
-// AuditEvents and Provenance, indexed for search.
+// Builder turns events and writes into the store writes that record them:
+// audit log rows, and Provenances indexed for search.
 type Builder struct {
 	reg   *search.Registry
 	newID func() string
+	// Source names this gateway instance in the events it records.
+	Source string
 }
 
 // NewBuilder returns a builder indexing with reg (which must serve
-// AuditEvent and Provenance) and naming records with newID.
+// Provenance) and naming records with newID.
 func NewBuilder(reg *search.Registry, newID func() string) *Builder {
-	return &Builder{reg: reg, newID: newID}
+	return &Builder{reg: reg, newID: newID, Source: InstanceName}
 }
 
-// AuditEvents returns the writes of ev's AuditEvents. status is the HTTP
-// status of the access (ev.Status wins when set).
+// AuditEvents returns the audit log entries of ev (store.Write.Audit), for
+// a write's Record hook to commit with the write. status is the HTTP status
+// of the access (ev.Status wins when set).
 func (b *Builder) AuditEvents(ev Event, req Request, p *auth.Principal, status int, at time.Time) ([]store.Write, error) {
-	if ev.Status != 0 {
-		status = ev.Status
-	}
-	var out []store.Write
-	for _, a := range auditEvents(ev, req, p, status, at) {
-		patient := ""
-		for _, e := range a.Entity {
-			if e.Role != nil && e.Role.System == sysObjectRole && e.Role.Code == "1" {
-				patient = e.What.Reference
-			}
-		}
-		meta := metaExtra{Security: labelCodings(ev.Labels)}
-		if prof := profileOf(ev, a.Outcome, patient); prof != "" {
-			meta.Profile = []string{prof}
-		}
-		w, err := b.write("AuditEvent", a, meta)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
+	recs := Records(ev, req, p, status, at, b.Source)
+	out := make([]store.Write, len(recs))
+	for i := range recs {
+		out[i] = store.Write{Type: "AuditEvent", Audit: &recs[i]}
 	}
 	return out, nil
+}
+
+// Render is the BALP AuditEvent of a log row
+// (https://profiles.ihe.net/ITI/BALP/), with its id, versionId 1,
+// lastUpdated the time recorded, the BALP profile of a successful access and
+// the security labels of the data it concerns. A row migrated from before
+// the log is served as it was stored.
+func Render(r *store.AuditRecord) []byte {
+	if len(r.Legacy) > 0 {
+		return r.Legacy
+	}
+	a := auditEventOf(r)
+	meta := metaExtra{Security: make([]coding, len(r.Labels))}
+	for i, l := range r.Labels {
+		meta.Security[i] = coding(l)
+	}
+	if prof := profileOf(Action(r.Action), a.Outcome, r.Patient); prof != "" {
+		meta.Profile = []string{prof}
+	}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		panic(err) // plain strings and structs: cannot fail
+	}
+	extra, err := json.Marshal(meta)
+	if err != nil {
+		panic(err)
+	}
+	return splice("AuditEvent", raw, extra, r.ID, 1, r.Recorded)
 }
 
 type provenance struct {
@@ -119,7 +134,7 @@ func (b *Builder) ProvenanceOf(vs []*store.Version, labels []Label, p *auth.Prin
 			pr.Reason = append(pr.Reason, codeable{Coding: []coding{{System: sysPurpose, Code: pou}}})
 		}
 	}
-	return b.write("Provenance", pr, metaExtra{Security: labelCodings(labels)})
+	return b.write("Provenance", &pr, metaExtra{Security: labelCodings(labels)})
 }
 
 // activityOf is the v3-DataOperation that made v.
@@ -183,9 +198,10 @@ func labelCodings(ls []Label) []coding {
 	return out
 }
 
-// write renders a record resource and indexes it. The body is marshalled
+// write renders a Provenance and builds its index rows from the values it
+// was made of: no encode-and-decode round trip. The body is marshalled
 // once; Render only splices in the id and server meta.
-func (b *Builder) write(typ string, body any, meta metaExtra) (store.Write, error) {
+func (b *Builder) write(typ string, body *provenance, meta metaExtra) (store.Write, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return store.Write{}, fmt.Errorf("audit: %s: %w", typ, err)
@@ -194,27 +210,21 @@ func (b *Builder) write(typ string, body any, meta metaExtra) (store.Write, erro
 	if err != nil {
 		return store.Write{}, fmt.Errorf("audit: %s meta: %w", typ, err)
 	}
-	render := func(id string, v int64, at time.Time) []byte {
-		var buf bytes.Buffer
-		buf.Grow(len(raw) + len(extra) + 128)
-		buf.WriteString(`{"resourceType":"` + typ + `","id":"` + id + `","meta":{"versionId":"` + strconv.FormatInt(v, 10) +
-			`","lastUpdated":"` + resource.FormatInstant(at) + `"`)
-		if len(extra) > 2 {
-			buf.WriteByte(',')
-			buf.Write(extra[1 : len(extra)-1])
-		}
-		buf.WriteString("},")
-		buf.Write(raw[1:])
-		return buf.Bytes()
+	render := func(id string, v int64, at time.Time) []byte { return splice(typ, raw, extra, id, v, at) }
+	return store.Write{Type: typ, ID: b.newID(), Method: store.MethodPost, Render: render, Index: b.provenanceIndex(body, meta)}, nil
+}
+
+// splice writes {"resourceType","id","meta":{versionId,lastUpdated,extra...},raw...}.
+func splice(typ string, raw, extra []byte, id string, v int64, at time.Time) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(raw) + len(extra) + 128)
+	buf.WriteString(`{"resourceType":"` + typ + `","id":"` + id + `","meta":{"versionId":"` + strconv.FormatInt(v, 10) +
+		`","lastUpdated":"` + resource.FormatInstant(at) + `"`)
+	if len(extra) > 2 {
+		buf.WriteByte(',')
+		buf.Write(extra[1 : len(extra)-1])
 	}
-	id := b.newID()
-	m, err := search.Decode(render(id, 1, time.Time{}))
-	if err != nil {
-		return store.Write{}, fmt.Errorf("audit: %s: %w", typ, err)
-	}
-	ix, err := b.reg.Extract(typ, m)
-	if err != nil {
-		return store.Write{}, fmt.Errorf("audit: indexing %s: %w", typ, err)
-	}
-	return store.Write{Type: typ, ID: id, Method: store.MethodPost, Render: render, Index: ix}, nil
+	buf.WriteString("},")
+	buf.Write(raw[1:])
+	return buf.Bytes()
 }

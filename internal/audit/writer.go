@@ -9,15 +9,17 @@ import (
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
-// Writer stores the AuditEvents of reads and searches with group commit:
-// requests queue their events, and one goroutine commits everything queued
-// in one transaction while the next batch gathers. A lone reader waits for
-// one commit of its own; many concurrent readers share one fsync instead of
-// serialising on one each. Write returns only once its events are durable,
-// so a response is never sent for an access that was not recorded.
+// Writer appends the audit log rows of reads and searches with group
+// commit: requests queue their rows, and one goroutine appends everything
+// queued in one durable commit (one multi-row INSERT on PostgreSQL, one
+// transaction of batched INSERTs on SQLite) while the next batch gathers. A
+// lone reader waits for one commit of its own; many concurrent readers
+// share one fsync instead of serialising on one each. Write returns only
+// once its rows are durable, so a response is never sent for an access
+// that was not recorded.
 type Writer struct {
-	st store.Store
-	// MaxBatch caps the events in one transaction.
+	log store.AuditLog
+	// MaxBatch caps the rows of one commit.
 	MaxBatch int
 	// Timeout bounds one commit; it does not follow any one request's
 	// context, so a client that goes away cannot abort the others' batch.
@@ -27,27 +29,28 @@ type Writer struct {
 	queue   []*pending
 	running bool
 
-	batches, events atomic.Int64
+	batches, events, queued atomic.Int64
+	lastCommit, sumCommit   atomic.Int64 // nanoseconds
 }
 
 type pending struct {
-	writes []store.Write
-	done   chan error
+	recs []store.AuditRecord
+	done chan error
 }
 
-// NewWriter returns a writer into st.
-func NewWriter(st store.Store) *Writer {
-	return &Writer{st: st, MaxBatch: 512, Timeout: 10 * time.Second}
+// NewWriter returns a writer into log.
+func NewWriter(log store.AuditLog) *Writer {
+	return &Writer{log: log, MaxBatch: 1024, Timeout: 10 * time.Second}
 }
 
-// Write stores writes (in one transaction, possibly with other requests'
-// writes) and returns when they are committed, or the error that stopped
-// them.
-func (w *Writer) Write(ctx context.Context, writes []store.Write) error {
-	if len(writes) == 0 {
+// Write appends recs (in one commit, possibly with other requests' rows)
+// and returns when they are durable, or the error that stopped them.
+func (w *Writer) Write(ctx context.Context, recs []store.AuditRecord) error {
+	if len(recs) == 0 {
 		return nil
 	}
-	p := &pending{writes: writes, done: make(chan error, 1)}
+	p := &pending{recs: recs, done: make(chan error, 1)}
+	w.queued.Add(int64(len(recs)))
 	w.mu.Lock()
 	w.queue = append(w.queue, p)
 	if !w.running {
@@ -63,9 +66,19 @@ func (w *Writer) Write(ctx context.Context, writes []store.Write) error {
 	}
 }
 
-// Stats reports the transactions committed and the AuditEvents written,
-// so benchmarks can show the batching.
+// Stats reports the commits made and the rows they appended, so benchmarks
+// can show the batching.
 func (w *Writer) Stats() (batches, events int64) { return w.batches.Load(), w.events.Load() }
+
+// QueueDepth is the number of rows waiting for a commit (for /metrics).
+func (w *Writer) QueueDepth() int64 { return w.queued.Load() }
+
+// CommitLatency reports the duration of the last commit, and the number
+// and total duration of all commits so far (for /metrics: the mean is
+// total/commits).
+func (w *Writer) CommitLatency() (last time.Duration, commits int64, total time.Duration) {
+	return time.Duration(w.lastCommit.Load()), w.batches.Load(), time.Duration(w.sumCommit.Load())
+}
 
 // run commits batches until the queue is empty; a new Write starts it again.
 func (w *Writer) run() {
@@ -92,14 +105,14 @@ func (w *Writer) run() {
 	}
 }
 
-// take removes up to MaxBatch events' worth of requests from the queue.
+// take removes up to MaxBatch rows' worth of requests from the queue.
 func (w *Writer) take() []*pending {
 	n, i := 0, 0
 	for ; i < len(w.queue); i++ {
-		if n > 0 && n+len(w.queue[i].writes) > w.MaxBatch {
+		if n > 0 && n+len(w.queue[i].recs) > w.MaxBatch {
 			break
 		}
-		n += len(w.queue[i].writes)
+		n += len(w.queue[i].recs)
 	}
 	batch := w.queue[:i:i]
 	w.queue = w.queue[i:]
@@ -109,21 +122,25 @@ func (w *Writer) take() []*pending {
 func (w *Writer) commit(batch []*pending) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.Timeout)
 	defer cancel()
-	var all []store.Write
-	for _, p := range batch {
-		all = append(all, p.writes...)
+	var all []store.AuditRecord
+	if len(batch) == 1 {
+		all = batch[0].recs
+	} else {
+		for _, p := range batch {
+			all = append(all, p.recs...)
+		}
 	}
-	// One store batch: the events' rows and index rows go in a few
-	// multi-row statements, however many requests share the commit.
-	err := w.st.Transaction(ctx, func(tx store.Tx) error {
-		_, err := tx.WriteBatch(ctx, all)
-		return err
-	})
+	t0 := time.Now()
+	err := w.log.AppendAudit(ctx, all)
+	d := time.Since(t0)
 	if err == nil {
 		w.batches.Add(1)
-		for _, p := range batch {
-			w.events.Add(int64(len(p.writes)))
-		}
+		w.events.Add(int64(len(all)))
+		w.queued.Add(-int64(len(all)))
+		w.lastCommit.Store(int64(d))
+		w.sumCommit.Add(int64(d))
+	} else if len(batch) == 1 {
+		w.queued.Add(-int64(len(all))) // given up: the request gets the error
 	}
 	return err
 }

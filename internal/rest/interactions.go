@@ -30,6 +30,9 @@ func (s *Service) Read(ctx context.Context, r Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.Type == "AuditEvent" {
+		return s.readAuditEvent(ctx, r, "read")
+	}
 	v, err := s.store.Read(ctx, r.Type, r.ID)
 	if err != nil {
 		return nil, err
@@ -55,6 +58,9 @@ func (s *Service) VRead(ctx context.Context, r Request) (*Response, error) {
 	ctx, err := s.authorize(ctx, r.Type, auth.Read)
 	if err != nil {
 		return nil, err
+	}
+	if r.Type == "AuditEvent" {
+		return s.readAuditEvent(ctx, r, "vread")
 	}
 	v, err := s.store.VRead(ctx, r.Type, r.ID, r.VersionID)
 	if err != nil {

@@ -32,6 +32,12 @@ func (s *Service) Search(ctx context.Context, r Request) (*Response, error) {
 	if err := checkQueryAuditor(ctx, q); err != nil {
 		return nil, err
 	}
+	if err := checkAuditLogQuery(q); err != nil {
+		return nil, err
+	}
+	if len(q.Types) == 1 && q.Types[0] == "AuditEvent" {
+		return s.searchAuditEvents(ctx, r, q)
+	}
 	res, err := s.store.Search(ctx, q)
 	if err != nil {
 		return nil, err

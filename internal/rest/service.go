@@ -23,6 +23,7 @@ import (
 // Service carries out interactions on a store.
 type Service struct {
 	store  store.Store
+	log    store.AuditLog
 	parser *resource.Parser
 	reg    *search.Registry
 	types  map[string]bool
@@ -44,6 +45,7 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	}
 	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID)}
 	svc.store = &recorder{Store: s, svc: svc}
+	svc.log, _ = s.(store.AuditLog)
 	return svc
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -25,7 +27,7 @@ import (
 // so a 401 is audited too.
 func (s *Server) auditTrail(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !audited(c) {
+		if !audited(c) || s.cfg.NoAudit {
 			return next(c)
 		}
 		req := c.Request()
@@ -47,10 +49,7 @@ func (s *Server) auditTrail(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(events) == 0 {
 			events = []audit.Event{s.describe(c)}
 		}
-		writes, err := s.auditWrites(events, col.Request, auth.FromContext(ctx), res.Status)
-		if err == nil {
-			err = s.audits.Write(ctx, writes)
-		}
+		err := s.audits.Write(ctx, s.auditRecords(events, col.Request, auth.FromContext(ctx), res.Status))
 		if err != nil {
 			s.log.Error("audit write failed; the response is withheld", slog.String("request_id", col.Request.ID), slog.String("error", err.Error()))
 			return s.auditFailed(c, orig)
@@ -92,22 +91,30 @@ func (s *Server) describe(c echo.Context) audit.Event {
 	return audit.Describe(c.Request().Method, c.Param("type"), c.Param("id"), vid, sub, q)
 }
 
-// auditWrites builds the AuditEvents of the events not yet stored (a
-// write's were stored with it).
-func (s *Server) auditWrites(events []audit.Event, req audit.Request, p *auth.Principal, status int) ([]store.Write, error) {
+// auditRecords are the audit log rows of the events not yet stored (a
+// write's were stored with it): plain values, nothing encoded.
+func (s *Server) auditRecords(events []audit.Event, req audit.Request, p *auth.Principal, status int) []store.AuditRecord {
 	now := time.Now()
-	var out []store.Write
+	var out []store.AuditRecord
 	for _, ev := range events {
 		if ev.Stored {
 			continue
 		}
-		ws, err := s.svc.Records().AuditEvents(ev, req, p, status, now)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ws...)
+		out = append(out, audit.Records(ev, req, p, status, now, s.svc.Records().Source)...)
 	}
-	return out, nil
+	return out
+}
+
+// AuditWriter is the group-commit writer of reads' and searches' audit
+// rows; its QueueDepth and CommitLatency are for /metrics.
+func (s *Server) AuditWriter() *audit.Writer { return s.audits }
+
+// noAuditLog stands for a store without an audit log: every audited
+// request fails (503) rather than go unrecorded.
+type noAuditLog struct{ store.AuditLog }
+
+func (noAuditLog) AppendAudit(context.Context, []store.AuditRecord) error {
+	return errors.New("this store keeps no audit log")
 }
 
 // auditFailed replaces the held response with a 503.

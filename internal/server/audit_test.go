@@ -301,17 +301,20 @@ func TestAuditSearchIsPatientQuery(t *testing.T) {
 	})
 }
 
-// failingAudit is a store whose transactions (the audit writer's) fail.
-type failingAudit struct{ store.Store }
+// failingAudit is a store whose audit log appends (the audit writer's) fail.
+type failingAudit struct {
+	store.Store
+	store.AuditLog
+}
 
-func (failingAudit) Transaction(context.Context, func(store.Tx) error) error {
+func (failingAudit) AppendAudit(context.Context, []store.AuditRecord) error {
 	return errors.New("disk full")
 }
 
 // A read whose AuditEvent cannot be stored is not served: 503, no data.
 func TestAuditFailureWithholdsTheRead(t *testing.T) {
 	st := storetest.OpenSQLite(t)
-	a := newAuditAPI(t, st, failingAudit{st})
+	a := newAuditAPI(t, st, failingAudit{st, st})
 	a.want(a.as("clinic", "PUT", "/Patient/sok", `{"resourceType":"Patient","id":"sok","gender":"male"}`), 201)
 	r := a.want(a.as("clinic", "GET", "/Patient/sok", ""), 503)
 	if strings.Contains(string(r.body), `"gender"`) || r.issue(t)["code"] != "transient" || r.header.Get("ETag") != "" {

@@ -95,8 +95,12 @@ func TestHealth(t *testing.T) {
 	a.want(a.do("GET", a.srv.URL+"/healthz", ""), 200)
 }
 
-// failingStore fails every call with an error that must not reach clients.
-type failingStore struct{ store.Store }
+// failingStore fails every read with an error that must not reach clients
+// (its audit log works: the 500 is audited).
+type failingStore struct {
+	store.Store
+	store.AuditLog
+}
 
 var errSecret = errors.New("pq: password authentication failed for user secret-user")
 
@@ -106,7 +110,8 @@ func (failingStore) Read(context.Context, string, string) (*store.Version, error
 
 // A server fault is 500 with the request id, and its cause is logged, never sent.
 func TestInternalErrorsDoNotLeak(t *testing.T) {
-	a := newAPI(t, failingStore{storetest.OpenSQLite(t)}, server.Config{})
+	st := storetest.OpenSQLite(t)
+	a := newAPI(t, failingStore{st, st}, server.Config{})
 	r := a.want(a.do("GET", "/Patient/x", "", "X-Request-Id", "req-123"), 500)
 	is := r.issue(t)
 	if strings.Contains(string(r.body), "secret") || !strings.Contains(is["diagnostics"].(string), "req-123") {

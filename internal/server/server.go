@@ -51,6 +51,10 @@ type Config struct {
 	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
 	// /.well-known/smart-configuration when set.
 	TokenEndpoint string
+	// NoAudit turns the auditing of reads and searches off. It exists only
+	// so a benchmark can measure what auditing costs (serve
+	// --bench-no-audit); writes keep their records.
+	NoAudit bool
 }
 
 // maxClients bounds the per-client rate limiters kept in memory.
@@ -88,7 +92,12 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 		cfg.MaxImportBody = DefaultMaxImportBody
 	}
 	s := &Server{cfg: cfg, svc: svc, store: st, log: log, e: echo.New(), reg: &registry{}, start: time.Now(), defs: mustCatalog(),
-		auth: cfg.Auth, limits: newLimiters(cfg.RateLimit, maxClients), audits: audit.NewWriter(st)}
+		auth: cfg.Auth, limits: newLimiters(cfg.RateLimit, maxClients)}
+	auditLog, ok := st.(store.AuditLog)
+	if !ok {
+		auditLog = noAuditLog{}
+	}
+	s.audits = audit.NewWriter(auditLog)
 	if s.auth == nil {
 		s.auth = auth.Open{}
 	}

@@ -221,17 +221,19 @@ type AuditRange struct {
 // AuditQuery selects log rows: each field is a list of criteria, all of
 // which must hold (AND); a criterion's values are alternatives (OR).
 type AuditQuery struct {
-	IDs       [][]string
-	Patients  [][]string
-	Agents    [][]AuditAgent
-	Dates     [][]AuditRange
-	Entities  [][]AuditEntity
-	Actions   [][]string
-	Outcomes  [][]string
-	Types     [][]AuditToken
-	Subtypes  [][]AuditToken
-	Sources   [][]string
-	Purposes  [][]AuditToken
+	IDs      [][]string
+	Patients [][]string
+	Agents   [][]AuditAgent
+	Dates    [][]AuditRange
+	Entities [][]AuditEntity
+	Actions  [][]string
+	Outcomes [][]string
+	Types    [][]AuditToken
+	Subtypes [][]AuditToken
+	Sources  [][]string
+	Purposes [][]AuditToken
+	// Labels match the security labels of the data an event concerns (_security).
+	Labels    [][]AuditToken
 	Ascending bool
 	// Count is the page size (0: only the total when Total is set).
 	Count int

@@ -259,6 +259,9 @@ func (db *DB) auditCriteria(b *builder, q *store.AuditQuery) {
 	for _, ss := range q.Sources {
 		anyOf(len(ss), func(i int) { eq("source", ss[i]) })
 	}
+	for _, ls := range q.Labels {
+		anyOf(len(ls), func(i int) { db.needle(b, "labels", ls[i]) })
+	}
 	for _, ps := range q.Purposes {
 		anyOf(len(ps), func(i int) {
 			b.w("(")
