@@ -3,8 +3,8 @@ package audit_test
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
