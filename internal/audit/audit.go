@@ -80,9 +80,9 @@ type Event struct {
 	// audit-event-type "rest" of a RESTful interaction), e.g.
 	// TypeSecurityAlert for break-the-glass.
 	EventType *Coding
-	// Subtypes, when set, replace the default AuditEvent.subtype (the
-	// restful-interaction code of Interaction), e.g.
-	// SubtypeEmergencyOverrideStarted.
+	// Subtypes, when set, come first in AuditEvent.subtype, before the
+	// restful-interaction code of Interaction (left out when Interaction
+	// is ""), e.g. SubtypeEmergencyOverrideStarted.
 	Subtypes []Coding
 	// PurposeOfEvent are the purposes of this event
 	// (AuditEvent.purposeOfEvent, e.g. PurposeEmergencyTreatment); the

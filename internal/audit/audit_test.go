@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -175,4 +176,72 @@ func sortedIndex(ix *search.Index) *search.Index {
 	sort.Slice(c.Refs, func(i, j int) bool { return fmt.Sprint(c.Refs[i]) < fmt.Sprint(c.Refs[j]) })
 	sort.Slice(c.Dates, func(i, j int) bool { return fmt.Sprint(c.Dates[i]) < fmt.Sprint(c.Dates[j]) })
 	return &c
+}
+
+// A log row rendered as an AuditEvent reads back into the same row: the
+// rendering loses nothing the row holds (except the store's chain fields),
+// which is also what lets AuditEvents stored as resources by an earlier
+// Mekong move into the log with every searchable column.
+func TestFromLegacyInvertsRender(t *testing.T) {
+	at := time.Date(2026, 3, 14, 9, 30, 0, 123456000, time.UTC)
+	clinic := &auth.Principal{Issuer: "https://idp", Subject: "u1", ClientID: "c1", Organization: "http://hl7.org/fhir/sid/org|KH-MOH",
+		PurposeOfUse: []string{"TREAT", "PUBHLTH"}, TokenID: "t1"}
+	req := audit.Request{ID: "req-1", ClientAddress: "10.0.0.7", Server: "mekong.example"}
+	labels := []audit.Label{{System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R", Display: "restricted"}}
+	events := []audit.Event{
+		{Action: audit.ActionRead, Interaction: "read", Type: "Observation", ID: "o1", VersionID: 2, Patients: []string{"p1"}, Labels: labels},
+		{Action: audit.ActionExecute, Interaction: "search-type", Type: "Observation", Query: "subject=Patient/p1&code=x", Patients: []string{"p1", "p2"}},
+		{Action: audit.ActionCreate, Interaction: "create", Type: "Patient", ID: "p1", VersionID: 1, Patients: []string{"p1"}, Status: 422},
+		{Action: audit.ActionExecute, Interaction: "transaction"},
+		{Action: audit.ActionExecute, Interaction: "operation", Type: "Patient", ID: "p1", Patients: []string{"p1"},
+			EventType: &audit.TypeSecurityAlert, Subtypes: []audit.Coding{audit.SubtypeEmergencyOverrideStarted},
+			PurposeOfEvent: []audit.Coding{audit.PurposeEmergencyTreatment}, Reason: "unconscious"},
+	}
+	for _, p := range []*auth.Principal{nil, clinic, {ClientID: "c2", Organization: "Organization/iom"}, {Organization: "https://org.example/x"}} {
+		for _, ev := range events {
+			for _, want := range audit.Records(ev, req, p, 200, at, "gw-1") {
+				want.ID = "0190a1b2-c3d4-7e5f-8a9b-000000000009"
+				got, err := audit.FromLegacy(want.ID, audit.Render(&want))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%+v by %+v (-rendered +read back):\n%s", ev, p, diff)
+				}
+			}
+		}
+	}
+}
+
+// AuditEvents written by the Mekong before the audit log (testdata, made by
+// commit 5309269's Builder) read into the rows auditors search by.
+func TestFromLegacyGolden(t *testing.T) {
+	data, err := os.ReadFile("testdata/legacy-auditevents.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var doc struct{ ID string }
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatal(err)
+		}
+		r, err := audit.FromLegacy(doc.ID, []byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %d user=%s|%s client=%s org=%s patient=%s entity=%s/%s/%d labels=%d query=%q req=%s at=%s",
+			r.Action, r.Interaction, r.EventType.Code, r.Status, r.Issuer, r.Subject, r.ClientID, r.Organization, r.Patient,
+			r.EntityType, r.EntityID, r.EntityVersion, len(r.Labels), r.Query, r.RequestID, r.Recorded.Format(time.RFC3339)))
+	}
+	want := []string{
+		`R read  200 user=https://idp.moph.go.th|nurse-17 client=hosxp-chiangrai org=Organization/th-chiangrai-hospital patient=sok entity=Observation/o1/2 labels=1 query="" req=req-0 at=2026-02-10T08:00:00Z`,
+		`E search-type  200 user=https://idp.moph.go.th|nurse-17 client=hosxp-chiangrai org=Organization/th-chiangrai-hospital patient=sok entity=Observation//0 labels=0 query="subject=Patient/sok&code=http://loinc.org|94500-6" req=req-1 at=2026-02-10T08:01:00Z`,
+		`R read  404 user=https://idp.moph.go.th|nurse-17 client=hosxp-chiangrai org=Organization/th-chiangrai-hospital patient=nobody entity=Patient/nobody/0 labels=0 query="" req=req-2 at=2026-02-10T08:02:00Z`,
+		`E search-system  401 user=| client= org= patient= entity=//0 labels=0 query="" req=req-3 at=2026-02-10T08:03:00Z`,
+		`C create  200 user=| client=iom-batch org=http://iom.int/sid|IOM patient=sok entity=Patient/sok/1 labels=0 query="" req=req-4 at=2026-02-10T08:04:00Z`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
 }

@@ -110,9 +110,14 @@ func auditEventOf(r *store.AuditRecord) auditEvent {
 		a.Type = coding(store.AuditTypeRest)
 	}
 	if len(r.Subtypes) > 0 {
-		a.Subtype = a.Subtype[:0]
+		// The event's own subtypes come first; the REST interaction that
+		// carried it, when there was one, stays beside them.
+		a.Subtype = nil
 		for _, c := range r.Subtypes {
 			a.Subtype = append(a.Subtype, coding(c))
+		}
+		if r.Interaction != "" {
+			a.Subtype = append(a.Subtype, coding{System: sysInteraction, Code: r.Interaction})
 		}
 	}
 	if r.Source != "" {

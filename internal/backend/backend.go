@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/store/postgres"
 	"github.com/mekong-fhir/mekong/internal/store/sqlite"
 	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
@@ -47,7 +48,9 @@ func Redact(url string) string {
 	return url
 }
 
-// OpenMigrated opens the database and applies pending migrations.
+// OpenMigrated opens the database and applies pending migrations, then
+// moves AuditEvents an earlier Mekong stored as resources into the audit
+// log (none after the first run).
 func OpenMigrated(ctx context.Context, url string) (*sqlstore.DB, int, error) {
 	db, err := Open(ctx, url)
 	if err != nil {
@@ -55,6 +58,10 @@ func OpenMigrated(ctx context.Context, url string) (*sqlstore.DB, int, error) {
 	}
 	n, err := db.Migrate(ctx)
 	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	if _, err := audit.MigrateLegacy(ctx, db); err != nil {
 		db.Close()
 		return nil, 0, err
 	}

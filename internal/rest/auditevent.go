@@ -77,7 +77,8 @@ func (s *Service) searchAuditEvents(ctx context.Context, r Request, q *search.Qu
 	if err != nil {
 		return nil, err
 	}
-	ev := audit.Event{Action: audit.ActionExecute, Interaction: searchInteraction(r.Type), Type: r.Type, Query: r.Query.Encode()}
+	ev := audit.Event{Action: audit.ActionExecute, Interaction: searchInteraction(r.Type), Type: r.Type, Query: r.Query.Encode(),
+		Patients: audit.PatientsInQuery(r.Type, r.Query)}
 	for i := range page.Records {
 		ev.Merge(audit.Facts{Labels: labelsOf(&page.Records[i])})
 	}

@@ -37,6 +37,9 @@ var (
 	auditor = &auth.Principal{Issuer: "https://idp.mekong.example", Subject: "auditor-1", ClientID: "audit-console", Organization: "Organization/iom",
 		Labels: []string{"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"}, // labelled records are hidden from auditors without it
 		Scopes: []auth.Scope{{Context: auth.UserContext, Type: "AuditEvent", Actions: "rs"}, {Context: auth.UserContext, Type: "Provenance", Actions: "rs"}}}
+	// auditorUnlabelled may not see restricted (R) data, nor its events.
+	auditorUnlabelled = &auth.Principal{Issuer: "https://idp.mekong.example", Subject: "auditor-2", ClientID: "audit-console",
+		Scopes: []auth.Scope{{Context: auth.UserContext, Type: "AuditEvent", Actions: "rs"}}}
 )
 
 // auditAPI serves the API with the principal named by the X-Test-Principal
@@ -53,7 +56,7 @@ func newAuditAPI(t *testing.T, st store.Store, auditStore store.Store) *auditAPI
 	}
 	svc := rest.New(st, parser, registry)
 	h := server.New(server.Config{}, svc, auditStore, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	principals := map[string]*auth.Principal{"clinic": clinic, "auditor": auditor}
+	principals := map[string]*auth.Principal{"clinic": clinic, "auditor": auditor, "auditor-unlabelled": auditorUnlabelled}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := principals[r.Header.Get("X-Test-Principal")]; p != nil {
 			r = r.WithContext(auth.WithPrincipal(r.Context(), p))

@@ -64,7 +64,7 @@ type AuditRecord struct {
 	Status int
 	// EventType replaces the default type (rest) when its Code is set.
 	EventType AuditCoding
-	// Subtypes replace the default subtype (Interaction) when set.
+	// Subtypes are the event's own subtypes, rendered before Interaction's.
 	Subtypes []AuditCoding
 
 	// Principal is false when the request had no principal (unauthenticated).

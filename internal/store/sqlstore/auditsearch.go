@@ -245,7 +245,7 @@ func (db *DB) auditCriteria(b *builder, q *store.AuditQuery) {
 			t := ts[i]
 			b.w("(")
 			if t.AnySystem || t.System == store.AuditSubtypeSystem {
-				b.w("(subtypes = ''")
+				b.w("(interaction <> ''")
 				if !t.AnyCode {
 					b.w(" AND ")
 					eq("interaction", t.Code)
