@@ -37,7 +37,7 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(bulkFlags(), authFlags()...), logFlags()...)...),
+		}, append(append(append(bulkFlags(), authFlags()...), auditFlags()...), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -71,12 +71,26 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// Audit log (serveaudit.go): chain heads logged; benchmark switches.
+	stopProfile, err := startCPUProfile(cmd.String("cpu-profile"))
+	if err != nil {
+		return fmt.Errorf("serve: --cpu-profile: %w", err)
+	}
+	defer stopProfile()
+	if cmd.Bool("bench-no-audit") {
+		log.Warn("--bench-no-audit: reads and searches are NOT audited; for benchmarks only")
+	}
+	headsDone := make(chan struct{})
+	hctx, stopHeads := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { defer close(headsDone); logAuditHeads(hctx, log, db, cmd.Duration("audit-heads-every")) }()
+	defer func() { stopHeads(); <-headsDone }()
+
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
-		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint}, svc, db, log)
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint, NoAudit: cmd.Bool("bench-no-audit")}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
 	if err != nil {

@@ -263,6 +263,20 @@ type AuditVerification struct {
 	Rows, Chains int64
 	// Broken lists the first broken link of each broken chain.
 	Broken []AuditBreak
+	// Heads are the last rows of the chains: compared with heads recorded
+	// elsewhere (the gateway logs them), they show a chain whose tail was
+	// cut off or rewritten, which the chain itself cannot.
+	Heads []AuditHead
+}
+
+// AuditHead is the last row of a chain.
+type AuditHead struct {
+	Chain, Seq int64
+	Hash       []byte
+}
+
+func (h AuditHead) String() string {
+	return fmt.Sprintf("chain %s row %d hash %x", strconv.FormatUint(uint64(h.Chain), 36), h.Seq, h.Hash)
 }
 
 // AuditBreak is a chain's first broken link.

@@ -188,16 +188,16 @@ func (db *DB) putLane(l *lane) {
 	db.audit.mu.Unlock()
 }
 
-// AuditHeads returns the head of every idle chain of this process (chain id,
-// last sequence number, last hash): logged, they let an auditor detect a
-// chain's tail cut off or rewritten, which the chain alone cannot show.
-func (db *DB) AuditHeads() []store.AuditBreak {
+// AuditHeads returns the head of every idle chain of this process: logged,
+// they let an auditor detect a chain's tail cut off or rewritten, which the
+// chain alone cannot show.
+func (db *DB) AuditHeads() []store.AuditHead {
 	db.audit.mu.Lock()
 	defer db.audit.mu.Unlock()
-	var out []store.AuditBreak
+	var out []store.AuditHead
 	for _, l := range db.audit.free {
 		if l.chain != 0 {
-			out = append(out, store.AuditBreak{Chain: l.chain, Seq: l.seq, Reason: fmt.Sprintf("%x", l.head)})
+			out = append(out, store.AuditHead{Chain: l.chain, Seq: l.seq, Hash: l.head})
 		}
 	}
 	return out

@@ -390,6 +390,9 @@ func (db *DB) VerifyAudit(ctx context.Context) (*store.AuditVerification, error)
 		}
 		v.Rows++
 		if r.Chain != chain || v.Rows == 1 {
+			if v.Rows > 1 {
+				v.Heads = append(v.Heads, store.AuditHead{Chain: chain, Seq: seq, Hash: head})
+			}
 			v.Chains++
 			chain, seq, head, broken = r.Chain, 0, zeroHash, false
 		}
@@ -416,6 +419,9 @@ func (db *DB) VerifyAudit(ctx context.Context) (*store.AuditVerification, error)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore.VerifyAudit: %w", err)
+	}
+	if v.Rows > 0 {
+		v.Heads = append(v.Heads, store.AuditHead{Chain: chain, Seq: seq, Hash: head})
 	}
 	return v, nil
 }
