@@ -41,9 +41,13 @@ func exportParams(q url.Values, served []string, patient bool) (ExportSpec, erro
 		}
 		spec.Since = t
 	}
-	types, err := parseTypes(q["_type"], served)
+	// AuditEvents (the audit log) are exported only when _type names them.
+	types, err := parseTypes(q["_type"], append(slices.Clone(served), "AuditEvent"))
 	if err != nil {
 		return spec, err
+	}
+	if len(q["_type"]) == 0 {
+		types = slices.Clone(served)
 	}
 	spec.Types = types
 	return spec, nil

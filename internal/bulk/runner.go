@@ -87,6 +87,7 @@ func (s *Service) runExport(ctx context.Context, j *store.Job) error {
 		}
 	}
 	ex := &Exporter{Store: s.st, PerFile: s.cfg.PerFile}
+	ex.Log, _ = s.st.(store.AuditLog)
 	err := ex.Export(ctx, spec, st, func(f store.File, next ExportState) error {
 		st = next
 		state, _ := json.Marshal(next)

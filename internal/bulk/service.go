@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,6 +124,9 @@ func (s *Service) Export(ctx context.Context, r Request, patient bool) (*Respons
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAuditExport(ctx, spec.Types); err != nil {
+		return nil, err
+	}
 	params, _ := json.Marshal(spec)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "export", Request: r.URL, Params: params, Created: now, TransactionTime: now}
@@ -227,6 +231,9 @@ func (s *Service) Status(ctx context.Context, base, id string) (*Response, error
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAuditJob(ctx, j); err != nil {
+		return nil, err
+	}
 	h := http.Header{}
 	switch j.Status {
 	case store.JobQueued, store.JobRunning:
@@ -309,9 +316,41 @@ func (s *Service) File(ctx context.Context, id, name string) (*Response, error) 
 	if !ok || err != nil || (kind != store.FileOutput && kind != store.FileError) || !strings.HasSuffix(name, ".ndjson") {
 		return nil, outcome.NotFound("no bulk file %q: files are named output-N.ndjson or error-N.ndjson", name)
 	}
+	j, err := s.st.Job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAuditJob(ctx, j); err != nil {
+		return nil, err
+	}
 	f, err := s.st.File(ctx, id, kind, n)
 	if err != nil {
 		return nil, err
 	}
 	return &Response{Status: http.StatusOK, ContentType: "application/fhir+ndjson", Body: f.Content}, nil
+}
+
+// checkAuditExport lets only auditors (a scope such as user/AuditEvent.rs)
+// export AuditEvents: the log says who looked at whose data.
+func checkAuditExport(ctx context.Context, types []string) error {
+	if !slices.Contains(types, "AuditEvent") {
+		return nil
+	}
+	if p := auth.FromContext(ctx); p == nil || p.Unauthenticated || (p.Allows("AuditEvent", auth.Read) && p.Allows("AuditEvent", auth.Search)) {
+		return nil
+	}
+	return outcome.New(http.StatusForbidden, outcome.CodeForbidden,
+		"exporting AuditEvents needs an auditor scope such as user/AuditEvent.rs")
+}
+
+// checkAuditJob applies checkAuditExport to a job's status and files.
+func checkAuditJob(ctx context.Context, j *store.Job) error {
+	if j.Kind != "export" {
+		return nil
+	}
+	var spec ExportSpec
+	if err := json.Unmarshal(j.Params, &spec); err != nil {
+		return nil
+	}
+	return checkAuditExport(ctx, spec.Types)
 }

@@ -9,6 +9,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
@@ -353,4 +355,110 @@ func TestBulkImportTakenOverAfterLease(t *testing.T) {
 			t.Errorf("%s has %d versions, want 1", id, n)
 		}
 	}
+}
+
+// $export of AuditEvent (issue 15): named in _type, the audit log is
+// exported as NDJSON of the same BALP AuditEvents a read returns, every
+// event once across files, with _since; Patient/$export keeps the events
+// that concern a patient. Without _type the export is the clinical data only.
+func TestBulkExportAuditEvents(t *testing.T) {
+	eachBulkStore(t, bulk.Config{PerFile: 3}, func(t *testing.T, a *bulkAPI) {
+		a.importNDJSON(bulkInput)
+		a.work()
+		for i := 0; i < 4; i++ {
+			a.want(a.do("GET", "/Patient/dara", ""), http.StatusOK)
+		}
+		a.want(a.do("GET", "/$bulk-status/nope", ""), http.StatusNotFound) // an access about no patient
+		since := time.Now().UTC()
+		time.Sleep(2 * time.Millisecond)
+		a.want(a.do("GET", "/Patient/dara", "", "X-Request-ID", "after-since"), http.StatusOK)
+
+		total := a.want(a.do("GET", "/AuditEvent?_summary=count", ""), http.StatusOK).json(t)["total"].(float64)
+		r := a.want(a.do("GET", "/$export?_type=AuditEvent", "", "Prefer", async), http.StatusAccepted)
+		a.work()
+		m := a.manifest(r.header.Get("Content-Location"))
+		var lines []string
+		for _, f := range m.Output {
+			if f.Type != "AuditEvent" || f.Count > 3 {
+				t.Fatalf("output %+v", f)
+			}
+			body := a.want(a.do("GET", f.URL, ""), http.StatusOK).body
+			lines = append(lines, strings.Split(strings.TrimSpace(string(body)), "\n")...)
+		}
+		// The export's own kick-off and status polls are audited too, after
+		// the count: at least total events, each once.
+		seen := map[string]bool{}
+		for _, l := range lines {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(l), &ev); err != nil || ev["resourceType"] != "AuditEvent" {
+				t.Fatalf("line %s: %v", l, err)
+			}
+			id := ev["id"].(string)
+			if seen[id] {
+				t.Fatalf("AuditEvent/%s exported twice", id)
+			}
+			seen[id] = true
+			if read := a.want(a.do("GET", "/AuditEvent/"+id, ""), http.StatusOK); strings.TrimSpace(string(read.body)) != l {
+				t.Fatalf("exported %s\n    read %s", l, read.body)
+			}
+		}
+		if float64(len(lines)) < total || len(m.Output) < 2 {
+			t.Fatalf("%d AuditEvents in %d files, the log held %v", len(lines), len(m.Output), total)
+		}
+
+		r = a.want(a.do("GET", "/$export?_type=AuditEvent&_since="+since.Format(time.RFC3339Nano), "", "Prefer", async), http.StatusAccepted)
+		a.work()
+		m = a.manifest(r.header.Get("Content-Location"))
+		// Oldest first: the first event after _since is the read made right after it.
+		body := a.want(a.do("GET", m.Output[0].URL, ""), http.StatusOK).body
+		if first, _, _ := strings.Cut(string(body), "\n"); !strings.Contains(first, `"value":"after-since"`) {
+			t.Fatalf("_since export starts with %s", first)
+		}
+
+		r = a.want(a.do("GET", "/Patient/$export?_type=AuditEvent", "", "Prefer", async), http.StatusAccepted)
+		a.work()
+		for _, f := range a.manifest(r.header.Get("Content-Location")).Output {
+			for _, l := range strings.Split(strings.TrimSpace(string(a.want(a.do("GET", f.URL, ""), http.StatusOK).body)), "\n") {
+				if !strings.Contains(l, `"reference":"Patient/`) {
+					t.Fatalf("Patient/$export of an event about no patient: %s", l)
+				}
+			}
+		}
+
+		r = a.want(a.do("GET", "/$export", "", "Prefer", async), http.StatusAccepted)
+		a.work()
+		for _, f := range a.manifest(r.header.Get("Content-Location")).Output {
+			if f.Type == "AuditEvent" {
+				t.Fatal("an export without _type included the audit log")
+			}
+		}
+	})
+}
+
+// Exporting AuditEvents needs an auditor scope, on the kick-off and on the
+// job's status and files: a token that may export every clinical type and
+// label but not read AuditEvents gets 403.
+func TestBulkExportAuditEventsNeedsAuditor(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	svc := rest.New(db, parser, registry)
+	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := server.New(server.Config{Bulk: b}, svc, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	scopes, _ := auth.ParseScopes([]string{"user/Patient.rs", "user/Observation.rs", "user/Immunization.rs"})
+	clinic := &auth.Principal{Issuer: "https://idp", Subject: "exporter", Scopes: scopes, Labels: []string{
+		"http://terminology.hl7.org/CodeSystem/v3-ActCode|HIV", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R",
+		"http://terminology.hl7.org/CodeSystem/v3-Confidentiality|V"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Test-Principal") == "clinic" {
+			r = r.WithContext(auth.WithPrincipal(r.Context(), clinic))
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	a := &api{t: t, srv: srv, base: srv.URL + "/fhir", store: db}
+	a.want(a.do("GET", "/$export?_type=AuditEvent", "", "Prefer", async, "X-Test-Principal", "clinic"), http.StatusForbidden)
+	a.want(a.do("GET", "/$export?_type=Patient", "", "Prefer", async, "X-Test-Principal", "clinic"), http.StatusAccepted)
+	// A job exporting AuditEvents (kicked off by an auditor) is not the clinic's to poll.
+	r := a.want(a.do("GET", "/$export?_type=AuditEvent", "", "Prefer", async), http.StatusAccepted)
+	a.want(a.do("GET", r.header.Get("Content-Location"), "", "X-Test-Principal", "clinic"), http.StatusForbidden)
+	a.want(a.do("GET", r.header.Get("Content-Location"), ""), http.StatusAccepted)
 }

@@ -232,6 +232,8 @@ type AuditQuery struct {
 	Subtypes [][]AuditToken
 	Sources  [][]string
 	Purposes [][]AuditToken
+	// AnyPatient keeps only events that concern a patient (Patient/$export).
+	AnyPatient bool
 	// Labels match the security labels of the data an event concerns (_security).
 	Labels    [][]AuditToken
 	Ascending bool

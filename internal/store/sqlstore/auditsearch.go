@@ -175,6 +175,9 @@ func (db *DB) auditCriteria(b *builder, q *store.AuditQuery) {
 		b.w(col, " = ")
 		b.a(v)
 	}
+	if q.AnyPatient {
+		b.w(" AND patient <> ''")
+	}
 	for _, ids := range q.IDs {
 		anyOf(len(ids), func(i int) { db.auditID(b, ids[i]) })
 	}
