@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
@@ -80,7 +81,17 @@ func (s *Service) Everything(ctx context.Context, r Request) (*Response, error) 
 		}
 	}
 	q.Members = members
-	page, err := s.store.Compartment(sctx, q)
+	// AuditEvents are the audit log's, not the compartment's: they follow
+	// the compartment's resources (everything.go's auditTail).
+	withAudit := false
+	for i, m := range q.Members {
+		if m.Type == "AuditEvent" {
+			withAudit = true
+			q.Members = append(q.Members[:i:i], q.Members[i+1:]...)
+			break
+		}
+	}
+	page, err := s.everythingPage(sctx, q, withAudit, r.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -197,4 +208,100 @@ func sortedKeys(v url.Values) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// everythingPage is one page of the compartment, then, when withAudit, of
+// the patient's AuditEvents from the audit log, oldest first, recorded
+// before the first page (each page read is itself audited about the
+// patient: without the bound the pages would not end). The cursor wraps
+// the compartment's, "cp.<until>.<cursor>", then the log's,
+// "ae.<total>.<until>.<cursor>", carrying the total of the first page.
+func (s *Service) everythingPage(ctx context.Context, q store.CompartmentQuery, withAudit bool, patient string) (*store.CompartmentPage, error) {
+	if !withAudit {
+		return s.store.Compartment(ctx, q)
+	}
+	log, err := s.auditLog()
+	if err != nil {
+		return nil, err
+	}
+	bad := outcome.Invalid("_cursor %q is not a cursor of this $everything", q.Cursor).At("_cursor")
+	until := time.Now().UnixMicro()
+	logQuery := func(until int64) store.AuditQuery {
+		aq := store.AuditQuery{Patients: [][]string{{patient}}, Ascending: true,
+			Dates: [][]store.AuditRange{{{Lo: q.Since.UnixMicro(), Hi: until}}}}
+		if q.Since.IsZero() {
+			aq.Dates[0][0].Lo = 0
+		}
+		return aq
+	}
+	if rest, ok := strings.CutPrefix(q.Cursor, "ae."); ok {
+		f := strings.SplitN(rest, ".", 3)
+		if len(f) != 3 {
+			return nil, bad
+		}
+		total, err1 := strconv.Atoi(f[0])
+		u, err2 := strconv.ParseInt(f[1], 36, 64)
+		if err1 != nil || err2 != nil {
+			return nil, bad
+		}
+		aq := logQuery(u)
+		aq.Cursor, aq.Count = f[2], q.Count
+		lp, err := log.SearchAudit(ctx, aq)
+		if err != nil {
+			return nil, err
+		}
+		return auditPage(&store.CompartmentPage{Total: total}, lp, total, u), nil
+	}
+	first := q.Cursor == ""
+	if rest, ok := strings.CutPrefix(q.Cursor, "cp."); ok {
+		u, c, found := strings.Cut(rest, ".")
+		n, err := strconv.ParseInt(u, 36, 64)
+		if !found || err != nil {
+			return nil, bad
+		}
+		until, q.Cursor = n, c
+	} else if !first {
+		return nil, bad
+	}
+	page, err := s.store.Compartment(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	aq := logQuery(until)
+	aq.Total = first && page.Total >= 0
+	if page.Next == "" {
+		aq.Count = q.Count - len(page.Resources)
+	}
+	var lp *store.AuditPage
+	if aq.Total || aq.Count > 0 {
+		if lp, err = log.SearchAudit(ctx, aq); err != nil {
+			return nil, err
+		}
+	}
+	if aq.Total {
+		page.Total += lp.Total
+	}
+	switch {
+	case page.Next != "":
+		// The log's rows come after the compartment's pages.
+		page.Next = "cp." + strconv.FormatInt(until, 36) + "." + page.Next
+	case aq.Count > 0:
+		page = auditPage(page, lp, page.Total, until)
+	case q.Count > 0:
+		// The compartment filled this page: the log starts on the next.
+		page.Next = "ae." + strconv.Itoa(page.Total) + "." + strconv.FormatInt(until, 36) + "."
+	}
+	return page, nil
+}
+
+// auditPage appends the log page's AuditEvents and continues with its cursor.
+func auditPage(page *store.CompartmentPage, lp *store.AuditPage, total int, until int64) *store.CompartmentPage {
+	for i := range lp.Records {
+		page.Resources = append(page.Resources, auditVersion(&lp.Records[i]))
+	}
+	page.Next = ""
+	if lp.Next != "" {
+		page.Next = "ae." + strconv.Itoa(total) + "." + strconv.FormatInt(until, 36) + "." + lp.Next
+	}
+	return page
 }

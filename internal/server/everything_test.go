@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -284,4 +285,40 @@ func TestEverythingInCapabilityStatement(t *testing.T) {
 			t.Errorf("%v: $everything listed = %v", res["type"], found)
 		}
 	}
+}
+
+// $everything with _type naming AuditEvent (the audit log's events about
+// the patient follow the compartment's resources), paged to the end with a
+// total that counts both, although each page read is itself audited.
+func TestEverythingAuditEvents(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *api) {
+		everythingFixture(t, a)
+		for i := 0; i < 3; i++ {
+			a.want(a.do("GET", "/Patient/dara", ""), 200)
+		}
+		events := a.want(a.do("GET", "/AuditEvent?patient=dara&_summary=count", ""), 200).json(t)["total"].(float64)
+		ids, pages := everythingPages(t, a, "/Patient/dara/$everything?_type=Patient,AuditEvent&_count=2")
+		var patients, audits int
+		for _, id := range ids {
+			switch {
+			case strings.HasPrefix(id, "Patient/"):
+				patients++
+			case strings.HasPrefix(id, "AuditEvent/"):
+				audits++
+				body := a.want(a.do("GET", "/"+id, ""), 200).body
+				if !strings.Contains(string(body), `"reference":"Patient/dara"`) {
+					t.Fatalf("%s is not about dara: %s", id, body)
+				}
+			default:
+				t.Fatalf("unexpected %s", id)
+			}
+		}
+		// The count above is itself an event about dara, recorded before the first page.
+		if patients != 2 || float64(audits) < events+1 || pages[0]["total"] != float64(len(ids)) {
+			t.Fatalf("%d patients, %d AuditEvents (the log had %v), total %v of %d ids", patients, audits, events, pages[0]["total"], len(ids))
+		}
+		if i := slices.IndexFunc(ids, func(id string) bool { return strings.HasPrefix(id, "AuditEvent/") }); i < 2 {
+			t.Fatalf("AuditEvents come after the compartment's resources: %v", ids)
+		}
+	})
 }

@@ -117,8 +117,18 @@ func (db *DB) SearchAudit(ctx context.Context, q store.AuditQuery) (*store.Audit
 	b := &builder{args: append([]any(nil), where.args...)}
 	b.w("SELECT ", auditColumns, " FROM audit_log", where.sb.String())
 	op, dir := "<", " DESC"
+	var until int64
 	if q.Ascending {
+		// Oldest first, the log grows at the far end of the pages, and each
+		// page a client reads is itself recorded there: paging stops at
+		// the time of the first page, or a small _count would never end.
 		op, dir = ">", ""
+		until = db.now().UnixMicro() + 1
+		if cur != nil {
+			until = cur.until
+		}
+		b.w(" AND recorded < ")
+		b.a(until)
 	}
 	if cur != nil {
 		b.w(" AND (recorded, chain, seq) ", op, " (")
@@ -149,7 +159,7 @@ func (db *DB) SearchAudit(ctx context.Context, q store.AuditQuery) (*store.Audit
 	if len(page.Records) > q.Count {
 		page.Records = page.Records[:q.Count]
 		last := page.Records[q.Count-1]
-		page.Next = auditCursor{recorded: last.Recorded.UnixMicro(), chain: last.Chain, seq: last.Seq, total: page.Total}.String()
+		page.Next = auditCursor{recorded: last.Recorded.UnixMicro(), chain: last.Chain, seq: last.Seq, total: page.Total, until: until}.String()
 	} else if page.Total < 0 && cur == nil {
 		page.Total = len(page.Records) // the whole result is on this page: counting is free
 	}
@@ -340,15 +350,17 @@ func auditEntity(b *builder, e store.AuditEntity) {
 	}
 }
 
-// auditCursor is the key of a page's last row, and the total counted on
-// the first page.
+// auditCursor is the key of a page's last row, the total counted on the
+// first page and, oldest first, the time paging stops at.
 type auditCursor struct {
 	recorded, chain, seq int64
 	total                int
+	until                int64
 }
 
 func (c auditCursor) String() string {
-	return strconv.FormatInt(c.recorded, 36) + "." + strconv.FormatInt(c.chain, 36) + "." + strconv.FormatInt(c.seq, 36) + "." + strconv.Itoa(c.total)
+	return strconv.FormatInt(c.recorded, 36) + "." + strconv.FormatInt(c.chain, 36) + "." + strconv.FormatInt(c.seq, 36) + "." +
+		strconv.Itoa(c.total) + "." + strconv.FormatInt(c.until, 36)
 }
 
 func parseAuditCursor(s string) (*auditCursor, error) {
@@ -357,15 +369,16 @@ func parseAuditCursor(s string) (*auditCursor, error) {
 	}
 	bad := outcome.Invalid("_cursor %q is not a cursor of this AuditEvent search; follow the Bundle's next link", s).At("_cursor")
 	f := strings.Split(s, ".")
-	if len(f) != 4 {
+	if len(f) != 5 {
 		return nil, bad
 	}
 	var c auditCursor
-	var err [4]error
+	var err [5]error
 	c.recorded, err[0] = strconv.ParseInt(f[0], 36, 64)
 	c.chain, err[1] = strconv.ParseInt(f[1], 36, 64)
 	c.seq, err[2] = strconv.ParseInt(f[2], 36, 64)
 	c.total, err[3] = strconv.Atoi(f[3])
+	c.until, err[4] = strconv.ParseInt(f[4], 36, 64)
 	if errors.Join(err[:]...) != nil {
 		return nil, bad
 	}

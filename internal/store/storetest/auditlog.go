@@ -192,6 +192,27 @@ func testAuditSearch(t *testing.T, s store.Store) {
 	if got := strings.Join(seen, "|"); got != "o9,o8,o7|o6,o5,o4|o3,o2,o1|o0" {
 		t.Fatalf("pages %s", got)
 	}
+	// Oldest first, every page read appends a row at the far end (an
+	// auditor's paging is itself audited): paging still ends, at the rows
+	// there were when it began.
+	q = store.AuditQuery{Count: 1, Ascending: true}
+	pages := 0
+	for ; pages < 50; pages++ {
+		page, err := l.SearchAudit(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.AppendAudit(ctx, []store.AuditRecord{rec(time.Now(), "auditor", "", "", "")}); err != nil {
+			t.Fatal(err)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	if pages != 10 {
+		t.Fatalf("oldest-first paging of 11 rows took %d pages, want 11", pages+1)
+	}
 	if _, err := l.SearchAudit(ctx, store.AuditQuery{Count: 3, Cursor: "garbage"}); err == nil {
 		t.Fatal("a bad cursor was accepted")
 	} else {
