@@ -1,6 +1,9 @@
 package search
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Compartment is an R4 CompartmentDefinition
 // (https://hl7.org/fhir/R4/compartmentdefinition.html): for each resource
@@ -125,7 +128,16 @@ func (r *Registry) Members(c Compartment, types []string) []CompartmentMember {
 		}
 		m := CompartmentMember{Type: t}
 		for _, code := range params {
-			if p, ok := r.Lookup(t, code); ok && p.Type == TypeReference {
+			p, ok := r.Lookup(t, code)
+			if !ok || p.Type != TypeReference {
+				continue
+			}
+			if d := p.Derived; d != nil && d.Target == c.Code {
+				// Its rows are From's, pointing at the compartment's type,
+				// which is what the compartment matches anyway.
+				code = d.From
+			}
+			if !slices.Contains(m.Params, code) {
 				m.Params = append(m.Params, code)
 			}
 		}

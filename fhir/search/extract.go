@@ -34,8 +34,8 @@ var implicitSystems = map[string]string{
 func (r *Registry) Extract(typ string, res map[string]any) (*Index, error) {
 	ix := &Index{}
 	for _, p := range r.Params(typ) {
-		if p.expr == nil {
-			continue
+		if p.expr == nil || (p.Derived != nil && len(p.Derived.Union) > 0) {
+			continue // a union keeps no rows: not even evaluated
 		}
 		nodes, err := p.expr.Evaluate(res)
 		if err != nil {
@@ -45,6 +45,7 @@ func (r *Registry) Extract(typ string, res map[string]any) (*Index, error) {
 			r.add(ix, p, res, n)
 		}
 	}
+	r.prune(typ, ix)
 	ix.dedupe()
 	ix.spanDates(PrimaryDate(typ))
 	return ix, nil
@@ -412,6 +413,7 @@ func number(v any) (float64, bool) {
 // resource is made of): repeated rows removed and token rows stamped with
 // the primary date's span, as Extract does.
 func (r *Registry) Finish(typ string, ix *Index) {
+	r.prune(typ, ix)
 	ix.dedupe()
 	ix.spanDates(PrimaryDate(typ))
 }

@@ -35,6 +35,9 @@ type Param struct {
 	// Column names a parameter served from the resources table itself
 	// (_id, _lastUpdated) rather than from index rows.
 	Column string
+	// Derived, when set, serves the parameter from other parameters'
+	// index rows (derived.go).
+	Derived *Derivation
 	expr   *fhirpath.Expression
 }
 
@@ -94,6 +97,7 @@ func NewRegistry(types []string, loc *time.Location) (*Registry, error) {
 			}
 		}
 	}
+	r.derive()
 	return r, nil
 }
 

@@ -86,14 +86,59 @@ func tableOf(p *search.Param, modifier string) string {
 }
 
 // indexParam is the param value index rows carry for a criterion.
-func indexParam(c *search.Criterion) string {
-	switch c.Modifier {
+func indexParam(c *search.Criterion) string { return indexParamOf(c.Param, c.Modifier) }
+
+func indexParamOf(p *search.Param, modifier string) string {
+	switch modifier {
 	case "identifier":
-		return c.Param.Code + ":identifier"
+		return p.Code + ":identifier"
 	case "of-type":
-		return c.Param.Code + ":of-type"
+		return p.Code + ":of-type"
 	}
-	return c.Param.Code
+	return p.Code
+}
+
+// paramIs writes " AND <col> = <the param rows of p carry>", or IN the
+// parameters a derived one is served from (search.Derivation): derived
+// values are unions of other parameters' rows at query time, not stored
+// twice. For a parameter derived from a reference to one target type, the
+// rows that point elsewhere are left out here when no value condition
+// (derivedRef) does it: :missing.
+func (b *builder) paramIs(col string, p *search.Param, modifier string, missing bool) {
+	names := p.StoredParams(modifier)
+	if names == nil {
+		names = []string{indexParamOf(p, modifier)}
+	}
+	if len(names) == 1 {
+		b.w(" AND ", col, " = ")
+		b.a(names[0])
+	} else {
+		b.w(" AND ", col, " IN ")
+		b.list(names)
+	}
+	if d := p.Derived; missing && d != nil && d.Target != "" && modifier != "identifier" {
+		alias, _, _ := strings.Cut(col, ".")
+		b.w(" AND (", alias, ".target_type = ")
+		b.a(d.Target)
+		b.w(" OR ", alias, ".url LIKE ")
+		b.a("%/" + search.EscapeLike(d.Target) + "/%")
+		b.w(` ESCAPE '\')`)
+	}
+}
+
+// derivedRef is ref for a parameter derived from a reference to one target
+// type (Observation.patient is subject where a Patient): a value naming
+// another type matches nothing, a bare id and a URL only that type's.
+func (b *builder) derivedRef(r search.RefValue, target string) {
+	switch {
+	case r.URL != "" && search.ReferenceType(r.URL) != target,
+		r.URL == "" && r.Type != "" && r.Type != target:
+		b.w("1 = 0")
+	case r.URL == "" && r.Type == "":
+		b.ref(search.RefValue{Type: target, ID: r.ID})
+	default:
+		b.ref(r)
+	}
 }
 
 // negated reports whether a criterion selects resources outside its set.
@@ -146,8 +191,7 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 		h := c.Has
 		b.w("SELECT x.target_id FROM search_reference x WHERE x.res_type = ")
 		b.a(h.Type)
-		b.w(" AND x.param = ")
-		b.a(h.Ref.Code)
+		b.paramIs("x.param", h.Ref, "", false)
 		b.w(" AND x.target_type = ")
 		b.a(typ)
 		b.w(" AND x.res_id")
@@ -164,8 +208,7 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 	case c.Chain != nil:
 		b.w("SELECT x.res_id FROM search_reference x WHERE x.res_type = ")
 		b.a(typ)
-		b.w(" AND x.param = ")
-		b.a(c.Param.Code)
+		b.paramIs("x.param", c.Param, "", false)
 		b.w(" AND x.target_type = ")
 		b.a(c.Chain.Type)
 		b.w(" AND x.target_id")
@@ -194,8 +237,7 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 	}
 	b.w("SELECT x.res_id FROM ", tableOf(c.Param, c.Modifier), " x WHERE x.res_type = ")
 	b.a(typ)
-	b.w(" AND x.param = ")
-	b.a(indexParam(c))
+	b.paramIs("x.param", c.Param, c.Modifier, c.Missing != nil)
 	if c.Missing != nil {
 		return nil
 	}
@@ -233,6 +275,10 @@ func (b *builder) value(c *search.Criterion, v *search.Value) error {
 	case search.TypeReference:
 		if c.Modifier == "identifier" {
 			b.token(b.c("system"), b.c("code"), v.Token)
+			return nil
+		}
+		if d := c.Param.Derived; d != nil && d.Target != "" {
+			b.derivedRef(v.Ref, d.Target)
 			return nil
 		}
 		b.ref(v.Ref)

@@ -23,7 +23,8 @@ func driver(q *search.Query) int {
 	best, bestRank := -1, 0
 	for i := range q.And {
 		c := &q.And[i]
-		if c.Chain != nil || c.Has != nil || c.Missing != nil || c.Param == nil || c.Param.Column != "" || len(c.Values) != 1 {
+		if c.Chain != nil || c.Has != nil || c.Missing != nil || c.Param == nil || c.Param.Column != "" || len(c.Values) != 1 ||
+			len(c.Param.StoredParams(c.Modifier)) > 1 { // a union's rows are not one ordered range
 			continue
 		}
 		rank := 0
@@ -65,8 +66,7 @@ func (db *DB) drive(b *builder, q *search.Query, di int, join bool) error {
 	}
 	b.w(" WHERE d.res_type = ")
 	b.a(q.Types[0])
-	b.w(" AND d.param = ")
-	b.a(indexParam(c))
+	b.paramIs("d.param", c.Param, c.Modifier, false)
 	b.w(" AND ")
 	b.x = "d"
 	err := b.value(c, &c.Values[0])
@@ -114,8 +114,8 @@ func (b *builder) probe(typ, alias string, c *search.Criterion) error {
 	}
 	b.w("EXISTS (SELECT 1 FROM ", tableOf(c.Param, c.Modifier), " x WHERE x.res_type = ")
 	b.a(typ)
-	b.w(" AND x.res_id = ", alias, ".res_id AND x.param = ")
-	b.a(indexParam(c))
+	b.w(" AND x.res_id = ", alias, ".res_id")
+	b.paramIs("x.param", c.Param, c.Modifier, c.Missing != nil)
 	if c.Missing == nil {
 		if err := b.values(c); err != nil {
 			return err

@@ -82,8 +82,8 @@ func (db *DB) included(ctx context.Context, typ string, ids []string, inc search
 	b.w(" AND EXISTS (SELECT 1 FROM search_reference x WHERE x.res_type = ")
 	b.a(typ)
 	if inc.Param != nil {
-		b.w(" AND x.param = ")
-		b.a(inc.Param.Code)
+		// A derived reference (Observation:patient) includes only its target type.
+		b.paramIs("x.param", inc.Param, "", true)
 	}
 	if inc.TargetType != "" {
 		b.w(" AND x.target_type = ")
@@ -110,8 +110,7 @@ func (db *DB) revIncluded(ctx context.Context, typ string, ids []string, inc sea
 	}
 	b.w(" AND EXISTS (SELECT 1 FROM search_reference x WHERE x.res_type = r.res_type AND x.res_id = r.res_id")
 	if inc.Param != nil {
-		b.w(" AND x.param = ")
-		b.a(inc.Param.Code)
+		b.paramIs("x.param", inc.Param, "", false)
 	}
 	b.w(" AND x.target_type = ")
 	b.a(typ)

@@ -68,9 +68,11 @@ func sortKeys(q *search.Query) []sortKey {
 			continue
 		}
 		s := sentinel(kind, k.Desc)
+		sb := &builder{}
+		sb.paramIs("y.param", p, "", true)
 		keys = append(keys, sortKey{
-			expr: "COALESCE((SELECT " + agg + "(y." + col + ") FROM " + table + " y WHERE y.res_type = r.res_type AND y.res_id = r.res_id AND y.param = ?), " + s + ")",
-			args: []any{p.Code}, kind: kind, desc: k.Desc,
+			expr: "COALESCE((SELECT " + agg + "(y." + col + ") FROM " + table + " y WHERE y.res_type = r.res_type AND y.res_id = r.res_id" + sb.sb.String() + "), " + s + ")",
+			args: sb.args, kind: kind, desc: k.Desc,
 		})
 	}
 	return keys
@@ -379,8 +381,7 @@ func (db *DB) driverScan(b *builder, q *search.Query, di int, cur *cursor) {
 	backwards := cur != nil && cur.Prev
 	b.w("SELECT d.res_type, d.res_id FROM ", tableOf(c.Param, c.Modifier), " d WHERE d.res_type = ")
 	b.a(q.Types[0])
-	b.w(" AND d.param = ")
-	b.a(indexParam(c))
+	b.paramIs("d.param", c.Param, c.Modifier, false)
 	b.w(" AND ")
 	b.x = "d"
 	_ = b.value(c, &c.Values[0]) // driver values are exact tokens and references: no error path

@@ -38,3 +38,13 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_patient ON audit_log (patient, recorded, chain, seq) WHERE patient <> '';
 CREATE INDEX audit_log_agent ON audit_log (subject, recorded, chain, seq) WHERE subject <> '';
 CREATE INDEX audit_log_legacy ON audit_log (legacy_id) WHERE legacy_id <> '';
+
+-- Derived search parameters (fhir/search/derived.go) are served at query
+-- time from the rows of the parameters they repeat: Observation's combo-*
+-- are unions of value and component.value, its patient is subject where a
+-- Patient, Provenance's patient is target where a Patient. Their old rows go
+-- (the :identifier rows of patient stay: they are kept).
+DELETE FROM search_token WHERE res_type = 'Observation' AND param IN ('combo-code', 'combo-data-absent-reason', 'combo-value-concept');
+DELETE FROM search_quantity WHERE res_type = 'Observation' AND param = 'combo-value-quantity';
+DELETE FROM search_composite WHERE res_type = 'Observation' AND param IN ('combo-code-value-concept', 'combo-code-value-quantity');
+DELETE FROM search_reference WHERE res_type IN ('Observation', 'Provenance') AND param = 'patient';
