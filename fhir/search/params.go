@@ -38,7 +38,7 @@ type Param struct {
 	// Derived, when set, serves the parameter from other parameters'
 	// index rows (derived.go).
 	Derived *Derivation
-	expr   *fhirpath.Expression
+	expr    *fhirpath.Expression
 }
 
 // Component is one part of a composite parameter.

@@ -147,4 +147,3 @@ func organizationOf(r reference) string {
 	}
 	return r.Identifier.System + "|" + r.Identifier.Value
 }
-
