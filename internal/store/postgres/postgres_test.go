@@ -3,8 +3,13 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
+	neturl "net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/search"
 
 	"github.com/mekong-fhir/mekong/internal/pgtest"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -68,5 +73,80 @@ func TestPoolMaxConns(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "pool_max_conns") {
 			t.Errorf("pool_max_conns=%s: error %v, want one naming pool_max_conns", bad, err)
 		}
+	}
+}
+
+// Plans (issue 15): the fixed batched inserts of a write are prepared once
+// per connection and reuse PostgreSQL's cached generic plan, instead of
+// being planned again on every execution; search statements are sent
+// unnamed, so each is planned with its values (a patient's few rows and a
+// code half the table has need different plans).
+func TestSearchesCustomPlansInsertsCached(t *testing.T) {
+	url := pgtest.NewDatabase(t, "mekong_migrated_plans", func(ctx context.Context, url string) error {
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.Migrate(ctx)
+		return err
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url+sep+"pool_max_conns=1") // one connection: its prepared statements are the pool's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.Writer().QueryRowContext(ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil || mode != "auto" {
+		t.Fatalf("plan_cache_mode %q (%v), want auto: only searches ask for custom plans", mode, err)
+	}
+	reg, err := search.NewRegistry([]string{"Observation"}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 8; i++ {
+		id := "o" + strconv.Itoa(i)
+		ix := &search.Index{Tokens: []search.TokenRow{{Param: "code", System: "http://loinc.org", Code: "94500-6"}},
+			Refs: []search.RefRow{{Param: "subject", TargetType: "Patient", TargetID: "p1"}}}
+		if _, err := db.Write(ctx, store.Write{Type: "Observation", ID: id, Method: store.MethodPut, Index: ix,
+			Render: func(id string, v int64, at time.Time) []byte {
+				return []byte(`{"resourceType":"Observation","id":"` + id + `"}`)
+			}}); err != nil {
+			t.Fatal(err)
+		}
+		q, err := reg.Parse([]string{"Observation"}, neturl.Values{"subject": {"Patient/p1"}, "code": {"94500-6"}}, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Search(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := db.Writer().QueryContext(ctx, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	genericInserts := 0
+	for rows.Next() {
+		var stmt string
+		var generic, custom int64
+		if err := rows.Scan(&stmt, &generic, &custom); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(stmt, "search_token") && strings.HasPrefix(strings.TrimSpace(stmt), "SELECT") {
+			t.Errorf("a search statement was prepared and cached: %s", stmt)
+		}
+		if strings.Contains(stmt, "INSERT INTO") && generic > 0 {
+			genericInserts++
+		}
+	}
+	if genericInserts == 0 {
+		t.Error("no batched insert reused a cached generic plan")
 	}
 }

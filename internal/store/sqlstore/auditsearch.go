@@ -106,7 +106,7 @@ func (db *DB) SearchAudit(ctx context.Context, q store.AuditQuery) (*store.Audit
 		case cur != nil:
 			page.Total = cur.total
 		default:
-			if err := db.r.QueryRowContext(ctx, rebind(db.d, "SELECT COUNT(*) FROM audit_log"+where.sb.String()), where.args...).Scan(&page.Total); err != nil {
+			if err := db.r.QueryRowContext(ctx, rebind(db.d, "SELECT COUNT(*) FROM audit_log"+where.sb.String()), db.searchArgs(where.args)...).Scan(&page.Total); err != nil {
 				return nil, fmt.Errorf("sqlstore.SearchAudit: count: %w", err)
 			}
 		}
@@ -141,7 +141,7 @@ func (db *DB) SearchAudit(ctx context.Context, q store.AuditQuery) (*store.Audit
 	}
 	b.w(" ORDER BY recorded", dir, ", chain", dir, ", seq", dir, " LIMIT ")
 	b.a(int64(q.Count + 1))
-	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.SearchAudit: %w", err)
 	}

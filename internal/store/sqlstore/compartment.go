@@ -148,7 +148,7 @@ func (db *DB) compartmentMember(ctx context.Context, q *store.CompartmentQuery, 
 	b.visible("r")
 	b.w(" ORDER BY r.res_id LIMIT ")
 	b.a(limit)
-	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.Compartment: %w", err)
 	}
@@ -266,7 +266,7 @@ func (db *DB) compartmentCount(ctx context.Context, q *store.CompartmentQuery, a
 		b.w(") u)")
 	}
 	var n int
-	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), b.args...).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore.Compartment: count: %w", err)
 	}
 	return n, nil

@@ -122,7 +122,7 @@ func (db *DB) revIncluded(ctx context.Context, typ string, ids []string, inc sea
 }
 
 func (db *DB) versions(ctx context.Context, b *builder) ([]store.Version, error) {
-	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.include: %w", err)
 	}

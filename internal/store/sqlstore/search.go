@@ -230,7 +230,7 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 		if err != nil {
 			return err
 		}
-		rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+		rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...)
 		if err != nil {
 			return fmt.Errorf("sqlstore.Search: %w", err)
 		}
@@ -465,7 +465,7 @@ func (db *DB) driverExhausted(ctx context.Context, q *search.Query, di int, cur 
 	db.driverScan(b, q, di, cur)
 	b.w(") d")
 	var n int
-	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), b.args...).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...).Scan(&n); err != nil {
 		return false, fmt.Errorf("sqlstore.Search: %w", err)
 	}
 	return n < driveBudget(q.Count), nil
@@ -534,7 +534,7 @@ func (db *DB) Explain(ctx context.Context, q *search.Query) (string, error) {
 }
 
 func (db *DB) explain(ctx context.Context, b *builder) (string, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.Explain+rebind(db.d, b.sb.String()), b.args...)
+	rows, err := db.r.QueryContext(ctx, db.d.Explain+rebind(db.d, b.sb.String()), db.searchArgs(b.args)...)
 	if err != nil {
 		return "", fmt.Errorf("sqlstore.Explain: %w", err)
 	}
@@ -605,7 +605,7 @@ func (db *DB) count(ctx context.Context, q *search.Query, acc *store.Access) (in
 		return 0, err
 	}
 	var n int
-	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), b.args...).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore.count: %w", err)
 	}
 	return n, nil
@@ -626,7 +626,7 @@ func (db *DB) matchIDs(ctx context.Context, tx queryer, q *search.Query, limit i
 	}
 	b.w(" ORDER BY r.res_id LIMIT ")
 	b.a(limit)
-	rows, err := tx.QueryContext(ctx, rebind(db.d, b.sb.String()), b.args...)
+	rows, err := tx.QueryContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.match: %w", err)
 	}

@@ -55,6 +55,14 @@ type Dialect struct {
 	// holds recorded times [lo, hi) (PostgreSQL's monthly partitions); nil
 	// when the log is one table.
 	AuditPartition func(ctx context.Context, w *sql.DB, name string, lo, hi int64) error
+	// SearchArgs, prepended to the arguments of a search statement, makes
+	// the driver plan it with its values every time (PostgreSQL: pgx's
+	// QueryExecModeExec, an unnamed statement): a search's selectivity
+	// depends on its values (one patient's Observations, or a code half
+	// the table has), and a cached generic plan was seen to walk a whole
+	// index for 15 rows. Every other statement (the fixed batched inserts,
+	// reads by id) keeps its prepared, cached plan.
+	SearchArgs []any
 	// Instr names the function returning the position of a substring
 	// (strpos, instr): the audit log's coding lists are searched with it.
 	Instr string
@@ -150,3 +158,12 @@ func prepareQueries(d Dialect) queries {
 func toMicros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// searchArgs are a search statement's arguments with the dialect's
+// per-execution planning option first (Dialect.SearchArgs).
+func (db *DB) searchArgs(args []any) []any {
+	if len(db.d.SearchArgs) == 0 {
+		return args
+	}
+	return append(append(make([]any, 0, len(args)+len(db.d.SearchArgs)), db.d.SearchArgs...), args...)
+}
