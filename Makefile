@@ -12,7 +12,7 @@ EXAMPLES_TGZ    := .cache/npm/hl7.fhir.r4.examples-4.0.1.tgz
 EXAMPLES_SHA256 := dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682
 EXAMPLES_DIR    := .cache/r4-examples/package
 
-.PHONY: all build run test test-short bench bench-search bench-ingest vet fmt generate conformance-data clean
+.PHONY: all build run test test-short bench bench-search bench-ingest bench-audit bench-crash vet fmt generate conformance-data clean
 
 all: build
 
@@ -67,6 +67,20 @@ bench-ingest:
 			$(GO) test -run '^$$' -bench "BenchmarkImport/$$st" -benchtime 1x -count $${MEKONG_BENCH_IMPORT_COUNT:-3} \
 			-timeout 180m ./internal/bulk || exit 1; \
 	done
+
+## bench-audit: issue 15's audit targets over HTTP, with wrk against a real `mekong serve` on durable
+## PostgreSQL and SQLite: read by id (32 connections, audited and --bench-no-audit; 1 connection),
+## search of 20 Observations by patient, creates; medians of 3 runs of 10 s, with the load average of
+## each run and the disk's fsync latency. Needs wrk (apt-get install wrk). Knobs: MEKONG_BENCH_STORES,
+## MEKONG_BENCH_SCENARIOS, MEKONG_BENCH_DURATION, MEKONG_BENCH_RUNS, MEKONG_BENCH_POOLS (e.g. 8,16,32),
+## MEKONG_BENCH_PROFILE=DIR (one more profiled run per scenario), MEKONG_BENCH_REPORT=FILE (the table)
+bench-audit: build
+	MEKONG_BENCH_AUDIT=1 MEKONG_TEST_PG_DURABLE=1 MEKONG_BIN=$(CURDIR)/bin/mekong \
+		$(GO) test -run TestAuditBenchmark -v -count=1 -timeout 90m ./internal/benchaudit/
+
+## bench-crash: the crash test of `make test` with 30 s of load before the SIGKILL (MEKONG_CRASH_LOAD)
+bench-crash:
+	MEKONG_CRASH_LOAD=$${MEKONG_CRASH_LOAD:-30s} $(GO) test -run TestCrashLosesNoAcknowledgedAudit -v -count=1 -timeout 30m ./internal/cli/
 
 ## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
 conformance-data: $(EXAMPLES_DIR)/Patient-example.json

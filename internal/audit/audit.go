@@ -11,6 +11,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -168,11 +169,65 @@ type refJSON struct {
 
 // FactsOf reads a resource's patient (itself for a Patient; its subject or
 // patient reference otherwise) and meta.security labels. Content that does
-// not parse yields nothing: it was validated when stored.
+// not parse yields nothing: it was validated when stored. Every audited read
+// calls it, so it looks only at the top-level members it needs (id, meta,
+// subject, patient) and skips the rest without decoding it.
 func FactsOf(typ string, content []byte) Facts {
 	if len(content) == 0 {
 		return Facts{}
 	}
+	var id string
+	var meta, subject, patient []byte
+	ok := topLevel(content, func(name, v []byte) {
+		switch string(name) {
+		case "id":
+			id = unquote(v)
+		case "meta":
+			meta = v
+		case "subject":
+			subject = v
+		case "patient":
+			patient = v
+		}
+	})
+	if !ok {
+		return factsSlow(typ, content)
+	}
+	var f Facts
+	if meta != nil && bytes.Contains(meta, []byte(`"security"`)) {
+		var m struct {
+			Security []Label `json:"security"`
+		}
+		if json.Unmarshal(meta, &m) != nil {
+			return factsSlow(typ, content)
+		}
+		f.Labels = m.Security
+	}
+	if typ == "Patient" {
+		f.Patients = []string{id}
+		return f
+	}
+	for _, v := range [][]byte{subject, patient} {
+		if v == nil {
+			continue
+		}
+		var ref string
+		if !topLevel(v, func(name, v []byte) {
+			if string(name) == "reference" {
+				ref = unquote(v)
+			}
+		}) {
+			return factsSlow(typ, content)
+		}
+		if pid, ok := patientRef(ref); ok {
+			f.Patients = append(f.Patients, pid)
+		}
+	}
+	return f
+}
+
+// factsSlow is FactsOf by a full decode, for content topLevel does not read.
+func factsSlow(typ string, content []byte) Facts {
 	var doc struct {
 		ID   string `json:"id"`
 		Meta struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -244,4 +245,50 @@ func TestFromLegacyGolden(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+// FactsOf reads only the members it needs; it must agree with a full
+// decode on every official R4 example and on resources with labels,
+// escapes and nesting it has to skip correctly.
+func TestFactsOfMatchesFullDecode(t *testing.T) {
+	files, _ := filepath.Glob("../../.cache/r4-examples/package/*.json")
+	bodies := map[string][]byte{
+		"escapes": []byte(`{"resourceType":"Observation","note":[{"text":"a \"quoted\" } ] { [ \\"}],"subject":{"reference":"Patient/p\u00e9"},"meta":{"security":[{"system":"s","code":"R"}]}}`),
+		"spaces":  []byte(` { "resourceType" : "Patient" , "id" : "p1" , "meta" : { "security" : [ { "code" : "V" } ] } } `),
+		"nested":  []byte(`{"resourceType":"Immunization","contained":[{"resourceType":"Patient","id":"x","meta":{"security":[{"code":"HIV"}]}}],"patient":{"reference":"Patient/p2/_history/3"}}`),
+		"broken":  []byte(`{"resourceType":"Observation","subject":{"reference":"Patient/p3"`),
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies[filepath.Base(f)] = b
+	}
+	for name, b := range bodies {
+		var doc struct{ ResourceType string }
+		_ = json.Unmarshal(b, &doc)
+		typ := doc.ResourceType
+		if name == "broken" {
+			typ = "Observation"
+		}
+		got, want := audit.FactsOf(typ, b), audit.FactsSlowForTest(typ, b)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-full decode +FactsOf):\n%s", name, diff)
+		}
+	}
+}
+
+func BenchmarkFactsOf(b *testing.B) {
+	body := []byte(`{"resourceType":"Observation","id":"bo-1-1","meta":{"versionId":"1","lastUpdated":"2026-03-14T09:30:00.123456Z","security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"94500-6","display":"SARS-CoV-2 RNA [Presence] by NAA"}]},"subject":{"reference":"Patient/bp-1"},"effectiveDateTime":"2026-01-10T09:30:00+07:00","valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260385009","display":"Negative"}]}}`)
+	b.Run("top-level", func(b *testing.B) {
+		for range b.N {
+			audit.FactsOf("Observation", body)
+		}
+	})
+	b.Run("full-decode", func(b *testing.B) {
+		for range b.N {
+			audit.FactsSlowForTest("Observation", body)
+		}
+	})
 }

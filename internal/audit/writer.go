@@ -10,9 +10,10 @@ import (
 )
 
 // Writer appends the audit log rows of reads and searches with group
-// commit: requests queue their rows, and one goroutine appends everything
-// queued in one durable commit (one multi-row INSERT on PostgreSQL, one
-// transaction of batched INSERTs on SQLite) while the next batch gathers. A
+// commit: requests queue their rows, and a committer appends everything
+// queued in one durable commit (COPY on PostgreSQL, one transaction of
+// batched INSERTs on SQLite) while the next batch gathers, or is committed
+// by a second committer (Commits). A
 // lone reader waits for one commit of its own; many concurrent readers
 // share one fsync instead of serialising on one each. Write returns only
 // once its rows are durable, so a response is never sent for an access
@@ -24,10 +25,17 @@ type Writer struct {
 	// Timeout bounds one commit; it does not follow any one request's
 	// context, so a client that goes away cannot abort the others' batch.
 	Timeout time.Duration
+	// Commits is how many commits may be in flight at once: while one waits
+	// for its round trips and fsync, the next batch is already being
+	// written (each commit holds its own hash chain lane and connection).
+	// Measured with 32 clients reading on PostgreSQL (make bench-audit): 1
+	// gave about 3,800 reads/s, 2 about 6,600, 4 about 5,000 (2 cores under
+	// a load of 7 to 11).
+	Commits int
 
 	mu      sync.Mutex
 	queue   []*pending
-	running bool
+	running int
 
 	batches, events, queued atomic.Int64
 	lastCommit, sumCommit   atomic.Int64 // nanoseconds
@@ -40,7 +48,7 @@ type pending struct {
 
 // NewWriter returns a writer into log.
 func NewWriter(log store.AuditLog) *Writer {
-	return &Writer{log: log, MaxBatch: 1024, Timeout: 10 * time.Second}
+	return &Writer{log: log, MaxBatch: 1024, Timeout: 10 * time.Second, Commits: 2}
 }
 
 // Write appends recs (in one commit, possibly with other requests' rows)
@@ -53,8 +61,8 @@ func (w *Writer) Write(ctx context.Context, recs []store.AuditRecord) error {
 	w.queued.Add(int64(len(recs)))
 	w.mu.Lock()
 	w.queue = append(w.queue, p)
-	if !w.running {
-		w.running = true
+	if w.running < max(1, w.Commits) {
+		w.running++
 		go w.run()
 	}
 	w.mu.Unlock()
@@ -86,7 +94,7 @@ func (w *Writer) run() {
 		w.mu.Lock()
 		batch := w.take()
 		if len(batch) == 0 {
-			w.running = false
+			w.running--
 			w.mu.Unlock()
 			return
 		}

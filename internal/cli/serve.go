@@ -125,6 +125,10 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
+	if c, rows := h.AuditWriter().Stats(); c > 0 {
+		_, n, total := h.AuditWriter().CommitLatency()
+		log.Info("audit writer", slog.Int64("commits", c), slog.Int64("rows", rows), slog.Duration("mean_commit", total/time.Duration(n)))
+	}
 	log.Info("stopped")
 	return nil
 }

@@ -78,6 +78,7 @@ func Dialect() sqlstore.Dialect {
 		LoadNew:        copyNew,
 		AuditPartition: auditPartition,
 		SearchArgs:     []any{pgx.QueryExecModeExec},
+		AppendAudit:    appendAudit,
 		Instr:          "strpos",
 		Explain:        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ",
 		ProbeFence:     " OFFSET 0",

@@ -244,9 +244,8 @@ func newChainID() int64 {
 	}
 }
 
-// AppendAudit implements store.AuditLog: one multi-row INSERT (PostgreSQL:
-// one statement of column arrays, committed on its own, one round trip) or
-// batched INSERTs in one transaction (SQLite).
+// AppendAudit implements store.AuditLog: COPY (PostgreSQL, the dialect's
+// AppendAudit) or batched INSERTs, in one transaction.
 func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -255,8 +254,8 @@ func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	l := db.takeLane()
 	next, rows := chainOn(l, recs)
 	var err error
-	if db.d.Arrays {
-		_, err = execAll(ctx, db.w, "audit log", db.inserts(auditTable, rows, ""))
+	if db.d.AppendAudit != nil {
+		err = db.d.AppendAudit(ctx, db.w, db.auditTarget(recs), auditTable.cols, rows)
 	} else {
 		err = db.inTx(ctx, "audit log", func(tx *sql.Tx) error {
 			_, err := execAll(ctx, tx, "audit log", db.inserts(auditTable, rows, ""))
@@ -271,6 +270,25 @@ func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	*l = next
 	db.putLane(l)
 	return nil
+}
+
+// auditTarget is the table recs are appended to: their month's partition
+// when they are all of one month whose partition exists (PostgreSQL then
+// skips routing each row), else the log itself.
+func (db *DB) auditTarget(recs []store.AuditRecord) string {
+	if db.d.AuditPartition == nil {
+		return "audit_log"
+	}
+	m := monthStart(recs[0].Recorded)
+	for i := range recs[1:] {
+		if monthStart(recs[i+1].Recorded) != m {
+			return "audit_log"
+		}
+	}
+	if _, ok := db.audit.months.Load(m); !ok {
+		return "audit_log"
+	}
+	return partitionName(m)
 }
 
 // auditTx is the audit log's part of a write transaction: the lane taken by

@@ -55,6 +55,10 @@ type Dialect struct {
 	// holds recorded times [lo, hi) (PostgreSQL's monthly partitions); nil
 	// when the log is one table.
 	AuditPartition func(ctx context.Context, w *sql.DB, name string, lo, hi int64) error
+	// AppendAudit, when set, appends audit log rows (in auditTable's column
+	// order) to table (the log or one of its partitions) in a transaction
+	// of its own: COPY on PostgreSQL. nil uses batched INSERTs.
+	AppendAudit func(ctx context.Context, w *sql.DB, table string, cols []string, rows [][]any) error
 	// SearchArgs, prepended to the arguments of a search statement, makes
 	// the driver plan it with its values every time (PostgreSQL: pgx's
 	// QueryExecModeExec, an unnamed statement): a search's selectivity

@@ -1,0 +1,4 @@
+package audit
+
+// FactsSlowForTest is FactsOf by a full decode.
+var FactsSlowForTest = factsSlow
