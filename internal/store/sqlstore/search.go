@@ -230,7 +230,14 @@ func (db *DB) Search(ctx context.Context, q *search.Query) (*store.SearchResult,
 		if err != nil {
 			return err
 		}
-		rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), db.searchArgs(b.args)...)
+		// A driven page's statement fixes its own plan (an ordered walk of one
+		// index range, each row probed), so it keeps the cached plan: planning
+		// it again for every page cost PostgreSQL more than running it.
+		args := b.args
+		if !driven {
+			args = db.searchArgs(args)
+		}
+		rows, err := db.r.QueryContext(ctx, rebind(db.d, b.sb.String()), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore.Search: %w", err)
 		}
