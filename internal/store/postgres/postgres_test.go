@@ -122,7 +122,7 @@ func TestSearchesCustomPlansInsertsCached(t *testing.T) {
 		}
 		for _, v := range []neturl.Values{
 			{"subject": {"Patient/p1"}, "code": {"94500-6"}}, // driven by subject
-			{"code:not": {"29463-7"}},                         // planned with its values
+			{"code:not": {"29463-7"}},                        // planned with its values
 		} {
 			q, err := reg.Parse([]string{"Observation"}, v, search.Options{})
 			if err != nil {
