@@ -49,8 +49,9 @@ type authSetup struct {
 }
 
 // setupAuth builds the authenticator serve runs with. It never returns an
-// open one unless --auth none was given.
-func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.Writer) (*authSetup, error) {
+// open one unless --auth none was given. addr is where serve listens, for
+// the --dev banner's curl line.
+func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.Writer, addr string) (*authSetup, error) {
 	mode, file, dev := cmd.String("auth"), cmd.String("auth-config"), cmd.Bool("dev")
 	switch {
 	case mode == "none":
@@ -88,7 +89,7 @@ func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.
 		}
 		// The token goes to stdout for the developer, never to the log.
 		fmt.Fprintf(out, "\nDevelopment token (issuer %s, scopes %q, valid 12h):\n\nexport TOKEN=%s\n\ncurl -H \"Authorization: Bearer $TOKEN\" http://%s/fhir/Patient\n\nMint others with: mekong token --scope 'patient/*.rs' --patient ID\n\n",
-			auth.DevIssuer, auth.DevScopes, tok, cmd.String("addr"))
+			auth.DevIssuer, auth.DevScopes, tok, addr)
 	}
 	v, err := auth.NewVerifier(ctx, cfg)
 	if err != nil {
