@@ -29,8 +29,11 @@ func dhis2ConfigFlag() *ucli.StringFlag {
 		Usage: "DHIS2 tracker mapping configuration (JSON, see mappings/README.md); default: the shipped example configuration"}
 }
 
+// defaultTimezone is serve's --timezone default.
+const defaultTimezone = "+07:00"
+
 func timezoneFlag() *ucli.StringFlag {
-	return &ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
+	return &ucli.StringFlag{Name: "timezone", Value: defaultTimezone, Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 		Usage: "zone for dates without a timezone when indexing, as for serve"}
 }
 
@@ -55,7 +58,13 @@ func mappingOptions(cmd *ucli.Command) (ingest.Options, error) {
 // the server would use on it, so command-line writes are validated and
 // indexed exactly like API writes.
 func openService(ctx context.Context, cmd *ucli.Command) (*rest.Service, io.Closer, error) {
-	loc, err := ParseZone(cmd.String("timezone"))
+	// export-source indexes nothing and has no --timezone; its searches
+	// take serve's default zone.
+	tz := cmd.String("timezone")
+	if tz == "" {
+		tz = defaultTimezone
+	}
+	loc, err := ParseZone(tz)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--timezone: %w", err)
 	}
