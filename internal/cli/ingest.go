@@ -11,7 +11,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	ucli "github.com/urfave/cli/v3"
-	"golang.org/x/term"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -147,7 +146,8 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	if rep.Problems() {
-		return fmt.Errorf("ingest: %d rows rejected, %d persons not stored (valid rows were stored)", len(rep.Rejects), len(rep.Failed))
+		return fmt.Errorf("ingest: %s rejected, %s not stored (valid rows were stored)",
+			plural(int64(len(rep.Rejects)), "row"), plural(int64(len(rep.Failed)), "person"))
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 // ingestProgress draws a progress bar on a terminal and logs a line every
 // few seconds otherwise (a log file or CI has no use for a bar).
 func ingestProgress(w io.Writer, log *slog.Logger, total int) (progress func(done, total int), stop func()) {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(w) {
 		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("ingest"),
 			progressbar.OptionShowCount(), progressbar.OptionSetItsString("persons"), progressbar.OptionShowIts(),
 			progressbar.OptionClearOnFinish())

@@ -80,7 +80,7 @@ func TestIngestCommandReportsRejects(t *testing.T) {
 	os.WriteFile(bad, bytes.Replace(csv, []byte(",1988-11-02,"), []byte(",1988-02-30,"), 1), 0o644)
 	reportPath := filepath.Join(tmp, "report.json")
 	logs, err := runMekong(t, nil, "ingest", "--format", "iom-csv", "--db", dbURL, "--report", reportPath, bad)
-	if err == nil || !strings.Contains(err.Error(), "1 rows rejected") {
+	if err == nil || !strings.Contains(err.Error(), "1 row rejected, 0 persons not stored") {
 		t.Fatalf("error %v, want one rejected row\n%s", err, logs)
 	}
 	var rep ingest.Report
@@ -98,6 +98,11 @@ func TestIngestCommandReportsRejects(t *testing.T) {
 	logs, _ = runMekong(t, nil, "ingest", "--format", "iom-csv", "--db", dbURL, bad)
 	if !strings.Contains(logs, "rejected: "+bad+":3 birth_date: ") {
 		t.Errorf("stderr lacks the reject:\n%s", logs)
+	}
+	// Counts of one read in the singular (issue 14 item 14: "1 rows").
+	if !strings.Contains(logs, "iom-csv: 2 persons, 2 stored, 0 failed; resources 0 created, 0 updated, ") ||
+		!strings.Contains(logs, "; 1 row rejected, ") {
+		t.Errorf("summary line:\n%s", logs)
 	}
 }
 
