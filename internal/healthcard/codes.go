@@ -71,7 +71,7 @@ var resultWords = map[string]string{
 	SystemSNOMED + "|260385009": "negative", SystemSNOMED + "|260415000": "not detected", SystemSNOMED + "|10828004": "POSITIVE",
 	SystemSNOMED + "|260373001": "DETECTED", SystemSNOMED + "|419984006": "inconclusive", SystemSNOMED + "|82334004": "indeterminate",
 	SystemSNOMED + "|125154007": "specimen unsatisfactory",
-	SystemICD11 + "|RA01.0": "DETECTED", SystemICD11 + "|QA02": "not detected",
+	SystemICD11 + "|RA01.0":     "DETECTED", SystemICD11 + "|QA02": "not detected",
 }
 
 // IsCOVIDVaccine reports whether "system|code" is a COVID-19 vaccine.
