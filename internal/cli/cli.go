@@ -28,7 +28,7 @@ func root(stdout, stderr io.Writer) *ucli.Command {
 		Usage:     "FHIR R4 gateway for cross-border health records",
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Commands:  []*ucli.Command{serveCommand(), migrateCommand(), versionCommand(), seedCommand(), importCommand(), exportCommand(), ingestCommand(), exportSourceCommand(), tokenCommand(),
+		Commands: []*ucli.Command{serveCommand(), migrateCommand(), versionCommand(), seedCommand(), importCommand(), exportCommand(), ingestCommand(), exportSourceCommand(), tokenCommand(),
 			verifyCardCommand(), healthCardsCommand()},
 	}
 }

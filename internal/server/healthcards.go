@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
 )
 
 // SMART Health Cards (https://hl7.org/fhir/uv/smart-health-cards-and-links/cards-specification.html).
@@ -96,4 +95,3 @@ func (s *Server) healthCardCRL(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-cache")
 	return c.Blob(http.StatusOK, "application/json", body)
 }
-
