@@ -204,7 +204,7 @@ func Report(w io.Writer, r *Result) {
 		return
 	}
 	if r.Status != Valid {
-		fmt.Fprintln(w, "The contents below are NOT confirmed by a valid signature.")
+		fmt.Fprintln(w, "The card is NOT valid: do not rely on what it says below.")
 	}
 	fmt.Fprintf(w, "Person: %s, born %s\n", orUnknown(s.Name), orUnknown(day(s.BirthDate)))
 	if len(s.Vaccinations) > 0 {
