@@ -45,11 +45,15 @@ const (
 
 // Extension URLs read from a Patient.
 const (
-	// ExtIdentifierDoubt marks a kept identifier that failed its source's check (CONTRACTS.md §7).
+	// ExtIdentifierDoubt marks a kept identifier that failed its source's check; its
+	// "system" sub-extension names the system it was issued under (CONTRACTS.md §7,
+	// the same URLs as mapping.ExtIdentifierDoubt and mapping.DoubtfulSystem).
 	ExtIdentifierDoubt = "https://mekong-fhir.github.io/fhir/StructureDefinition/identifier-doubt"
-	extNationality     = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
-	iso3166            = "urn:iso:std:iso:3166"
-	thccNationality    = "cs-thcc-nationality"
+	// DoubtfulSystem is the system under which a doubtful identifier is kept.
+	DoubtfulSystem  = "https://mekong-fhir.github.io/fhir/sid/doubtful-identifier"
+	extNationality  = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
+	iso3166         = "urn:iso:std:iso:3166"
+	thccNationality = "cs-thcc-nationality"
 )
 
 // FromPatient builds a Record from the Patient's top-level members; member
@@ -107,7 +111,11 @@ func FromPatient(id string, member func(name string) []byte) Record {
 			System    string `json:"system"`
 			Value     string `json:"value"`
 			Extension []struct {
-				URL string `json:"url"`
+				URL       string `json:"url"`
+				Extension []struct {
+					URL      string `json:"url"`
+					ValueURI string `json:"valueUri"`
+				} `json:"extension"`
 			} `json:"extension"`
 		}
 		if json.Unmarshal(b, &ids) == nil {
@@ -115,14 +123,22 @@ func FromPatient(id string, member func(name string) []byte) Record {
 				if len(r.Identifiers) == maxIdentifiers {
 					break
 				}
-				if id.System == "" || strings.TrimSpace(id.Value) == "" || len(id.System) > maxField || len(id.Value) > maxField {
+				doubt, system := id.System == DoubtfulSystem, id.System
+				for _, e := range id.Extension {
+					if e.URL != ExtIdentifierDoubt {
+						continue
+					}
+					doubt = true
+					for _, sub := range e.Extension {
+						if sub.URL == "system" && sub.ValueURI != "" {
+							system = sub.ValueURI
+						}
+					}
+				}
+				if system == "" || strings.TrimSpace(id.Value) == "" || len(system) > maxField || len(id.Value) > maxField {
 					continue
 				}
-				doubt := false
-				for _, e := range id.Extension {
-					doubt = doubt || e.URL == ExtIdentifierDoubt
-				}
-				r.Identifiers = append(r.Identifiers, Identifier{System: id.System, Value: id.Value, Doubtful: doubt})
+				r.Identifiers = append(r.Identifiers, Identifier{System: system, Value: id.Value, Doubtful: doubt})
 			}
 		}
 	}
