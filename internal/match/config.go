@@ -32,9 +32,14 @@ type Config struct {
 	Identifiers []IdentifierRule `json:"identifiers"`
 	Names       Names            `json:"names"`
 	BirthDate   Levels           `json:"birthDate"`
-	Gender      Levels           `json:"gender"`
-	Nationality Levels           `json:"nationality"`
-	Blocking    Blocking         `json:"blocking"`
+	// BirthDatePlaceholders are the dates registers write when only part of a
+	// birth date is known (1 January for an unknown date, the 1st for an
+	// unknown day): such a date is compared at the lower precision, and two
+	// equal placeholders are not an exact agreement.
+	BirthDatePlaceholders Placeholders `json:"birthDatePlaceholders"`
+	Gender                Levels       `json:"gender"`
+	Nationality           Levels       `json:"nationality"`
+	Blocking              Blocking     `json:"blocking"`
 }
 
 // Thresholds are posterior probabilities (Result.Score) for each grade.
@@ -107,6 +112,13 @@ type Names struct {
 	// registry's people (term-frequency adjustment: an exact match on a name
 	// with frequency f has u = max(f, the level's u)).
 	Frequencies map[string]float64 `json:"frequencies"`
+}
+
+// Placeholders list month-day ("01-01") and day ("01") values that mean
+// "unknown".
+type Placeholders struct {
+	UnknownMonthDay []string `json:"unknownMonthDay"`
+	UnknownDay      []string `json:"unknownDay"`
 }
 
 // Blocking bounds the blocking keys.
@@ -210,6 +222,16 @@ func (c Config) Validate() error {
 			if !contains(nameLevels, l) {
 				bad("certain.%s: unknown level %q", f, l)
 			}
+		}
+	}
+	for _, md := range c.BirthDatePlaceholders.UnknownMonthDay {
+		if _, ok := parseDate("2000-" + md); !ok || len(md) != 5 {
+			bad("birthDatePlaceholders.unknownMonthDay: %q is not MM-DD", md)
+		}
+	}
+	for _, d := range c.BirthDatePlaceholders.UnknownDay {
+		if _, ok := parseDate("2000-01-" + d); !ok || len(d) != 2 {
+			bad("birthDatePlaceholders.unknownDay: %q is not DD", d)
 		}
 	}
 	if c.Certain.MaxNameFrequency < 0 || c.Certain.MaxNameFrequency > 1 {

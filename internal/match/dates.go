@@ -95,3 +95,34 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// reduce lowers a placeholder date to the precision it really has.
+func (p Placeholders) reduce(s string) string {
+	if len(s) != 10 {
+		return s
+	}
+	if contains(p.UnknownMonthDay, s[5:]) {
+		return s[:4]
+	}
+	if contains(p.UnknownDay, s[8:]) {
+		return s[:7]
+	}
+	return s
+}
+
+// dateLevel compares two birth dates, reading placeholder dates at their
+// real precision: the better of the literal and the reduced comparison,
+// except that an exact agreement of placeholders is only as good as the
+// precision they carry.
+func (m *Matcher) dateLevel(a, b string) string {
+	raw := compareDates(a, b)
+	ra, rb := m.cfg.BirthDatePlaceholders.reduce(a), m.cfg.BirthDatePlaceholders.reduce(b)
+	if raw == "" || ra == a && rb == b {
+		return raw
+	}
+	red := compareDates(ra, rb)
+	if raw == dateExact || m.cfg.BirthDate[red].Weight() > m.cfg.BirthDate[raw].Weight() {
+		return red
+	}
+	return raw
+}

@@ -108,7 +108,7 @@ func (m *Matcher) compare(a, b prepared) Result {
 		add(Evidence{Field: "name", Outcome: "missing"}, true)
 	}
 
-	dl := compareDates(a.rec.BirthDate, b.rec.BirthDate)
+	dl := m.dateLevel(a.rec.BirthDate, b.rec.BirthDate)
 	switch dl {
 	case "":
 		add(Evidence{Field: "birthDate", Outcome: "missing"}, true)

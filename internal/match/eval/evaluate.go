@@ -83,7 +83,9 @@ func Evaluate(m *match.Matcher, set *Set) *Report {
 	for k := range seen {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1] })
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1]
+	})
 	for _, k := range keys {
 		a, b := recs[k[0]], recs[k[1]]
 		p := Pair{A: k[0], B: k[1], Result: m.Compare(a.Record, b.Record), Same: a.Person == b.Person}
@@ -220,6 +222,20 @@ func (r *Report) Mistakes(w io.Writer, set *Set, limit int) {
 			a.ID, strings.Join(a.Noise, ","), b.ID, strings.Join(b.Noise, ","))
 		for _, e := range p.Result.Evidence {
 			fmt.Fprintf(w, "    %-60s %-8s %6.2f %s\n", e.Field, e.Outcome, e.Weight, e.Detail)
+		}
+	}
+	// True pairs that blocking never proposed.
+	found := map[[2]int]bool{}
+	for _, p := range r.Pairs {
+		found[[2]int{p.A, p.B}] = true
+	}
+	for i := range set.Records {
+		for j := i + 1; j < len(set.Records); j++ {
+			if set.Records[i].Person == set.Records[j].Person && !found[[2]int{i, j}] {
+				a, b := set.Records[i], set.Records[j]
+				fmt.Fprintf(w, "---- not blocked together: %s %v %v [%s]\n     %s %v %v [%s]\n", a.ID, a.Names, a.BirthDate, strings.Join(a.Noise, ","),
+					b.ID, b.Names, b.BirthDate, strings.Join(b.Noise, ","))
+			}
 		}
 	}
 }

@@ -89,7 +89,9 @@ func Load(fsys fs.FS) (*Set, error) {
 		case strings.HasPrefix(p, "th43/") && path.Base(p) == "PERSON.txt":
 			h := path.Base(path.Dir(p))
 			res, err = th43.Decode([]th43.File{{Name: "PERSON.txt", Data: b}}, th43.Config{})
-			idOf = func(pt *mapping.Patient) string { return "th43:" + h + "/" + pt.IdentifierValue(mapping.ThaiLocal(h, "PID")) }
+			idOf = func(pt *mapping.Patient) string {
+				return "th43:" + h + "/" + pt.IdentifierValue(mapping.ThaiLocal(h, "PID"))
+			}
 		case strings.HasPrefix(p, "iom/") && strings.HasSuffix(p, ".csv"):
 			res, err = iom.DecodeCSV(bytes.NewReader(b), iom.Config{File: p})
 			idOf = func(pt *mapping.Patient) string { return "iom:" + p + ":" + pt.IdentifierValue(mapping.IOMCaseNumber) }

@@ -62,6 +62,11 @@ func foldConsonants(s string) string {
 			b.WriteByte('s')
 		case c == 'w':
 			b.WriteByte('v')
+		case c == 'n' && next == 'y' && i+2 < len(s) && isVowel(s[i+2]):
+			b.WriteByte('n') // ny = nh (Khmer ញ)
+			i++
+		case c == 'r' && i > 0 && isVowel(s[i-1]) && i+1 < len(s) && !isVowel(next) && next != 'y':
+			// Cambodian spellings write a silent r after a vowel: Oeurn, Kimsour.
 		case (c == 'k' || c == 'p' || c == 't' || c == 's' || c == 'n' || c == 'g' || c == 'b' || c == 'd') && next == 'h':
 			b.WriteByte(c)
 			i++
@@ -153,30 +158,35 @@ func vowelClasses(s string) string {
 // Code is the cross-script phonetic code of one romanized name word, in the
 // style of Suwanvisat & Prasitjutrakul's Thai-English soundex
 // (data/phonetic.tsv): consonants by class, 0 for a leading vowel or h, ng as
-// 52, no vowels inside, a final 7 when the word ends in a vowel sound,
-// adjacent equal classes (not separated by a vowel) once, at most 8 digits.
+// 52, no vowels (the Thai final vowel of Pali names such as สมบัติ is not
+// pronounced, so a final vowel is not coded either), adjacent equal classes
+// (not separated by a vowel) once, a silent r before a consonant (Oeurn) not
+// coded, at most 8 digits.
 // Because the romanizers keep each Thai and Khmer consonant in the class of
 // its Latin value, a name gives the same code from any of the three scripts.
 func Code(word string) string {
 	w := finals(collapse(word))
 	var b strings.Builder
 	last := ""
-	endsVowel := false
 	for i := 0; i < len(w); i++ {
 		c := w[i]
-		endsVowel = false
 		if i == 0 && (isVowel(c) || c == 'h') {
 			b.WriteByte('0')
 			last = "0"
 			continue
 		}
 		if isVowel(c) || c == 'y' && i > 0 && (isVowel(w[i-1]) || i+1 == len(w)) {
-			endsVowel = true
 			last = ""
 			continue
 		}
 		if c == 'h' {
 			continue // aspiration (kh, th, ph, chh) or a final h
+		}
+		if c == 'r' && i > 0 && isVowel(w[i-1]) && i+1 < len(w) && !isVowel(w[i+1]) && w[i+1] != 'y' {
+			continue // the silent r of Oeurn, Kimsour
+		}
+		if c == 'y' && i > 0 && w[i-1] == 'n' {
+			continue // ny = nh
 		}
 		cls := tab.phon["latin:"+string(c)]
 		if c == 'n' && i+1 < len(w) && w[i+1] == 'g' {
@@ -191,9 +201,6 @@ func Code(word string) string {
 		}
 		b.WriteString(cls)
 		last = cls
-	}
-	if endsVowel && b.Len() < 8 {
-		b.WriteByte('7')
 	}
 	return b.String()
 }

@@ -96,11 +96,14 @@ func thaiWord(rs []rune, letters bool) string {
 			continue
 		}
 		// ห before a sonorant only marks the tone (ho nam): หนู, หลิน.
-		if r == 'ห' && i+1 < n && isThaiSonorant(rs[i+1]) && (follows(i+2) || lead != 0) {
+		if r == 'ห' && i+1 < n && isThaiSonorant(rs[i+1]) && (i+2 < n || lead != 0) {
 			i++
 			r = rs[i]
 		}
 		onset := tab.thCons[r].initial
+		if letters {
+			onset = tab.thCons[r].letter
+		}
 		i++
 		// A written cluster (กร, ปล, ศร, ...) before a vowel sign.
 		if i+1 < n && (rs[i] == 'ร' || rs[i] == 'ล' || rs[i] == 'ว') && rs[i+1] != 'ร' && (follows(i+1) || lead != 0 && (i+2 >= n || !isThaiCons(rs[i+1]))) {
@@ -113,8 +116,12 @@ func thaiWord(rs []rune, letters bool) string {
 		if i+1 < n && rs[i] == 'ร' && rs[i+1] == 'ร' {
 			i += 2
 			b.WriteString(onset + "a")
-			if i >= n || i+1 < n && isThaiFollow(rs[i+1]) || lead != 0 {
-				b.WriteString("n")
+			switch {
+			case i < n && isThaiCons(rs[i]) && !follows(i+1) && !(i+1 < n && isThaiCons(rs[i+1])):
+				b.WriteString(thaiFinal(rs[i], letters)) // วรรณ -> wan
+				i++
+			case i >= n || follows(i+1) || lead != 0:
+				b.WriteString("n") // วรรณา -> wanna
 			}
 			continue
 		}
@@ -155,21 +162,23 @@ func thaiWord(rs []rune, letters bool) string {
 		lead = 0
 		b.WriteString(onset)
 		b.WriteString(vowel)
-		// A consonant that opens no syllable of its own closes this one.
+		// A consonant that opens no syllable of its own closes this one. Before
+		// a last consonant it opens one with the inherent o (โกศล ko-son), unless
+		// that last letter is ร, silent after a final (วิจิตร wichit, เพ็ชร phet).
 		if i < n && isThaiCons(rs[i]) && !follows(i+1) && !(i+1 < n && rs[i] == 'ร' && rs[i+1] == 'ร') {
-			c := tab.thCons[rs[i]]
-			final := c.final
-			if letters {
-				final = c.letter
-				if rs[i] == 'ย' || rs[i] == 'ว' {
-					final = c.final // a vowel glide in every reading: สาย sai, แก้ว kaeo
-				}
+			if i+2 == n && isThaiCons(rs[i+1]) && rs[i+1] != 'ร' {
+				continue
 			}
-			if (rs[i] == 'ย' && strings.HasSuffix(vowel, "i")) || (rs[i] == 'ว' && strings.HasSuffix(vowel, "o")) {
+			c := rs[i]
+			final := thaiFinal(c, letters)
+			if (c == 'ย' && strings.HasSuffix(vowel, "i")) || (c == 'ว' && strings.HasSuffix(vowel, "o")) {
 				final = ""
 			}
 			b.WriteString(final)
 			i++
+			if i+1 == n && rs[i] == 'ร' {
+				i++
+			}
 		}
 	}
 	return b.String()
@@ -187,4 +196,14 @@ func dashed(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// thaiFinal is a consonant's value closing a syllable: RTGS's, or in the
+// letter reading its own value (ย and ว stay vowel glides in both: สาย sai, แก้ว kaeo).
+func thaiFinal(c rune, letters bool) string {
+	tc := tab.thCons[c]
+	if letters && c != 'ย' && c != 'ว' {
+		return tc.letter
+	}
+	return tc.final
 }
