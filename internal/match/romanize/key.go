@@ -175,7 +175,7 @@ func Code(word string) string {
 			last = "0"
 			continue
 		}
-		if isVowel(c) || c == 'y' && i > 0 && (isVowel(w[i-1]) || i+1 == len(w)) {
+		if isVowel(c) || c == 'y' && i > 0 && (i+1 == len(w) || !isVowel(w[i+1])) {
 			last = ""
 			continue
 		}

@@ -165,7 +165,7 @@ func thaiWord(rs []rune, letters bool) string {
 		// A consonant that opens no syllable of its own closes this one. Before
 		// a last consonant it opens one with the inherent o (โกศล ko-son), unless
 		// that last letter is ร, silent after a final (วิจิตร wichit, เพ็ชร phet).
-		if i < n && isThaiCons(rs[i]) && !follows(i+1) && !(i+1 < n && rs[i] == 'ร' && rs[i+1] == 'ร') {
+		if i < n && isThaiCons(rs[i]) && !follows(i+1) && !(i+1 < n && rs[i] == 'ร' && rs[i+1] == 'ร') && !(i+2 < n && rs[i+1] == 'ร' && rs[i+2] == 'ร') {
 			if i+2 == n && isThaiCons(rs[i+1]) && rs[i+1] != 'ร' {
 				continue
 			}
