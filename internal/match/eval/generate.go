@@ -16,7 +16,7 @@ import (
 // Person is one fictional person.
 type Person struct {
 	ID             string
-	Family, Given  int // indexes into familyNames, givenNames
+	Family, Given  int // indexes into the split's name tables
 	Gender         string
 	Year, Mon, Day int
 	NationalID     string // Cambodian national ID, "" if none
@@ -55,6 +55,8 @@ type Dataset struct {
 var hospitals = []string{"10742", "11013", "10716"}
 
 type gen struct {
+	fam     []nameEntry
+	giv     []nameEntry
 	r       *rand.Rand
 	d       *Dataset
 	n       map[string]int // counters for sequential numbers
@@ -83,7 +85,13 @@ type gen struct {
 //   - sex-unknown: IOM sex U.
 func Generate(split string, seed uint64) *Dataset {
 	g := &gen{r: rand.New(rand.NewPCG(seed, seed*0x9E3779B97F4A7C15+1)), d: &Dataset{Split: split, Seed: seed},
-		n: map[string]int{}, used: map[string]bool{}, noise: map[string]int{"bad-cid": 3, "sex-case": 2}}
+		n: map[string]int{}, used: map[string]bool{}, noise: map[string]int{"bad-cid": 3, "sex-case": 2},
+		fam: familyNames, giv: givenNames}
+	if split == "holdout" {
+		// Names the tuning never saw, drawn right after the five most common.
+		g.fam = append(append(append([]nameEntry{}, familyNames[:5]...), holdoutFamilyNames...), familyNames[5:]...)
+		g.giv = append(append(append([]nameEntry{}, givenNames[:5]...), holdoutGivenNames...), givenNames[5:]...)
+	}
 	for i := 0; i < 120; i++ {
 		g.person(g.family(), -1, "", 0, 0, 0, "")
 	}
@@ -113,7 +121,7 @@ func Generate(split string, seed uint64) *Dataset {
 			g.person(fam, a.Given, "", y, m, 1+g.r.IntN(28), grp)
 		}
 	}
-	common := []struct{ fam, giv int }{{0, 0}, {1, 1}, {2, 2}} // Sok Dara, Chan Sophea, Keo Sokha
+	common := g.commonNames() // Sok Dara, Chan Sophea, Keo Sokha
 	for c, cn := range common {
 		grp := fmt.Sprintf("common-%d", c+1)
 		var first *Person
@@ -122,7 +130,7 @@ func Generate(split string, seed uint64) *Dataset {
 			if k == 1 {
 				y = first.Year // two of them born the same year
 			}
-			p := g.person(cn.fam, -1, givenGender(cn.giv), y, 0, 0, grp)
+			p := g.person(cn.fam, -1, g.givenGender(cn.giv), y, 0, 0, grp)
 			p.Given = cn.giv
 			if k == 0 {
 				first = p
@@ -145,8 +153,23 @@ func other(g string) string {
 	return "male"
 }
 
-func givenGender(i int) string {
-	switch givenNames[i].Gender {
+// commonNames are the indexes of Sok Dara, Chan Sophea and Keo Sokha.
+func (g *gen) commonNames() []struct{ fam, giv int } {
+	find := func(list []nameEntry, latin string) int {
+		for i, e := range list {
+			if e.Latin[0] == latin {
+				return i
+			}
+		}
+		panic("no " + latin)
+	}
+	return []struct{ fam, giv int }{
+		{find(g.fam, "SOK"), find(g.giv, "DARA")}, {find(g.fam, "CHAN"), find(g.giv, "SOPHEA")}, {find(g.fam, "KEO"), find(g.giv, "SOKHA")},
+	}
+}
+
+func (g *gen) givenGender(i int) string {
+	switch g.giv[i].Gender {
 	case "m":
 		return "male"
 	case "f":
@@ -158,7 +181,7 @@ func givenGender(i int) string {
 // family draws a family name, the first entries far more often (u²).
 func (g *gen) family() int {
 	u := g.r.Float64()
-	return int(u * u * float64(len(familyNames)))
+	return int(u * u * float64(len(g.fam)))
 }
 
 // person adds a person; zero values are drawn. notGiven is a given name the
@@ -170,8 +193,8 @@ func (g *gen) person(fam, notGiven int, gender string, y, m, d int, group string
 	p := &Person{ID: fmt.Sprintf("P%03d", len(g.persons)+1), Family: fam, Gender: gender, Group: group}
 	for {
 		u := g.r.Float64()
-		p.Given = int(u * u * float64(len(givenNames)))
-		gg := givenNames[p.Given].Gender
+		p.Given = int(u * u * float64(len(g.giv)))
+		gg := g.giv[p.Given].Gender
 		if p.Given != notGiven && (gg == "" || gg == gender[:1]) {
 			break
 		}
@@ -294,10 +317,10 @@ func (g *gen) records(p *Person) {
 			if pass != "" && g.r.Float64() < 0.7 {
 				rec.Passport = pass
 			}
-			rec.FamilyLatin = g.spelling(familyNames[p.Family], 0.8, &rec)
-			rec.GivenLatin = g.spelling(givenNames[p.Given], 0.8, &rec)
+			rec.FamilyLatin = g.spelling(g.fam[p.Family], 0.8, &rec)
+			rec.GivenLatin = g.spelling(g.giv[p.Given], 0.8, &rec)
 			if g.r.Float64() < 0.9 {
-				rec.FamilyNative, rec.GivenNative = familyNames[p.Family].Khmer, givenNames[p.Given].Khmer
+				rec.FamilyNative, rec.GivenNative = g.fam[p.Family].Khmer, g.giv[p.Given].Khmer
 			} else {
 				rec.Noise = append(rec.Noise, "no-khmer")
 			}
@@ -331,12 +354,12 @@ func (g *gen) records(p *Person) {
 				rec.Nation = "057"
 			}
 			if g.r.Float64() < 0.12 {
-				rec.FamilyNative = g.spelling(familyNames[p.Family], 0.3, &rec)
-				rec.GivenNative = g.spelling(givenNames[p.Given], 0.3, &rec)
+				rec.FamilyNative = g.spelling(g.fam[p.Family], 0.3, &rec)
+				rec.GivenNative = g.spelling(g.giv[p.Given], 0.3, &rec)
 				rec.Noise = append(rec.Noise, "latin-in-th43")
 			} else {
-				rec.FamilyNative = g.pick(familyNames[p.Family].Thai)
-				rec.GivenNative = g.pick(givenNames[p.Given].Thai)
+				rec.FamilyNative = g.pick(g.fam[p.Family].Thai)
+				rec.GivenNative = g.pick(g.giv[p.Given].Thai)
 				rec.Noise = append(rec.Noise, "thai-script")
 			}
 			rec.Sex = map[string]string{"male": "1", "female": "2"}[p.Gender]
@@ -355,14 +378,14 @@ func (g *gen) records(p *Person) {
 			}
 			rec.ID = "iom:" + rec.File + ":" + rec.Case
 			rec.Passport = pass
-			rec.FamilyLatin = g.spelling(familyNames[p.Family], 0.45, &rec)
-			rec.GivenLatin = g.spelling(givenNames[p.Given], 0.45, &rec)
+			rec.FamilyLatin = g.spelling(g.fam[p.Family], 0.45, &rec)
+			rec.GivenLatin = g.spelling(g.giv[p.Given], 0.45, &rec)
 			if g.r.Float64() < 0.3 {
 				rec.FamilyLatin, rec.GivenLatin = rec.GivenLatin, rec.FamilyLatin
 				rec.Noise = append(rec.Noise, "swapped")
 			}
 			if g.r.Float64() < 0.5 {
-				rec.FamilyNative, rec.GivenNative = familyNames[p.Family].Khmer, givenNames[p.Given].Khmer
+				rec.FamilyNative, rec.GivenNative = g.fam[p.Family].Khmer, g.giv[p.Given].Khmer
 			}
 			rec.Sex = map[string]string{"male": "M", "female": "F"}[p.Gender]
 			if g.r.Float64() < 0.04 {
