@@ -174,7 +174,9 @@ func (m *Matcher) demographicsCertain(nm nameMatch, hasNames bool, dateLevel str
 	if c.RequireGender && !genderAgree {
 		return false
 	}
-	if f := m.frequency(nm.a.family.key) * m.frequency(nm.a.given.key); c.MaxNameFrequency > 0 && f > c.MaxNameFrequency {
+	fam := max(m.frequency(nm.a.family.key), m.frequency(nm.b.family.key))
+	giv := max(m.frequency(nm.a.given.key), m.frequency(nm.b.given.key))
+	if f := fam * giv; c.MaxNameFrequency > 0 && f > c.MaxNameFrequency {
 		return false
 	}
 	return true

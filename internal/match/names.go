@@ -154,12 +154,22 @@ func (m *Matcher) compareNames(fa, fb []nameForm) (nameMatch, bool) {
 				if fl == "" && gl == "" {
 					continue
 				}
+				// Crosswise, each part is a family name on one side and a given
+				// name on the other: it weighs the mean of the two, so that the
+				// comparison is the same whichever record is the probe.
 				w := 0.0
 				if fl != "" {
 					w += m.nameWeight(m.cfg.Names.Family, fl, a.family.key)
+					if swap {
+						w = (w + m.nameWeight(m.cfg.Names.Given, fl, a.family.key)) / 2
+					}
 				}
 				if gl != "" {
-					w += m.nameWeight(m.cfg.Names.Given, gl, a.given.key)
+					wg := m.nameWeight(m.cfg.Names.Given, gl, a.given.key)
+					if swap {
+						wg = (wg + m.nameWeight(m.cfg.Names.Family, gl, a.given.key)) / 2
+					}
+					w += wg
 				}
 				if w > best.weight {
 					best = nameMatch{famLevel: fl, givLevel: gl, famJW: fjw, givJW: gjw, weight: w, swapped: swap, a: a, b: nameForm{family: bf, given: bg}}

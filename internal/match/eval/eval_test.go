@@ -169,3 +169,19 @@ func TestBenchMatch(t *testing.T) {
 	}
 	os.Stdout.Write(out.Bytes())
 }
+
+// TestSymmetric: Compare(a, b) and Compare(b, a) agree on every candidate
+// pair of the set (a probe and a stored Patient play either role).
+func TestSymmetric(t *testing.T) {
+	m, err := match.New(match.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := load(t, "tune")
+	for _, p := range Evaluate(m, set).Pairs {
+		a, b := set.Records[p.A].Record, set.Records[p.B].Record
+		if r := m.Compare(b, a); r.Score != p.Result.Score || r.Grade != p.Result.Grade {
+			t.Errorf("%s vs %s: %v %q one way, %v %q the other", a.ID, b.ID, p.Result.Score, p.Result.Grade, r.Score, r.Grade)
+		}
+	}
+}
