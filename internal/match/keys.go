@@ -26,12 +26,7 @@ const (
 // Keys returns the blocking keys to store with a Patient, most selective
 // first, at most blocking.maxKeys.
 func (m *Matcher) Keys(r Record) []string {
-	p := m.prepare(r)
-	year, hasYear := birthYear(r.BirthDate)
-	var ks keySet
-	m.idKeys(&ks, p)
-	m.nameKeys(&ks, p, year, hasYear)
-	return ks.list(m.cfg.Blocking.MaxKeys)
+	return m.keys(r, false).list(m.cfg.Blocking.MaxKeys)
 }
 
 // ProbeKeys returns the keys to look up for a probe: Keys plus the year keys
@@ -39,16 +34,20 @@ func (m *Matcher) Keys(r Record) []string {
 // selective first, at most blocking.maxProbeKeys. Day/month transposition
 // keeps the year, so it needs no key of its own.
 func (m *Matcher) ProbeKeys(r Record) []string {
+	return m.keys(r, true).list(m.cfg.Blocking.MaxProbeKeys)
+}
+
+func (m *Matcher) keys(r Record, probe bool) *keySet {
 	p := m.prepare(r)
 	year, hasYear := birthYear(r.BirthDate)
-	var ks keySet
-	m.idKeys(&ks, p)
-	m.nameKeys(&ks, p, year, hasYear)
-	if hasYear {
-		m.nameKeys(&ks, p, year-1, true)
-		m.nameKeys(&ks, p, year+1, true)
+	ks := &keySet{}
+	m.idKeys(ks, p)
+	m.nameKeys(ks, p, year, hasYear)
+	if probe && hasYear {
+		m.nameKeys(ks, p, year-1, true)
+		m.nameKeys(ks, p, year+1, true)
 	}
-	return ks.list(m.cfg.Blocking.MaxProbeKeys)
+	return ks
 }
 
 func (m *Matcher) prefix(kind string) string { return strconv.Itoa(m.cfg.KeyVersion) + kind + ":" }
