@@ -135,6 +135,16 @@ func TestAuditBenchmark(t *testing.T) {
 		if st == "postgres" {
 			pools = strings.Split(env("MEKONG_BENCH_POOLS", ""), ",")
 		}
+		// Every configuration's runs are interleaved (run 1 of each, then
+		// run 2 of each, ...), so a burst of load from elsewhere on a shared
+		// machine falls on all of them instead of on one.
+		type config struct {
+			sc           scenario
+			pool, script string
+			serveURL     string
+			rs           []result
+		}
+		var configs []*config
 		for _, pool := range pools {
 			for _, sc := range scenarios {
 				if len(wanted) > 0 && !wanted[sc.name] {
@@ -144,27 +154,30 @@ func TestAuditBenchmark(t *testing.T) {
 				if sc.script != readScript {
 					ids = patientIDs
 				}
-				script := writeScript(t, sc.script, ids)
-				serveURL := url
+				c := &config{sc: sc, pool: pool, script: writeScript(t, sc.script, ids), serveURL: url}
 				if pool != "" {
-					serveURL += sep(url) + "pool_max_conns=" + pool
+					c.serveURL += sep(url) + "pool_max_conns=" + pool
 				}
-				var rs []result
-				for i := 0; i < runs; i++ {
-					rs = append(rs, runOnce(t, bin, serveURL, pgPID, sc, script, dur, ""))
-				}
-				if dir := os.Getenv("MEKONG_BENCH_PROFILE"); dir != "" {
-					prof := filepath.Join(dir, fmt.Sprintf("%s-%s%s.pprof", st, sc.name, pool))
-					runOnce(t, bin, serveURL, pgPID, sc, script, dur, prof)
-					t.Logf("CPU profile: go tool pprof -top %s %s", bin, prof)
-				}
-				m := median(rs)
-				t.Logf("%s %s pool=%s: %.0f req/s p50 %v p99 %v (runs: %s); CPU per request: gateway %v, PostgreSQL %v",
-					st, sc.name, pool, m.rps, m.p50, m.p99, runsOf(rs), m.gatewayCPU, m.dbCPU)
-				fmt.Fprintf(&report, "| %s | %s | %s | %.0f (%s) | %v | %v | %d | %s | %.0f + %.0f |\n", st, sc.name, pool, m.rps, runsOf(rs),
-					m.p50.Round(10*time.Microsecond), m.p99.Round(10*time.Microsecond), m.errors, loads(rs),
-					float64(m.gatewayCPU)/1e3, float64(m.dbCPU)/1e3)
+				configs = append(configs, c)
 			}
+		}
+		for i := 0; i < runs; i++ {
+			for _, c := range configs {
+				c.rs = append(c.rs, runOnce(t, bin, c.serveURL, pgPID, c.sc, c.script, dur, ""))
+			}
+		}
+		for _, c := range configs {
+			if dir := os.Getenv("MEKONG_BENCH_PROFILE"); dir != "" {
+				prof := filepath.Join(dir, fmt.Sprintf("%s-%s%s.pprof", st, c.sc.name, c.pool))
+				runOnce(t, bin, c.serveURL, pgPID, c.sc, c.script, dur, prof)
+				t.Logf("CPU profile: go tool pprof -top %s %s", bin, prof)
+			}
+			m := median(c.rs)
+			t.Logf("%s %s pool=%s: %.0f req/s p50 %v p99 %v (runs: %s); CPU per request: gateway %v, PostgreSQL %v",
+				st, c.sc.name, c.pool, m.rps, m.p50, m.p99, runsOf(c.rs), m.gatewayCPU, m.dbCPU)
+			fmt.Fprintf(&report, "| %s | %s | %s | %.0f (%s) | %v | %v | %d | %s | %.0f + %.0f |\n", st, c.sc.name, c.pool, m.rps, runsOf(c.rs),
+				m.p50.Round(10*time.Microsecond), m.p99.Round(10*time.Microsecond), m.errors, loads(c.rs),
+				float64(m.gatewayCPU)/1e3, float64(m.dbCPU)/1e3)
 		}
 	}
 	t.Logf("\n%s", report.String())
