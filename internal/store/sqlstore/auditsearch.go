@@ -458,11 +458,37 @@ func (db *DB) MigrateLegacyAudit(ctx context.Context, convert func(id string, co
 }
 
 func (db *DB) migrateLegacyBatch(ctx context.Context, convert func(id string, content []byte) (store.AuditRecord, error)) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: %w", err)
+	}
+	at := &auditTx{}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	n, err := db.moveLegacy(ctx, tx, at, convert)
+	if err != nil || n == 0 {
+		tx.Rollback() //nolint:errcheck
+		db.endAudit(at, false, false)
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		db.endAudit(at, false, true)
+		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: commit: %w", err)
+	}
+	db.endAudit(at, true, false)
+	return n, nil
+}
+
+// moveLegacy moves one batch inside tx. Gateways starting together take
+// the migration lock in turn, so a batch is moved once.
+func (db *DB) moveLegacy(ctx context.Context, tx *sql.Tx, at *auditTx, convert func(id string, content []byte) (store.AuditRecord, error)) (int, error) {
+	if db.d.MigrationLock != nil {
+		if err := db.d.MigrationLock(ctx, tx); err != nil {
+			return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: lock: %w", err)
+		}
+	}
 	var recs []store.AuditRecord
 	var keys []resKey
-	// Read first (a plain read), so the partitions the rows need are made
-	// before the moving transaction starts.
-	rows, err := db.w.QueryContext(ctx, rebind(db.d, `SELECT res_id, content FROM resources WHERE res_type = 'AuditEvent' ORDER BY res_id LIMIT ?`), legacyBatch)
+	rows, err := tx.QueryContext(ctx, rebind(db.d, `SELECT res_id, content FROM resources WHERE res_type = 'AuditEvent' ORDER BY res_id LIMIT ?`), legacyBatch)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: %w", err)
 	}
@@ -492,42 +518,25 @@ func (db *DB) migrateLegacyBatch(ctx context.Context, convert func(id string, co
 	if len(keys) == 0 {
 		return 0, nil
 	}
+	// The months' partitions are made on another connection (this
+	// transaction has not touched the log yet, so it holds no lock they wait for).
 	db.ensureMonths(ctx, recs, true)
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: %w", err)
-	}
-	at := &auditTx{}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	err = func() error {
-		if len(recs) > 0 {
-			if err := db.appendIn(ctx, tx, at, recs); err != nil {
-				return err
-			}
+	if len(recs) > 0 {
+		if err := db.appendIn(ctx, tx, at, recs); err != nil {
+			return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: %w", err)
 		}
-		if err := db.clearIndex(ctx, tx, keys); err != nil {
-			return err
-		}
-		for _, table := range []string{"resources", "resource_versions", "access_tags"} {
-			stmts := db.keysWhere(keys, func(where string, args []any) stmt {
-				return stmt{"DELETE FROM " + table + " WHERE " + where, args}
-			})
-			if _, err := execAll(ctx, tx, "move AuditEvents", stmts); err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
-	if err != nil {
-		tx.Rollback() //nolint:errcheck
-		db.endAudit(at, false, false)
-		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		db.endAudit(at, false, true)
-		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: commit: %w", err)
+	if err := db.clearIndex(ctx, tx, keys); err != nil {
+		return 0, err
 	}
-	db.endAudit(at, true, false)
+	for _, table := range []string{"resources", "resource_versions", "access_tags"} {
+		stmts := db.keysWhere(keys, func(where string, args []any) stmt {
+			return stmt{"DELETE FROM " + table + " WHERE " + where, args}
+		})
+		if _, err := execAll(ctx, tx, "move AuditEvents", stmts); err != nil {
+			return 0, err
+		}
+	}
 	return len(keys), nil
 }
 
