@@ -28,6 +28,9 @@ var auditTable = tbl("audit_log",
 
 var auditColumns = strings.Join(auditTable.cols, ", ")
 
+// auditInsertOne inserts one row (dialects without arrays, run per row).
+var auditInsertOne = "INSERT INTO audit_log (" + auditColumns + ") VALUES (?" + strings.Repeat(", ?", len(auditTable.cols)-1) + ")"
+
 // purposeSystem is the code system of a token's purposes of use, kept in
 // the row as codings so one needle search serves both purpose columns.
 const purposeSystem = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -257,10 +260,7 @@ func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	if db.d.AppendAudit != nil {
 		err = db.d.AppendAudit(ctx, db.w, db.auditTarget(recs), auditTable.cols, rows)
 	} else {
-		err = db.inTx(ctx, "audit log", func(tx *sql.Tx) error {
-			_, err := execAll(ctx, tx, "audit log", db.inserts(auditTable, rows, ""))
-			return err
-		})
+		err = db.inTx(ctx, "audit log", func(tx *sql.Tx) error { return db.insertAuditRows(ctx, tx, rows) })
 	}
 	if err != nil {
 		// Whether the rows were committed is not known: the lane is
@@ -269,6 +269,30 @@ func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	}
 	*l = next
 	db.putLane(l)
+	return nil
+}
+
+// insertAuditRows inserts rows in tx: one statement of column arrays where
+// the dialect binds arrays (PostgreSQL), else a single-row INSERT prepared
+// once and run per row: SQLite parsed a multi-row INSERT of 33 columns
+// anew for every batch, which cost more than the inserts themselves.
+func (db *DB) insertAuditRows(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	if db.d.Arrays {
+		_, err := execAll(ctx, tx, "audit log", db.inserts(auditTable, rows, ""))
+		return err
+	}
+	// Prepared on the transaction's own connection: SQLite's one writer
+	// connection is the transaction's, so the pool has none to prepare on.
+	st, err := tx.PrepareContext(ctx, auditInsertOne)
+	if err != nil {
+		return fmt.Errorf("sqlstore: audit log: %w", err)
+	}
+	defer st.Close()
+	for _, r := range rows {
+		if _, err := st.ExecContext(ctx, r...); err != nil {
+			return fmt.Errorf("sqlstore: audit log: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -309,7 +333,7 @@ func (db *DB) appendIn(ctx context.Context, tx *sql.Tx, at *auditTx, recs []stor
 	// in the background, its rows meanwhile kept by the default partition.
 	db.ensureMonths(ctx, recs, false)
 	next, rows := chainOn(&at.next, recs)
-	if _, err := execAll(ctx, tx, "audit log", db.inserts(auditTable, rows, "")); err != nil {
+	if err := db.insertAuditRows(ctx, tx, rows); err != nil {
 		return err
 	}
 	at.next = next
