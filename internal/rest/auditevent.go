@@ -59,9 +59,12 @@ func labelsOf(r *store.AuditRecord) []audit.Label {
 	return out
 }
 
-// auditSearchParams are the AuditEvent search parameters served from the
-// log (https://hl7.org/fhir/R4/auditevent.html#search, plus purpose).
-const auditSearchParams = "_id, _lastUpdated, _security, patient, agent, date, entity, action, outcome, type, subtype, source, purpose"
+// AuditSearchParams are the AuditEvent search parameters the audit log
+// answers (https://hl7.org/fhir/R4/auditevent.html#search, plus purpose);
+// the CapabilityStatement lists these only.
+var AuditSearchParams = []string{"_id", "_lastUpdated", "_security", "patient", "agent", "date", "entity", "action", "outcome", "type", "subtype", "source", "purpose"}
+
+var auditSearchParams = strings.Join(AuditSearchParams, ", ")
 
 // searchAuditEvents is a type-level AuditEvent search, answered by the log.
 func (s *Service) searchAuditEvents(ctx context.Context, r Request, q *search.Query) (*Response, error) {

@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	restpkg "github.com/mekong-fhir/mekong/internal/rest"
 )
 
 // CapabilityStatement shapes (https://hl7.org/fhir/R4/capabilitystatement.html).
@@ -118,7 +120,14 @@ func (s *Server) capabilityStatement(base string) []byte {
 		if !s.svc.Writable(t) {
 			recordOnly(&res)
 		}
-		if has["search-type"] {
+		if has["search-type"] && t == "AuditEvent" {
+			// Served from the audit log: its own parameters, no includes.
+			for _, p := range reg.Params(t) {
+				if slices.Contains(restpkg.AuditSearchParams, p.Code) {
+					res.SearchParam = append(res.SearchParam, capSearchParam{Name: p.Code, Definition: p.URL, Type: p.Type, Documentation: p.Documentation(t)})
+				}
+			}
+		} else if has["search-type"] {
 			res.SearchInclude = []string{"*"}
 			res.SearchRevInclude = []string{"*"}
 			for _, p := range reg.Params(t) {
@@ -128,6 +137,9 @@ func (s *Server) capabilityStatement(base string) []byte {
 				}
 			}
 			for _, other := range s.svc.Types() {
+				if other == "AuditEvent" {
+					continue // AuditEvents are searched at /AuditEvent, never included
+				}
 				for _, p := range reg.Params(other) {
 					if p.Type == "reference" && targets(p, t) {
 						res.SearchRevInclude = append(res.SearchRevInclude, other+":"+p.Code)

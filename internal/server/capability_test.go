@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 
@@ -139,5 +140,39 @@ func TestLogsHoldNoPatientData(t *testing.T) {
 	logMu.Unlock()
 	if strings.Contains(logs, "N7") || strings.Contains(logs, "passport") || strings.Contains(logs, "evil") {
 		t.Fatalf("logs carry request data: %s", logs)
+	}
+}
+
+// The CapabilityStatement states what the audit log answers: AuditEvent's
+// own search parameters (purpose with Mekong's definition), no includes,
+// and no type offers AuditEvents as reverse includes.
+func TestCapabilityAuditEvent(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
+	cs := a.want(a.do("GET", "/metadata", ""), 200).json(t)
+	for _, r := range cs["rest"].([]any)[0].(map[string]any)["resource"].([]any) {
+		res := r.(map[string]any)
+		for _, inc := range asList(res["searchRevInclude"]) {
+			if strings.HasPrefix(inc.(string), "AuditEvent:") {
+				t.Errorf("%s offers _revinclude=%s", res["type"], inc)
+			}
+		}
+		if res["type"] != "AuditEvent" {
+			continue
+		}
+		var names []string
+		for _, p := range asList(res["searchParam"]) {
+			p := p.(map[string]any)
+			names = append(names, p["name"].(string))
+			if p["name"] == "purpose" && p["definition"] != "https://mekong-fhir.github.io/fhir/SearchParameter/AuditEvent-purpose" {
+				t.Errorf("purpose definition %v", p["definition"])
+			}
+		}
+		sort.Strings(names)
+		if got := strings.Join(names, ","); got != "_id,_lastUpdated,_security,action,agent,date,entity,outcome,patient,purpose,source,subtype,type" {
+			t.Errorf("AuditEvent search parameters %s", got)
+		}
+		if res["searchInclude"] != nil || res["searchRevInclude"] != nil {
+			t.Errorf("AuditEvent includes %v %v", res["searchInclude"], res["searchRevInclude"])
+		}
 	}
 }
