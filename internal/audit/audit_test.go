@@ -35,21 +35,8 @@ func TestRecordsAreValidR4(t *testing.T) {
 	}
 	n := 0
 	b := audit.NewBuilder(reg, func() string { n++; return "rec-" + string(rune('a'+n)) })
-	principals := []*auth.Principal{nil, {Issuer: "https://idp", Subject: "u1", ClientID: "c1", Organization: "http://hl7.org/fhir/sid/org|KH-MOH",
-		PurposeOfUse: []string{"TREAT", "PUBHLTH"}, TokenID: "t1"}, {ClientID: "c2", Organization: "Organization/iom"}}
-	labels := []audit.Label{{System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R"}}
-	events := []audit.Event{
-		{Action: audit.ActionRead, Interaction: "read", Type: "Observation", ID: "o1", VersionID: 2, Patients: []string{"p1"}, Labels: labels},
-		{Action: audit.ActionExecute, Interaction: "search-type", Type: "Observation", Query: "subject=Patient/p1&code=x", Patients: []string{"p1", "p2"}},
-		{Action: audit.ActionCreate, Interaction: "create", Type: "Patient", ID: "p1", VersionID: 1, Patients: []string{"p1"}, Status: 422},
-		{Action: audit.ActionExecute, Interaction: "transaction"},
-		// Break-the-glass (CONTRACTS.md §4): type, subtype and purpose override the defaults.
-		{Action: audit.ActionExecute, Interaction: "operation", Type: "Patient", ID: "p1", Patients: []string{"p1"},
-			EventType: &audit.TypeSecurityAlert, Subtypes: []audit.Coding{audit.SubtypeEmergencyOverrideStarted},
-			PurposeOfEvent: []audit.Coding{audit.PurposeEmergencyTreatment}, Reason: "unconscious at the border post"},
-	}
-	for _, pr := range principals {
-		for _, ev := range events {
+	for _, pr := range testPrincipals {
+		for _, ev := range testEvents {
 			ws, err := b.AuditEvents(ev, audit.Request{ID: "req-1", ClientAddress: "10.0.0.7", Server: "mekong.example"}, pr, 200, time.Now())
 			if err != nil {
 				t.Fatal(err)
@@ -71,7 +58,7 @@ func TestRecordsAreValidR4(t *testing.T) {
 				}
 			}
 		}
-		w, err := b.Provenance(&store.Version{Type: "Observation", ID: "o1", VersionID: 3, Deleted: true, LastUpdated: time.Now()}, labels, pr)
+		w, err := b.Provenance(&store.Version{Type: "Observation", ID: "o1", VersionID: 3, Deleted: true, LastUpdated: time.Now()}, testLabels, pr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,6 +68,24 @@ func TestRecordsAreValidR4(t *testing.T) {
 		}
 	}
 }
+
+// testPrincipals and testEvents are the callers and accesses the records
+// are made for: no principal, a user of a clinic, a client alone.
+var (
+	testPrincipals = []*auth.Principal{nil, {Issuer: "https://idp", Subject: "u1", ClientID: "c1", Organization: "http://hl7.org/fhir/sid/org|KH-MOH",
+		PurposeOfUse: []string{"TREAT", "PUBHLTH"}, TokenID: "t1"}, {ClientID: "c2", Organization: "Organization/iom"}}
+	testLabels = []audit.Label{{System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R", Display: "restricted"}}
+	testEvents = []audit.Event{
+		{Action: audit.ActionRead, Interaction: "read", Type: "Observation", ID: "o1", VersionID: 2, Patients: []string{"p1"}, Labels: testLabels},
+		{Action: audit.ActionExecute, Interaction: "search-type", Type: "Observation", Query: "subject=Patient/p1&code=x", Patients: []string{"p1", "p2"}},
+		{Action: audit.ActionCreate, Interaction: "create", Type: "Patient", ID: "p1", VersionID: 1, Patients: []string{"p1"}, Status: 422},
+		{Action: audit.ActionExecute, Interaction: "transaction"},
+		// Break-the-glass (CONTRACTS.md §4): type, subtype and purpose override the defaults.
+		{Action: audit.ActionExecute, Interaction: "operation", Type: "Patient", ID: "p1", Patients: []string{"p1"},
+			EventType: &audit.TypeSecurityAlert, Subtypes: []audit.Coding{audit.SubtypeEmergencyOverrideStarted},
+			PurposeOfEvent: []audit.Coding{audit.PurposeEmergencyTreatment}, Reason: "unconscious at the border post"},
+	}
+)
 
 func valid(t *testing.T, p *resource.Parser, w store.Write) string {
 	t.Helper()
@@ -185,21 +190,9 @@ func sortedIndex(ix *search.Index) *search.Index {
 // Mekong move into the log with every searchable column.
 func TestFromLegacyInvertsRender(t *testing.T) {
 	at := time.Date(2026, 3, 14, 9, 30, 0, 123456000, time.UTC)
-	clinic := &auth.Principal{Issuer: "https://idp", Subject: "u1", ClientID: "c1", Organization: "http://hl7.org/fhir/sid/org|KH-MOH",
-		PurposeOfUse: []string{"TREAT", "PUBHLTH"}, TokenID: "t1"}
 	req := audit.Request{ID: "req-1", ClientAddress: "10.0.0.7", Server: "mekong.example"}
-	labels := []audit.Label{{System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R", Display: "restricted"}}
-	events := []audit.Event{
-		{Action: audit.ActionRead, Interaction: "read", Type: "Observation", ID: "o1", VersionID: 2, Patients: []string{"p1"}, Labels: labels},
-		{Action: audit.ActionExecute, Interaction: "search-type", Type: "Observation", Query: "subject=Patient/p1&code=x", Patients: []string{"p1", "p2"}},
-		{Action: audit.ActionCreate, Interaction: "create", Type: "Patient", ID: "p1", VersionID: 1, Patients: []string{"p1"}, Status: 422},
-		{Action: audit.ActionExecute, Interaction: "transaction"},
-		{Action: audit.ActionExecute, Interaction: "operation", Type: "Patient", ID: "p1", Patients: []string{"p1"},
-			EventType: &audit.TypeSecurityAlert, Subtypes: []audit.Coding{audit.SubtypeEmergencyOverrideStarted},
-			PurposeOfEvent: []audit.Coding{audit.PurposeEmergencyTreatment}, Reason: "unconscious"},
-	}
-	for _, p := range []*auth.Principal{nil, clinic, {ClientID: "c2", Organization: "Organization/iom"}, {Organization: "https://org.example/x"}} {
-		for _, ev := range events {
+	for _, p := range append(testPrincipals, &auth.Principal{Organization: "https://org.example/x"}) {
+		for _, ev := range testEvents {
 			for _, want := range audit.Records(ev, req, p, 200, at, "gw-1") {
 				want.ID = "0190a1b2-c3d4-7e5f-8a9b-000000000009"
 				got, err := audit.FromLegacy(want.ID, audit.Render(&want))

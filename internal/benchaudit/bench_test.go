@@ -487,12 +487,22 @@ func cpuOf(pid int) time.Duration {
 			continue
 		}
 		f := fields(string(b))
-		if len(f) < 13 || (d.Name() != strconv.Itoa(pid) && f[1] != strconv.Itoa(pid)) {
+		root := d.Name() == strconv.Itoa(pid)
+		if len(f) < 15 || (!root && f[1] != strconv.Itoa(pid)) {
 			continue
 		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		total += u + s
+		for _, i := range []int{11, 12} {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			total += n
+		}
+		if root {
+			// cutime and cstime: the children that have exited (a
+			// backend per connection closed) keep counting.
+			for _, i := range []int{13, 14} {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				total += n
+			}
+		}
 	}
 	return time.Duration(total) * time.Second / hz
 }

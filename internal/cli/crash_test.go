@@ -20,7 +20,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/internal/backend"
 	"github.com/mekong-fhir/mekong/internal/pgtest"
-	"github.com/mekong-fhir/mekong/internal/store/postgres"
+	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
 
 // TestMain runs `mekong` itself when a test starts this binary as a child
@@ -107,18 +107,8 @@ func TestCrashLosesNoAcknowledgedAudit(t *testing.T) {
 		load = d
 	}
 	stores := map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "m.db") },
-		"postgres": func(t *testing.T) string {
-			return pgtest.NewDatabase(t, "mekong_crash", func(ctx context.Context, url string) error {
-				db, err := postgres.Open(ctx, url)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				_, err = db.Migrate(ctx)
-				return err
-			})
-		},
+		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "m.db") },
+		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t, "mekong_crash", storetest.MigratePostgres) },
 	}
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {

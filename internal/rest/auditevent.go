@@ -86,16 +86,7 @@ func (s *Service) searchAuditEvents(ctx context.Context, r Request, q *search.Qu
 		ev.Merge(audit.Facts{Labels: labelsOf(&page.Records[i])})
 	}
 	audit.Note(ctx, ev)
-	path := r.Base + "/AuditEvent"
-	b := bundle.Bundle{Type: "searchset", Timestamp: now()}
-	if page.Total >= 0 {
-		n := page.Total
-		b.Total = &n
-	}
-	b.Links = append(b.Links, bundle.Link{Relation: "self", URL: pageURL(path, r.Query, r.Query.Get("_cursor"))})
-	if page.Next != "" {
-		b.Links = append(b.Links, bundle.Link{Relation: "next", URL: pageURL(path, r.Query, page.Next)})
-	}
+	b := searchset(r.Base+"/AuditEvent", r.Query, page.Total, page.Next, "")
 	if issues := searchIssues(q, &store.SearchResult{}); len(issues) > 0 {
 		b.Entries = append(b.Entries, bundle.Entry{Resource: outcome.JSON(issues), Mode: "outcome"})
 	}

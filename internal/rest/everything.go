@@ -95,16 +95,7 @@ func (s *Service) Everything(ctx context.Context, r Request) (*Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	path := r.Base + "/" + r.Type + "/" + r.ID + "/$everything"
-	b := bundle.Bundle{Type: "searchset", Timestamp: now()}
-	if page.Total >= 0 {
-		n := page.Total
-		b.Total = &n
-	}
-	b.Links = append(b.Links, bundle.Link{Relation: "self", URL: pageURL(path, r.Query, r.Query.Get("_cursor"))})
-	if page.Next != "" {
-		b.Links = append(b.Links, bundle.Link{Relation: "next", URL: pageURL(path, r.Query, page.Next)})
-	}
+	b := searchset(r.Base+"/"+r.Type+"/"+r.ID+"/$everything", r.Query, page.Total, page.Next, "")
 	if len(issues) > 0 {
 		b.Entries = append(b.Entries, bundle.Entry{Resource: outcome.JSON(issues), Mode: "outcome"})
 	}

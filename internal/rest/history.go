@@ -128,6 +128,23 @@ func historyStatus(v *store.Version) string {
 	}
 }
 
+// searchset starts a page of search results at path: its total (when
+// counted, total >= 0) and its self, next and previous links.
+func searchset(path string, query url.Values, total int, next, prev string) bundle.Bundle {
+	b := bundle.Bundle{Type: "searchset", Timestamp: now()}
+	if total >= 0 {
+		b.Total = &total
+	}
+	b.Links = append(b.Links, bundle.Link{Relation: "self", URL: pageURL(path, query, query.Get("_cursor"))})
+	if next != "" {
+		b.Links = append(b.Links, bundle.Link{Relation: "next", URL: pageURL(path, query, next)})
+	}
+	if prev != "" {
+		b.Links = append(b.Links, bundle.Link{Relation: "previous", URL: pageURL(path, query, prev)})
+	}
+	return b
+}
+
 // pageURL rebuilds the request URL with a new cursor, keeping the client's
 // other parameters.
 func pageURL(path string, query map[string][]string, cursor string) string {

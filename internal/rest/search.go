@@ -48,18 +48,7 @@ func (s *Service) Search(ctx context.Context, r Request) (*Response, error) {
 	if r.Type != "" {
 		path += "/" + r.Type
 	}
-	b := bundle.Bundle{Type: "searchset", Timestamp: now()}
-	if res.Total >= 0 {
-		n := res.Total
-		b.Total = &n
-	}
-	b.Links = append(b.Links, bundle.Link{Relation: "self", URL: pageURL(path, r.Query, r.Query.Get("_cursor"))})
-	if res.Next != "" {
-		b.Links = append(b.Links, bundle.Link{Relation: "next", URL: pageURL(path, r.Query, res.Next)})
-	}
-	if res.Prev != "" {
-		b.Links = append(b.Links, bundle.Link{Relation: "previous", URL: pageURL(path, r.Query, res.Prev)})
-	}
+	b := searchset(path, r.Query, res.Total, res.Next, res.Prev)
 	if issues := searchIssues(q, res); len(issues) > 0 {
 		b.Entries = append(b.Entries, bundle.Entry{Resource: outcome.JSON(issues), Mode: "outcome"})
 	}

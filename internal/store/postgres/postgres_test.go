@@ -83,15 +83,7 @@ func TestPoolMaxConns(t *testing.T) {
 // statements are sent unnamed, so each is planned with its values (a
 // patient's few rows and a code half the table has need different plans).
 func TestSearchesCustomPlansInsertsCached(t *testing.T) {
-	url := pgtest.NewDatabase(t, "mekong_migrated_plans", func(ctx context.Context, url string) error {
-		db, err := postgres.Open(ctx, url)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		_, err = db.Migrate(ctx)
-		return err
-	})
+	url := pgtest.NewDatabase(t, "mekong_migrated_plans", storetest.MigratePostgres)
 	sep := "?"
 	if strings.Contains(url, "?") {
 		sep = "&"

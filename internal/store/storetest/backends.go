@@ -43,7 +43,7 @@ func OpenSQLite(t testing.TB) *sqlstore.DB {
 // template (skipped, or failed under CI=true, without PostgreSQL).
 func OpenPostgres(t testing.TB) *sqlstore.DB {
 	t.Helper()
-	url := pgtest.NewDatabase(t, "mekong_migrated", migratePostgres)
+	url := pgtest.NewDatabase(t, "mekong_migrated", MigratePostgres)
 	db, err := postgres.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,9 @@ func OpenPostgres(t testing.TB) *sqlstore.DB {
 	return db
 }
 
-func migratePostgres(ctx context.Context, url string) error {
+// MigratePostgres migrates the database at url: the prepare function of a
+// pgtest template of migrated databases.
+func MigratePostgres(ctx context.Context, url string) error {
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		return err
