@@ -78,7 +78,8 @@ bench-ingest:
 ## search of 20 Observations by patient, creates; medians of 3 runs of 10 s, with the load average of
 ## each run and the disk's fsync latency. Needs wrk (apt-get install wrk). Knobs: MEKONG_BENCH_STORES,
 ## MEKONG_BENCH_SCENARIOS, MEKONG_BENCH_DURATION, MEKONG_BENCH_RUNS, MEKONG_BENCH_POOLS (e.g. 8,16,32),
-## MEKONG_BENCH_PROFILE=DIR (one more profiled run per scenario), MEKONG_BENCH_REPORT=FILE (the table)
+## MEKONG_BENCH_PROFILE=DIR (one more profiled run per scenario), MEKONG_BENCH_REPORT=FILE (the table),
+## MEKONG_BIN_BEFORE=BIN (a binary of an earlier commit, run interleaved with this one for comparison)
 bench-audit: build
 	MEKONG_BENCH_AUDIT=1 MEKONG_TEST_PG_DURABLE=1 MEKONG_BIN=$(CURDIR)/bin/mekong \
 		$(GO) test -run TestAuditBenchmark -v -count=1 -timeout 90m ./internal/benchaudit/
