@@ -142,9 +142,14 @@ func TestAuditBenchmark(t *testing.T) {
 			sc           scenario
 			pool, script string
 			serveURL     string
+			bin          string
 			rs           []result
 		}
 		var configs []*config
+		// MEKONG_BIN_BEFORE, a binary built from before this change, runs
+		// the scenarios it can (reads and creates: its search by patient
+		// reads index rows the migration dropped) beside the current one.
+		before := os.Getenv("MEKONG_BIN_BEFORE")
 		for _, pool := range pools {
 			for _, sc := range scenarios {
 				if len(wanted) > 0 && !wanted[sc.name] {
@@ -154,22 +159,27 @@ func TestAuditBenchmark(t *testing.T) {
 				if sc.script != readScript {
 					ids = patientIDs
 				}
-				c := &config{sc: sc, pool: pool, script: writeScript(t, sc.script, ids), serveURL: url}
+				c := &config{sc: sc, pool: pool, script: writeScript(t, sc.script, ids), serveURL: url, bin: bin}
 				if pool != "" {
 					c.serveURL += sep(url) + "pool_max_conns=" + pool
 				}
 				configs = append(configs, c)
+				if before != "" && !sc.noAudit && sc.script != searchScript {
+					b := *c
+					b.bin, b.sc.name = before, sc.name+" (before)"
+					configs = append(configs, &b)
+				}
 			}
 		}
 		for i := 0; i < runs; i++ {
 			for _, c := range configs {
-				c.rs = append(c.rs, runOnce(t, bin, c.serveURL, pgPID, c.sc, c.script, dur, ""))
+				c.rs = append(c.rs, runOnce(t, c.bin, c.serveURL, pgPID, c.sc, c.script, dur, ""))
 			}
 		}
 		for _, c := range configs {
 			if dir := os.Getenv("MEKONG_BENCH_PROFILE"); dir != "" {
 				prof := filepath.Join(dir, fmt.Sprintf("%s-%s%s.pprof", st, c.sc.name, c.pool))
-				runOnce(t, bin, c.serveURL, pgPID, c.sc, c.script, dur, prof)
+				runOnce(t, c.bin, c.serveURL, pgPID, c.sc, c.script, dur, prof)
 				t.Logf("CPU profile: go tool pprof -top %s %s", bin, prof)
 			}
 			m := median(c.rs)
