@@ -6,6 +6,7 @@ import (
 	neturl "net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/mekong-fhir/mekong/internal/pgtest"
 	"github.com/mekong-fhir/mekong/internal/store"
 	"github.com/mekong-fhir/mekong/internal/store/postgres"
+	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
 
@@ -153,5 +155,54 @@ func TestSearchesCustomPlansInsertsCached(t *testing.T) {
 	}
 	if driven == 0 {
 		t.Error("the driven search page did not reuse a cached plan")
+	}
+}
+
+// Two gateway instances on one PostgreSQL act as one server (issue 15):
+// both append to the audit log at once, each on chains of its own lanes,
+// with no lock between them; every row is there and every chain verifies,
+// from either instance.
+func TestAuditTwoGateways(t *testing.T) {
+	url := pgtest.NewDatabase(t, "mekong_migrated_two", storetest.MigratePostgres)
+	ctx := context.Background()
+	var dbs []*sqlstore.DB
+	for i := 0; i < 2; i++ {
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		dbs = append(dbs, db)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for g, db := range dbs {
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 25; i++ {
+					r := store.AuditRecord{Recorded: time.Now(), Action: "R", Interaction: "read", Status: 200,
+						Patient: "p", RequestID: "gw" + strconv.Itoa(g) + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(i)}
+					errs <- db.AppendAudit(ctx, []store.AuditRecord{r})
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, db := range dbs {
+		v, err := db.VerifyAudit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Rows != 200 || len(v.Broken) > 0 || v.Chains < 2 {
+			t.Fatalf("from gateway %d: %d rows in %d chains, broken %v", i, v.Rows, v.Chains, v.Broken)
+		}
 	}
 }
