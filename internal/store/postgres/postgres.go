@@ -24,8 +24,14 @@ import (
 var migrations embed.FS
 
 // DefaultMaxConns is the connection pool size when the URL does not set
-// pool_max_conns.
-const DefaultMaxConns = 32
+// pool_max_conns. Chosen by measurement (make bench-audit
+// MEKONG_BENCH_POOLS=8,16,32, interleaved runs, 32 HTTP clients, a 2-core
+// machine at load 1.6-3): audited reads 11,075 / 10,811 / 10,700 per s,
+// searches 4,393 / 4,345 / 4,259, creates 919 / 986 / 949 with 8 / 16 /
+// 32 connections. 16 writes fastest, reads within 3% of the best, and
+// leaves room beyond the requests' own connections for the audit log's two
+// committers and the bulk worker.
+const DefaultMaxConns = 16
 
 // Open connects to url (postgres://...) and returns the store. It does not
 // migrate. The URL's pool_max_conns query parameter (pgxpool's name for it)
