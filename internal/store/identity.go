@@ -125,6 +125,9 @@ type Identity interface {
 	// MatchCandidates returns the live Patients visible to the caller that
 	// carry any of q.Keys, with their content.
 	MatchCandidates(ctx context.Context, q CandidateQuery) (*Candidates, error)
+	// Patients returns the current versions of the live Patients of ids
+	// visible to the caller, in the order of ids.
+	Patients(ctx context.Context, ids []string) ([]Version, error)
 	// LinkedComponent returns the live Patients linked to id, directly or
 	// through others (id first, then in id order), at most limit; it does
 	// not apply the caller's Access (the caller filters).

@@ -106,6 +106,19 @@ func (db *DB) MatchCandidates(ctx context.Context, q store.CandidateQuery) (*sto
 	return out, nil
 }
 
+// Patients implements store.Identity.
+func (db *DB) Patients(ctx context.Context, ids []string) ([]store.Version, error) {
+	acc, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := db.liveVersions(ctx, db.r, acc, store.LinkedType, ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.Patients: %w", err)
+	}
+	return vs, nil
+}
+
 // liveVersions reads the current versions of the live resources of ids
 // visible under acc, in the order of ids.
 func (db *DB) liveVersions(ctx context.Context, q queryer, acc *store.Access, typ string, ids []string) ([]store.Version, error) {
