@@ -203,8 +203,8 @@ func person(family, given, birth string, more ...string) string {
 
 const (
 	passportKHM = "http://hl7.org/fhir/sid/passport-KHM"
-	thaiCID  = "https://terms.sil-th.org/id/th-cid"
-	labelR   = `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]}`
+	thaiCID     = "https://terms.sil-th.org/id/th-cid"
+	labelR      = `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]}`
 )
 
 // create POSTs a Patient (or any resource) and returns its id.
