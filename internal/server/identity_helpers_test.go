@@ -125,7 +125,10 @@ type idAPI struct {
 	db         *sqlstore.DB
 	bulk       *bulk.Service
 	principals map[string]*auth.Principal
+	log        *slog.Logger
 }
+
+func (a *idAPI) logger() *slog.Logger { return a.log }
 
 func newIdentityAPI(t *testing.T, db *sqlstore.DB) *idAPI {
 	t.Helper()
@@ -135,7 +138,7 @@ func newIdentityAPI(t *testing.T, db *sqlstore.DB) *idAPI {
 	log := slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))
 	b := bulk.New(bulk.Config{}, db, svc, log)
 	h := server.New(server.Config{Bulk: b}, svc, db, log)
-	a := &idAPI{svc: svc, db: db, bulk: b, principals: map[string]*auth.Principal{
+	a := &idAPI{svc: svc, db: db, bulk: b, log: log, principals: map[string]*auth.Principal{
 		"steward": steward, "stewardNoR": stewardNoR, "nurse": nurse, "observer": observer}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		who := r.Header.Get("X-Test-Principal")
