@@ -316,3 +316,5 @@ func decision(patient, other, reason string) string {
 	}})
 	return string(b)
 }
+
+func withPrincipal(ctx context.Context, p *auth.Principal) context.Context { return auth.WithPrincipal(ctx, p) }

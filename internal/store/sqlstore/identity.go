@@ -564,8 +564,13 @@ func decodeReviewCursor(s string) (reviewCursor, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	err = dec.Decode(&c)
-	return c, err
+	if err := dec.Decode(&c); err != nil {
+		return c, err
+	}
+	if dec.InputOffset() != int64(len(raw)) {
+		return c, fmt.Errorf("trailing data")
+	}
+	return c, nil
 }
 
 func badCursor() error {
