@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -66,6 +67,8 @@ type linkTx struct {
 	itx      store.IdentityTx
 	affected map[string]bool
 	stats    *LinkStats
+	// pending are the Patient versions that will show the changed sets.
+	pending []store.Write
 }
 
 // identityTransaction runs fn in one store transaction holding the identity
@@ -202,7 +205,7 @@ func (lt *linkTx) project(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return lt.flushLinks(ctx)
 }
 
 func (lt *linkTx) projectSet(ctx context.Context, comp []string) error {
@@ -264,18 +267,34 @@ func (lt *linkTx) projectSet(ctx context.Context, comp []string) error {
 		if err != nil {
 			return err
 		}
-		w := store.Write{Type: store.LinkedType, ID: id, Method: store.MethodPut, IfMatch: m.v.VersionID, Unqueued: true,
-			Index: ix, Render: res.Encode}
-		if _, err := lt.tx.Write(ctx, w); err != nil {
-			if e, ok := outcome.As(err); ok && e.Status == http.StatusPreconditionFailed {
-				// Written since it was read: that write queued it, and its
-				// turn in the queue shows its links.
+		lt.pending = append(lt.pending, store.Write{Type: store.LinkedType, ID: id, Method: store.MethodPut, IfMatch: m.v.VersionID,
+			Unqueued: true, Index: ix, Render: res.Encode})
+	}
+	return nil
+}
+
+// flushLinks writes the Patient versions the projection decided, as one
+// batch (one Provenance for them all). A Patient written since it was read
+// is left out: that write queued it, and its turn in the queue shows its
+// links.
+func (lt *linkTx) flushLinks(ctx context.Context) error {
+	ws := lt.pending
+	for len(ws) > 0 {
+		_, err := lt.tx.WriteBatch(ctx, ws)
+		var be *store.BatchError
+		if errors.As(err, &be) {
+			if e, ok := outcome.As(be.Err); ok && e.Status == http.StatusPreconditionFailed {
+				ws = slices.Delete(slices.Clone(ws), be.Index, be.Index+1)
 				continue
 			}
+		}
+		if err != nil {
 			return err
 		}
-		lt.stats.Projected++
+		lt.stats.Projected += len(ws)
+		break
 	}
+	lt.pending = nil
 	return nil
 }
 

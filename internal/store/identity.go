@@ -83,6 +83,9 @@ type CandidateQuery struct {
 	Limit int
 	// Exclude leaves these ids out (the probe itself).
 	Exclude []string
+	// VersionsOnly returns the candidates' ids and version numbers without
+	// their content, for callers that keep what they compare cached.
+	VersionsOnly bool
 }
 
 // Candidates are the live Patients sharing a key with a probe.
@@ -125,6 +128,9 @@ type Identity interface {
 	// MatchCandidates returns the live Patients visible to the caller that
 	// carry any of q.Keys, with their content.
 	MatchCandidates(ctx context.Context, q CandidateQuery) (*Candidates, error)
+	// MatchCandidatesBatch is MatchCandidates for several probes at once
+	// (the linker's batch), in a fixed number of statements.
+	MatchCandidatesBatch(ctx context.Context, qs []CandidateQuery) ([]*Candidates, error)
 	// Patients returns the current versions of the live Patients of ids
 	// visible to the caller, in the order of ids.
 	Patients(ctx context.Context, ids []string) ([]Version, error)
