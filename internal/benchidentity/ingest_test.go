@@ -88,7 +88,7 @@ func secondRecord(t *testing.T, patient []byte, k int) []byte {
 		t.Fatal(err)
 	}
 	out := map[string]any{"resourceType": "Patient", "id": fmt.Sprintf("hn-%d", k), "name": p["name"], "gender": p["gender"],
-		"birthDate": p["birthDate"],
+		"birthDate":  p["birthDate"],
 		"identifier": []any{map[string]any{"system": "https://terms.sil-th.org/id/hn/10742", "value": fmt.Sprintf("HN%07d", k)}}}
 	b, _ := json.Marshal(out)
 	return b

@@ -253,7 +253,7 @@ func TestMatchLatency(t *testing.T) {
 		var out struct {
 			Entry []struct {
 				Search struct {
-					Mode      string                         `json:"mode"`
+					Mode      string                       `json:"mode"`
 					Extension []struct{ ValueCode string } `json:"extension"`
 				} `json:"search"`
 			} `json:"entry"`
