@@ -446,6 +446,17 @@ func (lt *linkTx) decide(ctx context.Context, q *queued, pairs *pairIndex) error
 			}
 		case compared && sc.r.Grade == "probable":
 			state = store.PairReview
+			if ex == nil || ex.State != store.PairReview {
+				// A pair no steward could confirm (a steward's decision or
+				// the set size stands in the way) is not queued.
+				ok, _, err := lt.joinable(ctx, q.id, o)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					state = ""
+				}
+			}
 		}
 		if state == "" {
 			if ex != nil {

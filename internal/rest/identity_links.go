@@ -233,10 +233,22 @@ func (lt *linkTx) projectSet(ctx context.Context, comp []string) error {
 		if err != nil {
 			return err
 		}
+		var moot [][2]string
 		for _, p := range ps {
 			if p.Manual && p.State == store.PairLinked {
 				manual[[2]string{p.A, p.B}] = true
 			}
+			// A probable pair of two Patients already linked through
+			// others needs no steward any more.
+			if !p.Manual && p.State == store.PairReview && slices.Contains(comp, p.A) && slices.Contains(comp, p.B) {
+				moot = append(moot, [2]string{p.A, p.B})
+			}
+		}
+		if len(moot) > 0 {
+			if err := lt.itx.DeletePairs(ctx, moot); err != nil {
+				return err
+			}
+			lt.stats.Dropped += len(moot)
 		}
 	}
 	sorted := slices.Sorted(slices.Values(comp))
