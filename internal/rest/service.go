@@ -35,6 +35,8 @@ type Service struct {
 	// ident links the records of one person (identity.go); nil when the
 	// store keeps no identity links.
 	ident *identity
+	// cards issues and verifies SMART Health Cards (EnableHealthCards).
+	cards *cardService
 }
 
 // New returns a service for the registry's resource types, plus the
