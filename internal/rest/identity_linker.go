@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -187,17 +188,21 @@ func (s *Service) linkBatch(ctx context.Context) (LinkStats, int, error) {
 		if err := lt.rekey(lctx, decide); err != nil {
 			return err
 		}
-		ids := make([]string, len(decide))
-		for i, q := range decide {
-			ids[i] = q.id
+		// Every pair and set the decisions may look at, read at once.
+		var ids []string
+		for _, q := range decide {
+			ids = append(ids, q.id)
+			for o, sc := range q.results {
+				if sc.r.Grade == "certain" || sc.r.Grade == "probable" {
+					ids = append(ids, o)
+				}
+			}
 		}
-		ps, err := lt.itx.PairsOf(lctx, ids)
-		if err != nil {
+		if err := lt.load(lctx, ids...); err != nil {
 			return err
 		}
-		pairs := newPairIndex(ps)
 		for _, q := range decide {
-			if err := lt.decide(lctx, q, pairs); err != nil {
+			if err := lt.decide(lctx, q); err != nil {
 				return err
 			}
 			lt.stats.Patients++
@@ -377,12 +382,15 @@ func (lt *linkTx) rekey(ctx context.Context, batch []*queued) error {
 // (or queues for review, when a steward's decision or the set size forbids
 // the link), probable queues, anything lower removes the engine's pair. A
 // steward's decision is never touched. A deleted Patient loses the engine's
-// pairs. pairs holds the batch's pairs as they are in this transaction.
+// pairs.
 //
 // Most Patients match no one: for them nothing is written and no set is
 // looked at, unless their stored version lost links the server maintains.
-func (lt *linkTx) decide(ctx context.Context, q *queued, pairs *pairIndex) error {
-	existing := pairs.of(q.id)
+func (lt *linkTx) decide(ctx context.Context, q *queued) error {
+	if err := lt.load(ctx, q.id); err != nil {
+		return err
+	}
+	existing := maps.Clone(lt.pairs.of(q.id))
 	inSet := q.hadLinks
 	for _, p := range existing {
 		inSet = inSet || p.State == store.PairLinked
@@ -395,10 +403,7 @@ func (lt *linkTx) decide(ctx context.Context, q *queued, pairs *pairIndex) error
 		}
 	}
 	drop := func(p *store.Pair) error {
-		if err := lt.itx.DeletePairs(ctx, [][2]string{{p.A, p.B}}); err != nil {
-			return err
-		}
-		pairs.drop(p.A, p.B)
+		lt.drop(p.A, p.B)
 		lt.stats.Dropped++
 		return lt.touch(ctx, p.Other(q.id))
 	}
@@ -490,11 +495,7 @@ func (lt *linkTx) decide(ctx context.Context, q *queued, pairs *pairIndex) error
 				return err
 			}
 		}
-		// Saved one by one: the next pair's joinable must see this one.
-		if err := lt.itx.SavePairs(ctx, []store.Pair{p}); err != nil {
-			return err
-		}
-		pairs.put(p)
+		lt.save(p) // the next pair's joinable sees this one
 		if state == store.PairLinked || (ex != nil && ex.State == store.PairLinked) {
 			if err := lt.touch(ctx, q.id, o); err != nil {
 				return err
@@ -534,3 +535,5 @@ func (x *pairIndex) drop(a, b string) {
 }
 
 func (x *pairIndex) of(id string) map[string]*store.Pair { return x.by[id] }
+
+func (x *pairIndex) get(a, b string) *store.Pair { return x.by[a][b] }

@@ -159,13 +159,16 @@ type IdentityTx interface {
 	// TakeQueued deletes the queue items of seqs and returns those that
 	// were still there (another worker may have taken the rest).
 	TakeQueued(ctx context.Context, seqs []int64) ([]int64, error)
-	// PairsOf and LinkedComponent see the transaction's own changes.
+	// PairsOf sees the transaction's own changes.
 	PairsOf(ctx context.Context, ids []string) ([]Pair, error)
-	LinkedComponent(ctx context.Context, id string, limit int) ([]string, error)
 	// SavePairs inserts or replaces pairs.
 	SavePairs(ctx context.Context, ps []Pair) error
 	// DeletePairs removes pairs (each given as A < B).
 	DeletePairs(ctx context.Context, keys [][2]string) error
+	// Current returns the current versions of the live Patients of ids
+	// (with their content when content is set), whoever asks: the
+	// identity transaction works for the server.
+	Current(ctx context.Context, ids []string, content bool) ([]Version, error)
 	// SetMatchKeys replaces the blocking keys of a live Patient (keys of an
 	// older engine version, or data stored before keys existed).
 	SetMatchKeys(ctx context.Context, id string, keys []string) error

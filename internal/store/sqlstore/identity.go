@@ -430,11 +430,6 @@ func (t *txStore) PairsOf(ctx context.Context, ids []string) ([]store.Pair, erro
 	return t.db.pairsOf(ctx, t.tx, ids)
 }
 
-// LinkedComponent implements store.IdentityTx.
-func (t *txStore) LinkedComponent(ctx context.Context, id string, limit int) ([]string, error) {
-	return t.db.linkedComponent(ctx, t.tx, id, limit)
-}
-
 // SavePairs implements store.IdentityTx.
 func (t *txStore) SavePairs(ctx context.Context, ps []store.Pair) error {
 	if len(ps) == 0 {
@@ -474,6 +469,15 @@ func (t *txStore) DeletePairs(ctx context.Context, keys [][2]string) error {
 		}
 	}
 	return nil
+}
+
+// Current implements store.IdentityTx.
+func (t *txStore) Current(ctx context.Context, ids []string, content bool) ([]store.Version, error) {
+	vs, err := t.db.liveVersions(ctx, t.tx, nil, store.LinkedType, ids, content)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.Current: %w", err)
+	}
+	return vs, nil
 }
 
 // SetMatchKeys implements store.IdentityTx.
