@@ -298,23 +298,28 @@ func (s *Service) compareQueued(ctx context.Context, items []store.QueueItem) ([
 	if err != nil {
 		return nil, err
 	}
-	var more []string
-	for _, p := range pairs {
-		if p.Manual {
-			continue
-		}
-		for _, end := range [][2]string{{p.A, p.B}, {p.B, p.A}} {
-			q := byID[end[0]]
-			if q == nil || !q.live {
+	// each calls f with a queued live Patient and the other end of each of
+	// its engine pairs that it was not compared with.
+	each := func(f func(q *queued, other string)) {
+		for _, p := range pairs {
+			if p.Manual {
 				continue
 			}
-			if _, ok := q.results[end[1]]; !ok {
-				if _, ok := records[end[1]]; !ok && !slices.Contains(more, end[1]) {
-					more = append(more, end[1])
+			for _, end := range [][2]string{{p.A, p.B}, {p.B, p.A}} {
+				if q := byID[end[0]]; q != nil && q.live {
+					if _, ok := q.results[end[1]]; !ok {
+						f(q, end[1])
+					}
 				}
 			}
 		}
 	}
+	var more []string
+	each(func(_ *queued, other string) {
+		if _, ok := records[other]; !ok && !slices.Contains(more, other) {
+			more = append(more, other)
+		}
+	})
 	if len(more) > 0 {
 		pvs, err := id.st.Patients(ctx, more)
 		if err != nil {
@@ -324,23 +329,11 @@ func (s *Service) compareQueued(ctx context.Context, items []store.QueueItem) ([
 			parse(&pvs[i])
 		}
 	}
-	for _, p := range pairs {
-		if p.Manual {
-			continue
+	each(func(q *queued, other string) {
+		if rec, ok := records[other]; ok {
+			q.results[other] = scored{version: versions[other], r: id.engine.Compare(records[q.id], rec)}
 		}
-		for _, end := range [][2]string{{p.A, p.B}, {p.B, p.A}} {
-			q := byID[end[0]]
-			if q == nil || !q.live {
-				continue
-			}
-			if _, ok := q.results[end[1]]; ok {
-				continue
-			}
-			if other, ok := records[end[1]]; ok {
-				q.results[end[1]] = scored{version: versions[end[1]], r: id.engine.Compare(records[q.id], other)}
-			}
-		}
-	}
+	})
 	return batch, nil
 }
 

@@ -125,6 +125,39 @@ func actor(ctx context.Context) string {
 	return "client " + p.ClientID
 }
 
+// stewardDecision is the shape of both decisions: read the input, then in
+// one identity transaction look at the pair as it stands (queued or not
+// decides between the two kinds of decision) and apply the decision; then
+// answer and audit it.
+func (s *Service) stewardDecision(ctx context.Context, r Request, op, queuedKind, otherKind string,
+	apply func(ctx context.Context, lt *linkTx, in *decisionIn, ex *store.Pair) error) (*Response, error) {
+	in, err := s.decisionInput(ctx, r, op)
+	if err != nil {
+		return nil, err
+	}
+	kind := otherKind
+	var stats LinkStats
+	err = s.identityTransaction(ctx, &stats, func(ctx context.Context, lt *linkTx) error {
+		// The sets as they are, shown again once decided.
+		if err := lt.touch(ctx, in.a, in.b); err != nil {
+			return err
+		}
+		ex, err := lt.pairOf(ctx, in.a, in.b)
+		if err != nil {
+			return err
+		}
+		kind = otherKind
+		if ex != nil && ex.State == store.PairReview {
+			kind = queuedKind
+		}
+		return apply(ctx, lt, in, ex)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.decisionResponse(ctx, r, in, kind, stats)
+}
+
 // steward is the manual pair of a decision, keeping the engine's score and
 // evidence when it had compared the two.
 func steward(ctx context.Context, ex *store.Pair, in *decisionIn, state string) store.Pair {

@@ -19,31 +19,11 @@ import (
 // go back to review; when only stewards' links join them, it is a 409 naming
 // those links (unlink them first).
 func (s *Service) IdentityUnlink(ctx context.Context, r Request) (*Response, error) {
-	in, err := s.decisionInput(ctx, r, "identity-unlink")
-	if err != nil {
-		return nil, err
-	}
-	kind := decisionUnlink
-	var stats LinkStats
-	err = s.identityTransaction(ctx, &stats, func(ctx context.Context, lt *linkTx) error {
-		if err := lt.touch(ctx, in.a, in.b); err != nil {
-			return err
-		}
-		ex, err := lt.pairOf(ctx, in.a, in.b)
-		if err != nil {
-			return err
-		}
-		kind = decisionUnlink
-		if ex != nil && ex.State == store.PairReview {
-			kind = decisionReject
-		}
-		lt.save(steward(ctx, ex, in, store.PairDistinct))
-		return lt.separate(ctx, in.a, in.b)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.decisionResponse(ctx, r, in, kind, stats)
+	return s.stewardDecision(ctx, r, "identity-unlink", decisionReject, decisionUnlink,
+		func(ctx context.Context, lt *linkTx, in *decisionIn, ex *store.Pair) error {
+			lt.save(steward(ctx, ex, in, store.PairDistinct))
+			return lt.separate(ctx, in.a, in.b)
+		})
 }
 
 // separate makes sure a and b are not in one linked set: while a path of
