@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
@@ -90,6 +91,8 @@ type identity struct {
 	wake chan struct{}
 	// cache holds the matcher's records of recently compared Patients.
 	cache *recordCache
+	// keyChecked is set once the engine's key version is recorded.
+	keyChecked atomic.Bool
 }
 
 // newIdentity enables identity when the store keeps identity links, with
@@ -124,6 +127,7 @@ func (s *Service) SetIdentity(e Engine, o IdentityOptions) {
 	// Records depend on nothing the engine is configured with, but a new
 	// engine starts from an empty cache all the same.
 	s.ident.cache = newRecordCache(s.ident.opts.CacheSize)
+	s.ident.keyChecked.Store(false)
 }
 
 // IdentityEnabled reports whether the store keeps identity links.

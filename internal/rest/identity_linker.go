@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -68,6 +69,11 @@ func (s *Service) RunLinker(ctx context.Context, log *slog.Logger) {
 	if s.ident == nil {
 		return
 	}
+	if n, err := s.checkKeyVersion(ctx); err != nil {
+		log.Error("identity linker: key version", slog.String("error", err.Error()))
+	} else if n > 0 {
+		log.Info("identity linker: the matcher's key version changed; every Patient is queued to be keyed and linked again", slog.Int("patients", n))
+	}
 	tick := time.NewTicker(s.ident.opts.Poll)
 	defer tick.Stop()
 	for {
@@ -115,6 +121,9 @@ func (s *Service) DrainLinks(ctx context.Context) (LinkStats, error) {
 	if s.ident == nil {
 		return total, nil
 	}
+	if _, err := s.checkKeyVersion(ctx); err != nil {
+		return total, err
+	}
 	for {
 		st, n, err := s.linkBatch(ctx)
 		total.add(st)
@@ -122,6 +131,23 @@ func (s *Service) DrainLinks(ctx context.Context) (LinkStats, error) {
 			return total, err
 		}
 	}
+}
+
+// checkKeyVersion records the matcher's key version in the database, once
+// per service; a change queues every Patient, so the linker replaces their
+// keys (rekey) and links them with the new ones. An engine without a
+// configuration (a test's) has no version.
+func (s *Service) checkKeyVersion(ctx context.Context) (int, error) {
+	id := s.ident
+	c, ok := id.engine.(interface{ Config() match.Config })
+	if !ok || id.keyChecked.Load() {
+		return 0, nil
+	}
+	n, err := id.st.KeyVersion(ctx, strconv.Itoa(c.Config().KeyVersion))
+	if err == nil {
+		id.keyChecked.Store(true)
+	}
+	return n, err
 }
 
 // LinkBacklog is the number of queued Patient writes not yet linked.

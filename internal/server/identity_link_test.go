@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mekong-fhir/mekong/internal/match"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
@@ -223,6 +224,45 @@ func TestLinkerCatchesUp(t *testing.T) {
 			}
 			for i := 0; i < len(ids); i += 2 {
 				a.wantLinked("level3", ids[i], ids[i+1])
+			}
+		})
+	}
+}
+
+// A matcher configuration with another key version makes every stored key
+// useless: the first linker run with it queues every Patient, whose keys
+// are then made again, so $match keeps finding them.
+func TestKeyVersionChangeRekeys(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			db := b.Open(t)
+			a := newIdentityAPI(t, db)
+			v1, err := match.New(match.DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.svc.SetIdentity(v1, rest.IdentityOptions{})
+			x := a.create(person("Chhoeung", "Rathana", "1987-09-23", passportKHM+"|N5550001"))
+			a.link()
+			cfg := match.DefaultConfig()
+			cfg.KeyVersion++
+			v2, err := match.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a2 := newIdentityAPI(t, db)
+			a2.svc.SetIdentity(v2, rest.IdentityOptions{})
+			st := a2.link()
+			if st.Patients != 1 || st.Rekeyed != 1 {
+				t.Fatalf("after a key version change: %+v, want the one Patient queued and rekeyed", st)
+			}
+			got, _ := matches(t, a2.want(a2.do("POST", "/Patient/$match", matchBody(person("Chhoeung", "Rathana", "1987-09-23"))), http.StatusOK))
+			if len(got) != 1 || got[0].id != x {
+				t.Fatalf("$match with the new keys: %v", got)
+			}
+			if st := a2.link(); st.Patients != 0 {
+				t.Fatalf("the same version queued again: %+v", st)
 			}
 		})
 	}

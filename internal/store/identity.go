@@ -147,6 +147,11 @@ type Identity interface {
 	Queued(ctx context.Context, limit int) ([]QueueItem, error)
 	// Backlog counts the queue items.
 	Backlog(ctx context.Context) (int, error)
+	// KeyVersion records the version of the matcher's blocking keys. When
+	// another version was recorded before, every live Patient is queued
+	// once (in the same transaction), so the linker makes their keys again;
+	// it returns how many were queued.
+	KeyVersion(ctx context.Context, version string) (int, error)
 }
 
 // IdentityTx is the identity storage inside a store transaction (a Tx of

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -380,6 +381,43 @@ func (db *DB) Backlog(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("sqlstore.Backlog: %w", err)
 	}
 	return n, nil
+}
+
+// KeyVersion implements store.Identity.
+func (db *DB) KeyVersion(ctx context.Context, version string) (int, error) {
+	queued := 0
+	err := db.inTx(ctx, "sqlstore.KeyVersion", func(tx *sql.Tx) error {
+		if db.d.Lock != nil {
+			if err := db.d.Lock(ctx, tx, identityLockKey); err != nil {
+				return err
+			}
+		}
+		var old string
+		err := tx.QueryRowContext(ctx, rebind(db.d, `SELECT value FROM identity_state WHERE name = ?`), "key_version").Scan(&old)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			// The first version recorded: the migration queued what was there.
+		case err != nil:
+			return err
+		case old == version:
+			return nil
+		default:
+			r, err := tx.ExecContext(ctx, rebind(db.d, `INSERT INTO identity_queue (res_id)
+				SELECT res_id FROM resources WHERE res_type = ? AND deleted = ? ORDER BY res_id`), store.LinkedType, false)
+			if err != nil {
+				return err
+			}
+			n, _ := r.RowsAffected()
+			queued = int(n)
+		}
+		_, err = tx.ExecContext(ctx, rebind(db.d, `INSERT INTO identity_state (name, value) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value`), "key_version", version)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore.KeyVersion: %w", err)
+	}
+	return queued, nil
 }
 
 // LockIdentity implements store.IdentityTx. SQLite has one writer, so its

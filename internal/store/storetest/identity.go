@@ -189,6 +189,19 @@ func testIdentityQueue(t *testing.T, s store.Store) {
 	if n, err := id.Backlog(ctx); err != nil || n != 5 {
 		t.Fatalf("Backlog %d %v", n, err)
 	}
+	// A new key version queues every live Patient (a, c, l; b is deleted)
+	// once; the first version recorded and the same one again queue none.
+	for _, c := range []struct {
+		version string
+		want    int
+	}{{"1", 0}, {"1", 0}, {"2", 3}, {"2", 0}} {
+		if n, err := id.KeyVersion(ctx, c.version); err != nil || n != c.want {
+			t.Fatalf("KeyVersion(%s) queued %d (%v), want %d", c.version, n, err, c.want)
+		}
+	}
+	if n, _ := id.Backlog(ctx); n != 8 {
+		t.Fatalf("Backlog after a key version change: %d", n)
+	}
 	first, _ := id.Queued(ctx, 2)
 	var taken []int64
 	err = s.Transaction(ctx, func(tx store.Tx) error {
@@ -213,7 +226,7 @@ func testIdentityQueue(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	if n, _ := id.Backlog(ctx); n != 3 {
+	if n, _ := id.Backlog(ctx); n != 6 {
 		t.Fatalf("Backlog after taking 2: %d", n)
 	}
 }

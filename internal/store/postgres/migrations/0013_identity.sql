@@ -38,5 +38,13 @@ CREATE TABLE identity_queue (
     res_id TEXT COLLATE "C" NOT NULL
 );
 
+-- Identity settings the gateways share: key_version is the matcher's key
+-- version the stored blocking keys were made with; a gateway started with
+-- another queues every Patient once, so the linker makes their keys again.
+CREATE TABLE identity_state (
+    name  TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
 -- Patients stored before this migration are linked (and given keys) once.
 INSERT INTO identity_queue (res_id) SELECT res_id FROM resources WHERE res_type = 'Patient' AND NOT deleted ORDER BY res_id;

@@ -24,4 +24,9 @@ CREATE TABLE identity_queue (
     res_id TEXT NOT NULL
 );
 
+CREATE TABLE identity_state (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
 INSERT INTO identity_queue (res_id) SELECT res_id FROM resources WHERE res_type = 'Patient' AND NOT deleted ORDER BY res_id;
