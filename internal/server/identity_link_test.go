@@ -147,6 +147,14 @@ func TestLinksSurviveResend(t *testing.T) {
 		}
 		a.want(a.do("PUT", "/Patient/a", body("a")), http.StatusOK)
 		a.link()
+		// A conditional update finds its target inside the store, after the
+		// body is prepared: the linker puts the links back on its turn.
+		a.want(a.do("PUT", "/Patient?_id=a", body("a")), http.StatusOK)
+		if got := a.links("a"); len(got) != 0 {
+			t.Fatalf("links right after a conditional update: %v (expected none until the linker's turn)", got)
+		}
+		a.link()
+		a.wantLinked("level3", "a", "b")
 		// Re-importing b's source version keeps its link and writes no version.
 		before := a.want(a.do("GET", "/Patient/b", ""), http.StatusOK).header.Get("ETag")
 		a.want(a.do("POST", "/$import", body("b")+"\n", "Prefer", "respond-async", "Content-Type", "application/fhir+ndjson"), http.StatusAccepted)
