@@ -147,11 +147,14 @@ func TestLinksSurviveResend(t *testing.T) {
 		}
 		a.want(a.do("PUT", "/Patient/a", body("a")), http.StatusOK)
 		a.link()
-		// A conditional update finds its target inside the store, after the
-		// body is prepared: the linker puts the links back on its turn.
+		// A conditional update whose body names its id keeps the links at
+		// once; one without finds its target only inside the store, after
+		// the body is prepared: the linker puts the links back on its turn.
 		a.want(a.do("PUT", "/Patient?_id=a", body("a")), http.StatusOK)
+		a.wantLinked("level3", "a", "b")
+		a.want(a.do("PUT", "/Patient?_id=a", person("Sok", "Dara", "1990-04-01", passportKHM+"|N1")), http.StatusOK)
 		if got := a.links("a"); len(got) != 0 {
-			t.Fatalf("links right after a conditional update: %v (expected none until the linker's turn)", got)
+			t.Fatalf("links right after a conditional update without id: %v (expected none until the linker's turn)", got)
 		}
 		a.link()
 		a.wantLinked("level3", "a", "b")
