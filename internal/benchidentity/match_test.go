@@ -172,6 +172,9 @@ var probeKinds = []struct {
 		for _, n := range p["name"].([]any) {
 			n := n.(map[string]any)
 			fam, _ := n["family"].(string)
+			if fam == "" {
+				continue
+			}
 			var given []any
 			if g, ok := n["given"].([]any); ok && len(g) > 0 {
 				given = []any{strings.ToUpper(fam)}
@@ -230,11 +233,15 @@ func TestMatchLatency(t *testing.T) {
 	}
 	var probes []probe
 	for k := range probeKinds {
-		for i := 0; i < perKind; i++ {
+		for i, j := 0, 0; i < perKind; j++ {
 			var p map[string]any
-			if err := json.Unmarshal(sample[(i*7+k)%len(sample)], &p); err != nil {
+			if err := json.Unmarshal(sample[(j*7+k)%len(sample)], &p); err != nil {
 				t.Fatal(err)
 			}
+			if !hasFamilyName(p) {
+				continue // the probes take family and given names apart (Myanmar names have no family name)
+			}
+			i++
 			delete(p, "id")
 			body, _ := json.Marshal(map[string]any{"resourceType": "Parameters", "parameter": []map[string]any{{"name": "resource", "resource": probeKinds[k].make(p)}}})
 			probes = append(probes, probe{k, body})
@@ -248,7 +255,7 @@ func TestMatchLatency(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		d := time.Since(t0)
 		if rec.Code != http.StatusOK {
-			t.Fatalf("$match: %d %.300s", rec.Code, rec.Body.Bytes())
+			t.Errorf("$match: %d %.300s", rec.Code, rec.Body.Bytes())
 		}
 		var out struct {
 			Entry []struct {
@@ -350,3 +357,13 @@ func TestMatchLatency(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func hasFamilyName(p map[string]any) bool {
+	names, _ := p["name"].([]any)
+	for _, n := range names {
+		if m, ok := n.(map[string]any); ok && m["family"] != nil && m["family"] != "" {
+			return true
+		}
+	}
+	return false
+}

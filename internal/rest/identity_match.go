@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -76,9 +77,21 @@ func (s *Service) matchPatients(ctx context.Context, probe []byte, onlyCertain b
 		issues = append(issues, outcome.Issue{Severity: outcome.Warning, Code: outcome.CodeIncomplete,
 			Diagnostics: "some of the Patient's details are shared by too many records to compare them all; add identifiers or a full birth date to narrow the match"})
 	}
+	// Comparing is the CPU work of a $match (hundreds of candidates for a
+	// common name): on every core, in chunks.
+	results := make([]match.Result, len(cands))
+	chunks := min(runtime.GOMAXPROCS(0), (len(cands)+63)/64)
+	err = parallel(chunks, func(c int) error {
+		for i := c; i < len(cands); i += chunks {
+			results[i] = id.engine.Compare(rec, cands[i].rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []MatchCandidate
-	for i := range cands {
-		r := id.engine.Compare(rec, cands[i].rec)
+	for i, r := range results {
 		if r.Grade == "" || (onlyCertain && r.Grade != "certain") {
 			continue
 		}
