@@ -23,6 +23,14 @@ import (
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		// RFC 7235 section 4.2: Authorization holds one credential. With two
+		// headers, which one a proxy, a log or this server honours is a
+		// guess; an ambiguous credential is refused, not picked from.
+		if len(req.Header.Values(echo.HeaderAuthorization)) > 1 {
+			return outcome.New(http.StatusBadRequest, outcome.CodeSecurity,
+				"the request has %d Authorization headers; send exactly one (RFC 7235 section 4.2: one credential per request)",
+				len(req.Header.Values(echo.HeaderAuthorization))).At("Authorization")
+		}
 		// A server built without an authenticator (Config.Auth nil: tests
 		// embedding the handler) keeps a principal its caller already put
 		// in the request context.

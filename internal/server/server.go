@@ -94,6 +94,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
+	s.e.Pre(trimTrailingSlash)
 	s.e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 			// A client-chosen id is kept only when it is short and plain, so it

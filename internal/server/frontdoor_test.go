@@ -1,0 +1,118 @@
+package server_test
+
+// The first hour of an integrator (issue 14): trailing slashes, duplicate
+// credentials and the other things FHIR client libraries do that a server
+// must take in its stride.
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/rest"
+	"github.com/mekong-fhir/mekong/internal/server"
+	"github.com/mekong-fhir/mekong/internal/store/storetest"
+)
+
+// TestTrailingSlashOnEveryRoute: FHIR builds URLs as [base]/[path]
+// (https://hl7.org/fhir/R4/http.html#general); fhir-kit-client POSTs
+// batches and transactions to "[base]/". Every route answers with and
+// without a trailing slash alike, and never with a redirect (a redirected
+// POST loses its body in many clients).
+func TestTrailingSlashOnEveryRoute(t *testing.T) {
+	db := storetest.Backends()[0].Open(t)
+	svc := rest.New(db, parser, registry)
+	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := server.New(server.Config{Bulk: b}, svc, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	fill := strings.NewReplacer(":type", "Patient", ":id", "x", ":vid", "1", ":job", "nojob", ":file", "output-0.ndjson")
+	send := func(method, path string) (int, string) {
+		var body io.Reader
+		if method == "POST" || method == "PUT" || method == "PATCH" {
+			body = strings.NewReader(`{"resourceType":"Patient","id":"x"}`)
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, body)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/fhir+json")
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	n := 0
+	for _, r := range h.RouteList() {
+		if strings.Contains(r.Path, "*") || r.Method == "OPTIONS" {
+			continue
+		}
+		path := fill.Replace(r.Path)
+		want, _ := send(r.Method, path)
+		got, body := send(r.Method, path+"/")
+		// A second PUT or POST may update where the first created.
+		same := got == want || got/100 == 2 && want/100 == 2
+		if !same || got == http.StatusNotFound && strings.Contains(body, "no FHIR endpoint") || got/100 == 3 {
+			t.Errorf("%s %s/: status %d, without the slash %d: %s", r.Method, path, got, want, body)
+		}
+		n++
+	}
+	if n < 30 {
+		t.Fatalf("only %d routes checked", n)
+	}
+}
+
+// TestTrailingSlashClientFlows: the requests of issue 14 item 1, as a
+// client sends them: a transaction POSTed to [base]/ stores its entries,
+// and GET [base]/Patient/ is the type search.
+func TestTrailingSlashClientFlows(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *api) {
+		tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:5b3c1d8e-0000-4000-8000-000000000001",
+		  "resource":{"resourceType":"Patient","gender":"female"},"request":{"method":"POST","url":"Patient"}}]}`
+		r := a.want(a.do("POST", "/", tx), 200).json(t)
+		if r["type"] != "transaction-response" {
+			t.Fatalf("POST [base]/ answered %v", r)
+		}
+		s := a.want(a.do("GET", "/Patient/", ""), 200).json(t)
+		if s["type"] != "searchset" || s["total"] != float64(1) {
+			t.Fatalf("GET [base]/Patient/ answered %v", s)
+		}
+		a.want(a.do("GET", "/Patient/?gender=female", ""), 200)
+		a.want(a.do("GET", "/metadata/", ""), 200)
+	})
+}
+
+// TestTwoAuthorizationHeaders: RFC 7235 section 4.2 gives Authorization one
+// credential; a request with two is ambiguous and refused with 400 before
+// either is tried, whatever the tokens.
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	st := storetest.Backends()[0].Open(t)
+	a := newAuthAPI(t, st, server.Config{})
+	good := a.mint("user/*.cruds", "")
+	narrow := a.mint("user/Observation.rs", "")
+	for _, pair := range [][2]string{{good, narrow}, {narrow, good}, {good, good}} {
+		req, _ := http.NewRequest("GET", a.base+"/Patient", nil)
+		req.Header.Add("Authorization", "Bearer "+pair[0])
+		req.Header.Add("Authorization", "Bearer "+pair[1])
+		res, err := a.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !bytes.Contains(b, []byte("Authorization headers")) || !bytes.Contains(b, []byte(`"expression":["Authorization"]`)) {
+			t.Fatalf("two Authorization headers: %d %s", res.StatusCode, b)
+		}
+	}
+	// One is still fine.
+	a.want(a.as(good, "GET", "/Patient", ""), 200)
+}
