@@ -236,7 +236,9 @@ func (s *Service) Status(ctx context.Context, base, id string) (*Response, error
 	case store.JobFailed:
 		return nil, outcome.New(http.StatusInternalServerError, outcome.CodeException, "the %s job failed: %s", j.Kind, j.Error)
 	}
-	m := manifest{TransactionTime: resource.FormatInstant(j.TransactionTime), Request: j.Request,
+	// Files are served only with a bearer token, like every other route
+	// under the FHIR base: they hold patient data.
+	m := manifest{TransactionTime: resource.FormatInstant(j.TransactionTime), Request: j.Request, RequiresAccessToken: true,
 		Output: []manifestFile{}, Error: []manifestFile{}}
 	fileURL := func(kind string, n int) string {
 		return base + "/$bulk-file/" + j.ID + "/" + kind + "-" + strconv.Itoa(n) + ".ndjson"

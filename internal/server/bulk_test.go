@@ -167,7 +167,7 @@ func TestBulkImportOverHTTP(t *testing.T) {
 		if want := map[string]int64{"Patient": 2, "Observation": 2, "Immunization": 1}; !equalCounts(counts(m), want) {
 			t.Errorf("output counts %v, want %v", counts(m), want)
 		}
-		if !strings.HasSuffix(m.Request, "/fhir/$import") || m.RequiresAccessToken {
+		if !strings.HasSuffix(m.Request, "/fhir/$import") || !m.RequiresAccessToken {
 			t.Errorf("request %q requiresAccessToken %v", m.Request, m.RequiresAccessToken)
 		}
 		if len(m.Error) != 1 || m.Error[0].Count != 1 {
