@@ -46,6 +46,7 @@ type authSetup struct {
 	rateLimit     *auth.RateLimit
 	policy        rest.Policy
 	tokenEndpoint string
+	authzEndpoint string
 }
 
 // setupAuth builds the authenticator serve runs with. It never returns an
@@ -94,7 +95,8 @@ func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.
 	if err != nil {
 		return nil, err
 	}
-	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint}
+	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint,
+		authzEndpoint: cfg.AuthorizationEndpoint}
 	if s.rateLimit == nil {
 		rl := defaultRateLimit
 		s.rateLimit = &rl

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/auth"
 )
@@ -158,21 +159,47 @@ func (s *Server) security() *capSecurity {
 	}
 }
 
-// smartConfiguration describes the scopes and capabilities of this resource
-// server (https://hl7.org/fhir/smart-app-launch/conformance.html). Tokens
-// come from the configured issuers; token_endpoint is theirs.
+// smartConfiguration describes this resource server
+// (https://hl7.org/fhir/smart-app-launch/conformance.html): the scopes it
+// enforces, and of the configured issuers' OAuth service only what is
+// configured. Tokens come from those issuers, so a grant is advertised only
+// with the endpoint that serves it: client_credentials (SMART Backend
+// Services, private_key_jwt) with a token_endpoint, authorization_code
+// (with PKCE S256) with an authorization_endpoint as well. With neither,
+// the document lists no grant at all rather than one a client cannot use.
 func (s *Server) smartConfiguration(c echo.Context) error {
-	doc := map[string]any{
-		"capabilities":                          []string{"permission-v1", "permission-v2", "permission-patient", "permission-user", "client-confidential-asymmetric"},
-		"grant_types_supported":                 []string{"client_credentials", "authorization_code"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"private_key_jwt"},
-		"scopes_supported":                      s.scopesSupported(),
+	return c.Blob(http.StatusOK, "application/json", fhirjson.MustMarshal(s.smartDocument()))
+}
+
+type smartDocument struct {
+	AuthorizationEndpoint string   `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint         string   `json:"token_endpoint,omitempty"`
+	GrantTypes            []string `json:"grant_types_supported"`
+	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	CodeChallengeMethods  []string `json:"code_challenge_methods_supported,omitempty"`
+	ResponseTypes         []string `json:"response_types_supported,omitempty"`
+	Scopes                []string `json:"scopes_supported"`
+	Capabilities          []string `json:"capabilities"`
+}
+
+func (s *Server) smartDocument() smartDocument {
+	d := smartDocument{GrantTypes: []string{}, Scopes: s.scopesSupported(),
+		Capabilities: []string{"permission-v1", "permission-v2", "permission-patient", "permission-user"}}
+	if s.cfg.TokenEndpoint == "" {
+		return d
 	}
-	if s.cfg.TokenEndpoint != "" {
-		doc["token_endpoint"] = s.cfg.TokenEndpoint
+	d.TokenEndpoint = s.cfg.TokenEndpoint
+	d.GrantTypes = append(d.GrantTypes, "client_credentials")
+	d.TokenAuthMethods = []string{"private_key_jwt"}
+	d.Capabilities = append(d.Capabilities, "client-confidential-asymmetric")
+	if s.cfg.AuthorizationEndpoint != "" {
+		d.AuthorizationEndpoint = s.cfg.AuthorizationEndpoint
+		d.GrantTypes = append(d.GrantTypes, "authorization_code")
+		d.CodeChallengeMethods = []string{"S256"}
+		d.ResponseTypes = []string{"code"}
+		d.Capabilities = append(d.Capabilities, "launch-standalone")
 	}
-	return c.JSON(http.StatusOK, doc)
+	return d
 }
 
 func (s *Server) scopesSupported() []string {

@@ -6,6 +6,7 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -115,4 +116,56 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 	}
 	// One is still fine.
 	a.want(a.as(good, "GET", "/Patient", ""), 200)
+}
+
+// TestSmartConfigurationOnlyWhatIsConfigured: the discovery document
+// (https://hl7.org/fhir/smart-app-launch/conformance.html) advertises a
+// grant only with the endpoint that serves it. A client reading
+// authorization_code with no authorization_endpoint, or client_credentials
+// with no token_endpoint, has nowhere to go.
+func TestSmartConfigurationOnlyWhatIsConfigured(t *testing.T) {
+	st := storetest.Backends()[0].Open(t)
+	cases := []struct {
+		name             string
+		cfg              server.Config
+		grants, has, not []string
+	}{
+		{"no OAuth endpoints", server.Config{}, nil,
+			[]string{`"permission-v2"`, `"patient/Observation.rs"`},
+			[]string{"token_endpoint", "authorization_endpoint", "client-confidential-asymmetric", "code_challenge_methods_supported", "launch-standalone"}},
+		{"token endpoint", server.Config{TokenEndpoint: "https://idp.example.org/token"}, []string{"client_credentials"},
+			[]string{`"token_endpoint":"https://idp.example.org/token"`, `"private_key_jwt"`, `"client-confidential-asymmetric"`},
+			[]string{"authorization_endpoint", "code_challenge_methods_supported", "launch-standalone"}},
+		{"authorization endpoint without a token endpoint", server.Config{AuthorizationEndpoint: "https://idp.example.org/authorize"}, nil,
+			nil, []string{"authorization_endpoint", "token_endpoint"}},
+		{"both", server.Config{TokenEndpoint: "https://idp.example.org/token?realm=a&b=c", AuthorizationEndpoint: "https://idp.example.org/authorize"},
+			[]string{"client_credentials", "authorization_code"},
+			[]string{`"authorization_endpoint":"https://idp.example.org/authorize"`, `"S256"`, `"launch-standalone"`, `realm=a&b=c`}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAPI(t, st, tc.cfg)
+			r := a.want(a.do("GET", a.srv.URL+"/.well-known/smart-configuration/", ""), 200)
+			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var doc struct {
+				Grants []string `json:"grant_types_supported"`
+			}
+			_ = json.Unmarshal(r.body, &doc)
+			if strings.Join(doc.Grants, ",") != strings.Join(tc.grants, ",") || doc.Grants == nil {
+				t.Errorf("grant_types_supported %q, want %q", doc.Grants, tc.grants)
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(string(r.body), s) {
+					t.Errorf("missing %s in %s", s, r.body)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(string(r.body), s) {
+					t.Errorf("%s advertised in %s", s, r.body)
+				}
+			}
+		})
+	}
 }
