@@ -69,7 +69,7 @@ func (r *Resource) SetSource(uri string) {
 			kept = append(kept, m)
 		}
 	}
-	enc, _ := json.Marshal(uri)
+	enc, _ := fhirjson.Marshal(uri)
 	r.meta = append(kept, fhirjson.Member{Name: "source", Value: enc})
 }
 
@@ -186,7 +186,7 @@ func FormatInstant(t time.Time) string {
 }
 
 func writeString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s)
+	enc, _ := fhirjson.Marshal(s)
 	b.Write(enc)
 }
 

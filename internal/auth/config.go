@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Config is the authentication configuration file (--auth-config,
@@ -79,7 +81,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalJSON writes "60s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+func (d Duration) MarshalJSON() ([]byte, error) { return fhirjson.Marshal(time.Duration(d).String()) }
 
 // DefaultClockSkew is the leeway on token times.
 const DefaultClockSkew = 60 * time.Second

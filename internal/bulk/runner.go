@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -89,14 +90,14 @@ func (s *Service) runExport(ctx context.Context, j *store.Job) error {
 	ex := &Exporter{Store: s.st, PerFile: s.cfg.PerFile}
 	err := ex.Export(ctx, spec, st, func(f store.File, next ExportState) error {
 		st = next
-		state, _ := json.Marshal(next)
+		state, _ := fhirjson.Marshal(next)
 		return s.st.SaveProgress(ctx, j.ID, s.owner, state, s.lease(), []store.File{f})
 	})
 	if err != nil {
 		return err
 	}
 	j.Status, j.Expires, j.Owner = store.JobDone, s.now().Add(s.cfg.Retention), s.owner
-	j.State, _ = json.Marshal(st)
+	j.State, _ = fhirjson.Marshal(st)
 	return s.st.FinishJob(ctx, *j, nil, nil)
 }
 
@@ -129,7 +130,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 				next.ErrParts++
 				next.Rejected += int64(len(b.Errors))
 			}
-			state, _ := json.Marshal(next)
+			state, _ := fhirjson.Marshal(next)
 			if err := s.st.SaveProgress(ctx, j.ID, s.owner, state, s.lease(), files); err != nil {
 				return err
 			}
@@ -143,7 +144,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 		if st.Input+1 < len(params.Inputs) {
 			next := st
 			next.Input, next.Line = st.Input+1, 0
-			state, _ := json.Marshal(next)
+			state, _ := fhirjson.Marshal(next)
 			if err := s.st.SaveProgress(ctx, j.ID, s.owner, state, s.lease(), nil); err != nil {
 				return err
 			}
@@ -165,7 +166,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 		errFiles = append(errFiles, store.File{Kind: store.FileError, N: 0, Type: "OperationOutcome", Count: count, Content: all.Bytes()})
 	}
 	j.Status, j.Expires, j.Owner = store.JobDone, s.now().Add(s.cfg.Retention), s.owner
-	j.State, _ = json.Marshal(st)
+	j.State, _ = fhirjson.Marshal(st)
 	return s.st.FinishJob(ctx, *j, []string{store.FileErrorPart, store.FileInput}, errFiles)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/internal/rest"
@@ -123,7 +124,7 @@ func (s *Service) Export(ctx context.Context, r Request, patient bool) (*Respons
 	if err != nil {
 		return nil, err
 	}
-	params, _ := json.Marshal(spec)
+	params, _ := fhirjson.Marshal(spec)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "export", Request: r.URL, Params: params, Created: now, TransactionTime: now}
 	if err := s.st.CreateJob(ctx, j, nil); err != nil {
@@ -180,7 +181,7 @@ func (s *Service) Import(ctx context.Context, r Request) (*Response, error) {
 		ip.Agent = &auth.Principal{Issuer: p.Issuer, Subject: p.Subject, ClientID: p.ClientID,
 			Organization: p.Organization, PurposeOfUse: p.PurposeOfUse}
 	}
-	params, _ := json.Marshal(ip)
+	params, _ := fhirjson.Marshal(ip)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "import", Request: r.URL, Params: params, Created: now, TransactionTime: now}
 	if err := s.st.CreateJob(ctx, j, files); err != nil {
@@ -267,7 +268,7 @@ func (s *Service) Status(ctx context.Context, base, id string) (*Response, error
 	for _, f := range errs {
 		m.Error = append(m.Error, manifestFile{Type: "OperationOutcome", URL: fileURL(f.Kind, f.N), Count: f.Count})
 	}
-	body, _ := json.Marshal(m)
+	body, _ := fhirjson.Marshal(m)
 	h.Set("Expires", j.Expires.UTC().Format(http.TimeFormat))
 	return &Response{Status: http.StatusOK, Header: h, ContentType: "application/json", Body: body}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/mappings/mapping"
 )
@@ -129,7 +130,7 @@ func (r *Report) Parameters() []byte {
 		issues = outcome.Info("%d of %d persons stored; no row rejected, every code mapped", r.Stored, r.Persons)
 	}
 	ps = append(ps, param{Name: "outcome", Resource: outcome.JSON(issues)})
-	b, err := json.Marshal(struct {
+	b, err := fhirjson.Marshal(struct {
 		ResourceType string  `json:"resourceType"`
 		Parameter    []param `json:"parameter"`
 	}{"Parameters", ps})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/patch"
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -218,7 +219,7 @@ func describe(v any) string {
 	if v == nil {
 		return "nothing"
 	}
-	b, _ := json.Marshal(v)
+	b, _ := fhirjson.Marshal(v)
 	return string(b)
 }
 

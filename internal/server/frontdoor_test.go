@@ -169,3 +169,28 @@ func TestSmartConfigurationOnlyWhatIsConfigured(t *testing.T) {
 		})
 	}
 }
+
+// TestNoHTMLEscapingInResponses: encoding/json's HTML escaping turned "&"
+// in next links into \u0026, so a link copied from curl's output was
+// broken (issue 14 item 6). Links, messages and stored bytes keep &, < and
+// > as they are.
+func TestNoHTMLEscapingInResponses(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *api) {
+		for range 3 {
+			a.want(a.do("POST", "/Patient", `{"resourceType":"Patient","gender":"male","name":[{"text":"A & B <C>"}]}`), 201)
+		}
+		for _, path := range []string{"/Patient?gender=male&_count=1", "/Patient?gender=male&_count=1&_pretty=true", "/Patient/_history?_count=1"} {
+			r := a.want(a.do("GET", path, ""), 200)
+			if !strings.Contains(string(r.body), "&_count=1") && !strings.Contains(string(r.body), "_count=1&") {
+				t.Errorf("%s: no raw & in the links: %s", path, r.body)
+			}
+			if strings.Contains(string(r.body), `\u00`) || !strings.Contains(string(r.body), `"A & B <C>"`) {
+				t.Errorf("%s: HTML-escaped JSON: %s", path, r.body)
+			}
+		}
+		r := a.want(a.do("GET", "/Patient?birthdate=<1990", ""), 400)
+		if strings.Contains(string(r.body), `\u003c`) || !strings.Contains(string(r.body), `<1990`) {
+			t.Errorf("OperationOutcome escapes <: %s", r.body)
+		}
+	})
+}

@@ -98,6 +98,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
+	s.e.JSONSerializer = jsonSerializer{}
 	s.e.Pre(trimTrailingSlash)
 	s.e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -114,7 +115,7 @@ func signature(q *search.Query) uint64 {
 }
 
 func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
+	b, _ := fhirjson.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
