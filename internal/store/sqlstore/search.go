@@ -18,7 +18,7 @@ import (
 // Limits on what one page may pull in.
 const (
 	maxIncluded    = 5000
-	maxIncludeHops = 4
+	maxIncludeHops = search.IncludeIterations
 )
 
 type sortKey struct {
@@ -420,10 +420,8 @@ func (db *DB) spanFilter(b *builder, q *search.Query) {
 			continue
 		}
 		b.w(" AND (")
-		for j, v := range c.Values {
-			if j > 0 {
-				b.w(" OR ")
-			}
+		_ = b.ors(len(c.Values), func(j int) error {
+			v := c.Values[j]
 			s := v.Date.Range
 			switch v.Date.Prefix {
 			case search.PrefixGe:
@@ -452,7 +450,8 @@ func (db *DB) spanFilter(b *builder, q *search.Query) {
 				b.a(s.Lo)
 				b.w(")")
 			}
-		}
+			return nil
+		})
 		b.w(")")
 	}
 }
