@@ -112,7 +112,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 			return fmt.Errorf("import state: %w", err)
 		}
 	}
-	im := &Importer{Svc: s.svc, Store: s.st, BatchSize: s.cfg.BatchSize, Now: s.now, Agent: params.Agent}
+	im := &Importer{Svc: s.svc, Store: s.st, BatchSize: s.cfg.BatchSize, Now: s.now, Agent: params.Agent, MaxUncompressed: s.cfg.MaxUncompressed}
 	for ; st.Input < len(params.Inputs); st.Input, st.Line = st.Input+1, 0 {
 		in := params.Inputs[st.Input]
 		name, r, err := s.openInput(ctx, j.ID, in)
@@ -219,6 +219,9 @@ func (s *Service) openInput(ctx context.Context, job string, in importInput) (st
 		return "", nil, err
 	}
 	req.Header.Set("Accept", "application/fhir+ndjson")
+	// Asked for explicitly, gzip is not inflated by the transport behind
+	// our back: Decompress does it, within MaxUncompressed.
+	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", nil, fmt.Errorf("fetching %s: %w", in.URL, err)

@@ -46,6 +46,9 @@ type Config struct {
 	Poll time.Duration
 	// Client fetches URL inputs (default: 5 minute timeout).
 	Client *http.Client
+	// MaxUncompressed bounds what one gzip input may expand to (default
+	// DefaultMaxUncompressed).
+	MaxUncompressed int64
 }
 
 // Service runs the asynchronous bulk interactions
