@@ -165,6 +165,19 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 		}
 		errFiles = append(errFiles, store.File{Kind: store.FileError, N: 0, Type: "OperationOutcome", Count: count, Content: all.Bytes()})
 	}
+	// Referential integrity, once every input is in: the error file lists
+	// what still refers to nothing.
+	dangling, err := im.Dangling(ctx, j.TransactionTime)
+	if err != nil {
+		return err
+	}
+	if len(dangling) > 0 {
+		if len(errFiles) == 0 {
+			errFiles = append(errFiles, store.File{Kind: store.FileError, N: 0, Type: "OperationOutcome"})
+		}
+		errFiles[0].Content = append(errFiles[0].Content, joinLines(dangling)...)
+		errFiles[0].Count += int64(len(dangling))
+	}
 	j.Status, j.Expires, j.Owner = store.JobDone, s.now().Add(s.cfg.Retention), s.owner
 	j.State, _ = fhirjson.Marshal(st)
 	return s.st.FinishJob(ctx, *j, []string{store.FileErrorPart, store.FileInput}, errFiles)

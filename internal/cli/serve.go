@@ -36,6 +36,7 @@ func serveCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 				Usage: "zone for dates without a timezone, in resources and searches: an offset (+07:00) or an IANA name (Asia/Bangkok)"},
 			dhis2ConfigFlag(),
+			integrityFlag(),
 			&ucli.Int64Flag{Name: "max-uncompressed", Value: ingest.DefaultMaxUncompressed, Sources: ucli.EnvVars("MEKONG_MAX_UNCOMPRESSED"),
 				Usage: "most bytes the ZIP entries of one $convert or $ingest payload may expand to, together (they are decoded in memory)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
@@ -77,6 +78,7 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	mappings.MaxUncompressed = cmd.Int64("max-uncompressed")
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
+	svc.ReferentialIntegrity = cmd.Bool("referential-integrity")
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,

@@ -72,9 +72,9 @@ func TestBulkDataClientFlow(t *testing.T) {
 		`{"resourceType":"Patient","id":"dara","gender":"male"}`,
 		`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/dara"}}`,
 	} {
-		req, _ := http.NewRequest("POST", base+"/Patient", strings.NewReader(p))
+		req, _ := http.NewRequest("PUT", base+"/Patient/dara", strings.NewReader(p))
 		if strings.Contains(p, "Observation") {
-			req, _ = http.NewRequest("POST", base+"/Observation", strings.NewReader(p))
+			req, _ = http.NewRequest("PUT", base+"/Observation/o1", strings.NewReader(p))
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/fhir+json")

@@ -50,8 +50,13 @@ var registry = func() *search.Registry {
 
 func newAPI(t *testing.T, st store.Store, cfg server.Config) *api {
 	t.Helper()
+	return newAPIWith(t, st, rest.New(st, parser, registry), cfg)
+}
+
+// newAPIWith serves svc, for tests that configure the service.
+func newAPIWith(t *testing.T, st store.Store, svc *rest.Service, cfg server.Config) *api {
+	t.Helper()
 	logs := &bytes.Buffer{}
-	svc := rest.New(st, parser, registry)
 	h := server.New(cfg, svc, st, slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Factory) {
 		{"Jobs", testJobs},
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
+		{"DanglingReferences", testDanglingReferences},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
