@@ -68,4 +68,3 @@ func (im *Importer) element(typ, param string) string {
 	}
 	return typ + "." + param
 }
-

@@ -30,7 +30,7 @@ type patcher func(content []byte) ([]byte, error)
 type patchJob struct {
 	typ, id, tenant string
 	base            string // the service base, for absolute references to this server
-	ifMatch         int64 // the client's If-Match, 0 when none
+	ifMatch         int64  // the client's If-Match, 0 when none
 	apply           patcher
 	// refs (fullUrls to placeholders) and remap (placeholders to the
 	// resources a transaction resolved them to) are set inside a

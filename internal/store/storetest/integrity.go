@@ -19,7 +19,9 @@ func testDanglingReferences(t *testing.T, s store.Store) {
 	b := s.(store.Bulk)
 	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	ref := func(param, typ, id string) search.RefRow { return search.RefRow{Param: param, TargetType: typ, TargetID: id} }
+	ref := func(param, typ, id string) search.RefRow {
+		return search.RefRow{Param: param, TargetType: typ, TargetID: id}
+	}
 	obs := func(id string, when time.Time, refs ...search.RefRow) store.NewResource {
 		return store.NewResource{Type: "Observation", ID: id, LastUpdated: when, Content: []byte(`{"resourceType":"Observation","id":"` + id + `"}`),
 			Index: &search.Index{Refs: refs}}
