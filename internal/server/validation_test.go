@@ -124,3 +124,16 @@ func TestSeveralProblemsSeveralIssues(t *testing.T) {
 	check("update", a.want(a.do("PUT", "/Patient/p1", body), 400))
 	check("$validate", a.want(a.do("POST", "/Patient/$validate", body), 200))
 }
+
+// TestImpossibleDatesInParameters: _since of history, $everything and
+// $export names a date that does not exist as such, like search does.
+func TestImpossibleDatesInParameters(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
+	a.want(a.do("PUT", "/Patient/p", `{"resourceType":"Patient","id":"p"}`), 201)
+	for _, p := range []string{"/_history?_since=2026-02-30T00:00:00Z", "/Patient/p/$everything?_since=2026-02-30", "/Patient/_history?_since=2026-13-01"} {
+		is := a.want(a.do("GET", p, ""), 400).issue(t)
+		if d := is["diagnostics"].(string); !strings.Contains(d, "does not exist") && !strings.Contains(d, "out of range") {
+			t.Errorf("%s: %s", p, d)
+		}
+	}
+}
