@@ -11,8 +11,8 @@ import (
 
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
-	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"

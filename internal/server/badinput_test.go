@@ -37,22 +37,22 @@ func adversarialBodies() map[string]string {
 	gw.Write(bytes.Repeat([]byte("\n"), 32<<20))
 	gw.Close()
 	return map[string]string{
-		"deep nesting":            `{"resourceType":"Patient","extension":[` + deep + `]}`,
-		"deep nesting, bare":      strings.Repeat("[", 100000),
-		"invalid UTF-8":           "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\xfe\xc3\"}],\"\xffid\":\"x\"}",
-		"huge numbers":            `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e99999},"component":[{"code":{"text":"y"},"valueInteger":` + strings.Repeat("9", 5000) + `}]}`,
-		"wrong JSON types":        `{"resourceType":["Patient"],"id":{"a":1},"name":"Sok","birthDate":19900401,"active":"true","meta":[]}`,
-		"wrong top-level type":    `[{"resourceType":"Patient"}]`,
-		"null":                    `null`,
-		"string":                  `"Patient"`,
-		"oversized id":            `{"resourceType":"Patient","id":"` + strings.Repeat("a", 100000) + `"}`,
-		"NUL and controls":        "{\"resourceType\":\"Patient\",\"id\":\"a\\u0000b\",\"gender\":\"\\u0007\"}",
-		"Bundle of garbage":       `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:x","resource":` + deep[:20000] + `,"request":{"method":"POST","url":"../../Patient"}},{"request":{"method":"TRACE","url":"/etc/passwd"}},null,7]}`,
-		"Parameters of garbage":   `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"add"},{"name":"path","valueString":"Patient.where(` + strings.Repeat("(", 5000) + `"}]}]}`,
-		"JSON Patch of garbage":   `[{"op":"add","path":"/` + strings.Repeat("a/", 10000) + `","value":1},{"op":"move","from":"/","path":"/a"}]`,
-		"ZIP with traversal":      traversal.String(),
+		"deep nesting":             `{"resourceType":"Patient","extension":[` + deep + `]}`,
+		"deep nesting, bare":       strings.Repeat("[", 100000),
+		"invalid UTF-8":            "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\xfe\xc3\"}],\"\xffid\":\"x\"}",
+		"huge numbers":             `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e99999},"component":[{"code":{"text":"y"},"valueInteger":` + strings.Repeat("9", 5000) + `}]}`,
+		"wrong JSON types":         `{"resourceType":["Patient"],"id":{"a":1},"name":"Sok","birthDate":19900401,"active":"true","meta":[]}`,
+		"wrong top-level type":     `[{"resourceType":"Patient"}]`,
+		"null":                     `null`,
+		"string":                   `"Patient"`,
+		"oversized id":             `{"resourceType":"Patient","id":"` + strings.Repeat("a", 100000) + `"}`,
+		"NUL and controls":         "{\"resourceType\":\"Patient\",\"id\":\"a\\u0000b\",\"gender\":\"\\u0007\"}",
+		"Bundle of garbage":        `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:x","resource":` + deep[:20000] + `,"request":{"method":"POST","url":"../../Patient"}},{"request":{"method":"TRACE","url":"/etc/passwd"}},null,7]}`,
+		"Parameters of garbage":    `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"add"},{"name":"path","valueString":"Patient.where(` + strings.Repeat("(", 5000) + `"}]}]}`,
+		"JSON Patch of garbage":    `[{"op":"add","path":"/` + strings.Repeat("a/", 10000) + `","value":1},{"op":"move","from":"/","path":"/a"}]`,
+		"ZIP with traversal":       traversal.String(),
 		"gzip bomb (32 MB of \\n)": bomb.String(),
-		"truncated":               `{"resourceType":"Patient","name":[{"family":"So`,
+		"truncated":                `{"resourceType":"Patient","name":[{"family":"So`,
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
 
-
 func checkAnswer(t *testing.T, what string, r resp) {
 	t.Helper()
 	if r.status >= 500 {
