@@ -69,8 +69,10 @@ func reportIssues(rejects []mapping.Reject, unmapped []mapping.Unmapped, warning
 		}
 		out = append(out, is)
 	}
+	// A warning is data kept with a caveat (a doubtful identifier, a birth
+	// date shortened to its real part) or a column not read.
 	for _, w := range warnings {
-		out = append(out, rowIssue(outcome.Information, outcome.CodeInformational, w))
+		out = append(out, rowIssue(outcome.Warning, outcome.CodeInformational, w))
 	}
 	return out
 }
@@ -109,7 +111,7 @@ func (r *Report) Parameters() []byte {
 		{Name: "format", ValueCode: r.Format},
 		intParam("persons", r.Persons), intParam("stored", r.Stored), intParam("failed", len(r.Failed)),
 		intParam("created", r.Created), intParam("updated", r.Updated), intParam("unchanged", r.Unchanged),
-		intParam("rejected", len(r.Rejects)), intParam("unmappedCodes", len(r.Unmapped)),
+		intParam("rejected", len(r.Rejects)), intParam("unmappedCodes", len(r.Unmapped)), intParam("warnings", len(r.Warnings)),
 	}
 	for _, rj := range r.Rejects {
 		parts := []param{strParam("file", rj.File), intParam("row", rj.Row)}
@@ -117,6 +119,13 @@ func (r *Report) Parameters() []byte {
 			parts = append(parts, strParam("field", rj.Field))
 		}
 		ps = append(ps, param{Name: "reject", Part: append(parts, strParam("reason", rj.Reason))})
+	}
+	for _, wn := range r.Warnings {
+		parts := []param{strParam("file", wn.File), intParam("row", wn.Row)}
+		if wn.Field != "" {
+			parts = append(parts, strParam("field", wn.Field))
+		}
+		ps = append(ps, param{Name: "warning", Part: append(parts, strParam("reason", wn.Reason))})
 	}
 	for _, u := range r.Unmapped {
 		ps = append(ps, param{Name: "unmapped", Part: []param{strParam("file", u.File), intParam("row", u.Row),
@@ -127,7 +136,7 @@ func (r *Report) Parameters() []byte {
 	}
 	issues := r.Issues()
 	if len(issues) == 0 {
-		issues = outcome.Info("%d of %d persons stored; no row rejected, every code mapped", r.Stored, r.Persons)
+		issues = outcome.Info("%d of %s stored; no row rejected, every code mapped", r.Stored, count(r.Persons, "person"))
 	}
 	ps = append(ps, param{Name: "outcome", Resource: outcome.JSON(issues)})
 	b, err := fhirjson.Marshal(struct {
@@ -143,8 +152,9 @@ func (r *Report) Parameters() []byte {
 // WriteText writes the report for a terminal: a summary line, then one line
 // per failure, reject and unmapped code.
 func (r *Report) WriteText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "%s: %d persons, %d stored, %d failed; resources %d created, %d updated, %d unchanged; %d rows rejected, %d codes unmapped\n",
-		r.Format, r.Persons, r.Stored, len(r.Failed), r.Created, r.Updated, r.Unchanged, len(r.Rejects), len(r.Unmapped))
+	_, err := fmt.Fprintf(w, "%s: %s, %d stored, %d failed; resources %d created, %d updated, %d unchanged; %s rejected, %s unmapped\n",
+		r.Format, count(r.Persons, "person"), r.Stored, len(r.Failed), r.Created, r.Updated, r.Unchanged,
+		count(len(r.Rejects), "row"), count(len(r.Unmapped), "code"))
 	for _, f := range r.Failed {
 		if err == nil {
 			_, err = fmt.Fprintf(w, "failed: %s: %d %s\n", f.Patient, f.Status, f.Reason)
@@ -166,4 +176,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return err
+}
+
+// count is "1 person", "2 persons".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -35,6 +35,8 @@ type Service struct {
 	// ReferentialIntegrity refuses writes whose local references name no
 	// resource (integrity.go); New turns it on.
 	ReferentialIntegrity bool
+	// cards issues and verifies SMART Health Cards (EnableHealthCards).
+	cards *cardService
 }
 
 // New returns a service for the registry's resource types, plus the

@@ -185,6 +185,9 @@ type smartDocument struct {
 func (s *Server) smartDocument() smartDocument {
 	d := smartDocument{GrantTypes: []string{}, Scopes: s.scopesSupported(),
 		Capabilities: []string{"permission-v1", "permission-v2", "permission-patient", "permission-user"}}
+	if s.svc.HealthCardsEnabled() { // cards-specification.md, "Discovery of FHIR Support"
+		d.Capabilities = append(d.Capabilities, "health-cards")
+	}
 	if s.cfg.TokenEndpoint == "" {
 		return d
 	}
