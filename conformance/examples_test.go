@@ -62,14 +62,7 @@ func TestOfficialExamplesRoundTrip(t *testing.T) {
 	if len(files) != 91 {
 		t.Fatalf("found %d example files, want 91 (Patient 22, Observation 64, Immunization 5)", len(files))
 	}
-	p, err := resource.NewParser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, reg := parserAndRegistry(t)
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
@@ -132,14 +125,7 @@ func TestOfficialExamplesRoundTrip(t *testing.T) {
 // package does not hold: the rule refuses exactly the dangling ones.
 func TestOfficialExamplesReferentialIntegrity(t *testing.T) {
 	files := exampleFiles(t)
-	p, err := resource.NewParser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, reg := parserAndRegistry(t)
 	st := storetest.Backends()[0].Open(t)
 	srv := httptest.NewServer(server.New(server.Config{}, rest.New(st, p, reg), st, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
@@ -218,6 +204,20 @@ func TestOfficialExamplesReferentialIntegrity(t *testing.T) {
 	}
 	t.Logf("%d of %d examples stored one by one, %d in one transaction; %d refer to resources the package does not hold",
 		len(held)-len(pending), len(held), len(cycle), len(pending)-len(cycle))
+}
+
+// parserAndRegistry builds what a service validates and indexes with.
+func parserAndRegistry(t *testing.T) (*resource.Parser, *search.Registry) {
+	t.Helper()
+	p, err := resource.NewParser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, reg
 }
 
 func call(t *testing.T, method, url string, body []byte) (int, []byte) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -28,15 +27,7 @@ import (
 // everything, they are refused.
 func TestBulkDataClientFlow(t *testing.T) {
 	db := storetest.Backends()[0].Open(t)
-	dir := t.TempDir()
-	key, _, err := auth.DevKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifier(context.Background(), &auth.Config{Issuers: []auth.IssuerConfig{auth.DevIssuerConfig(dir)}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, v := devAuth(t)
 	mint := func(scope, patient string) string {
 		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, Sensitive: true})
 		if err != nil {
@@ -46,8 +37,7 @@ func TestBulkDataClientFlow(t *testing.T) {
 	}
 	svc := rest.New(db, parser, registry)
 	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := httptest.NewServer(server.New(server.Config{Bulk: b, Auth: v}, svc, db, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	t.Cleanup(srv.Close)
+	srv := newAPIWith(t, db, svc, server.Config{Bulk: b, Auth: v}).srv
 	base := srv.URL + "/fhir"
 	tok := mint("system/*.cruds", "")
 
