@@ -12,16 +12,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/mekong-fhir/mekong/internal/bulk"
-	"github.com/mekong-fhir/mekong/internal/rest"
-	"github.com/mekong-fhir/mekong/internal/server"
-	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
 
 // adversarial bodies, by what they try.
@@ -85,12 +79,7 @@ func TestBadInputOnEveryRoute(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends a few thousand adversarial requests")
 	}
-	db := storetest.OpenSQLite(t)
-	svc := rest.New(db, parser, registry)
-	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h := server.New(server.Config{Bulk: b}, svc, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv, h := newServerWithBulk(t)
 	client := srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	send := func(what, method, path, ct, body string, headers ...string) {

@@ -20,18 +20,23 @@ import (
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
 
+// newServerWithBulk serves every route there is (bulk ones included) on
+// SQLite, returning the handler too for its route list.
+func newServerWithBulk(t *testing.T) (*httptest.Server, *server.Server) {
+	db := storetest.OpenSQLite(t)
+	svc := rest.New(db, parser, registry)
+	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a := newAPIWith(t, db, svc, server.Config{Bulk: b})
+	return a.srv, a.srv.Config.Handler.(*server.Server)
+}
+
 // TestTrailingSlashOnEveryRoute: FHIR builds URLs as [base]/[path]
 // (https://hl7.org/fhir/R4/http.html#general); fhir-kit-client POSTs
 // batches and transactions to "[base]/". Every route answers with and
 // without a trailing slash alike, and never with a redirect (a redirected
 // POST loses its body in many clients).
 func TestTrailingSlashOnEveryRoute(t *testing.T) {
-	db := storetest.Backends()[0].Open(t)
-	svc := rest.New(db, parser, registry)
-	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h := server.New(server.Config{Bulk: b}, svc, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv, h := newServerWithBulk(t)
 	client := srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	fill := strings.NewReplacer(":type", "Patient", ":id", "x", ":vid", "1", ":job", "nojob", ":file", "output-0.ndjson")
