@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
 )
 
 // adversarial bodies, by what they try.
