@@ -127,6 +127,7 @@ func (s *Service) Export(ctx context.Context, r Request, patient bool) (*Respons
 	if err != nil {
 		return nil, err
 	}
+	spec.Client = clientOf(ctx)
 	params, _ := fhirjson.Marshal(spec)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "export", Request: r.URL, Params: params, Created: now, TransactionTime: now}
@@ -184,6 +185,7 @@ func (s *Service) Import(ctx context.Context, r Request) (*Response, error) {
 		ip.Agent = &auth.Principal{Issuer: p.Issuer, Subject: p.Subject, ClientID: p.ClientID,
 			Organization: p.Organization, PurposeOfUse: p.PurposeOfUse}
 	}
+	ip.Client = clientOf(ctx)
 	params, _ := fhirjson.Marshal(ip)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "import", Request: r.URL, Params: params, Created: now, TransactionTime: now}
@@ -198,6 +200,8 @@ type importParams struct {
 	// Agent is the caller who started the job, for the Provenance of what
 	// it writes (its identity only, not its scopes).
 	Agent *auth.Principal `json:"agent,omitempty"`
+	// Client is who kicked the import off (owner.go).
+	Client string `json:"client,omitempty"`
 }
 
 type importState struct {
@@ -227,7 +231,7 @@ type manifestFile struct {
 // Status answers a status poll: 202 with X-Progress while the job runs,
 // 200 with the manifest when it is done, a 500 OperationOutcome when it failed.
 func (s *Service) Status(ctx context.Context, base, id string) (*Response, error) {
-	j, err := s.st.Job(ctx, id)
+	j, err := s.owned(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +309,9 @@ func count(n int64, noun string) string {
 // Cancel deletes a job and its files, stopping it at its next batch
 // (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-delete-request).
 func (s *Service) Cancel(ctx context.Context, id string) (*Response, error) {
+	if _, err := s.owned(ctx, id); err != nil {
+		return nil, err
+	}
 	found, err := s.st.DeleteJob(ctx, id)
 	if err != nil {
 		return nil, err
@@ -322,6 +329,9 @@ func (s *Service) File(ctx context.Context, id, name string) (*Response, error) 
 	n, err := strconv.Atoi(num)
 	if !ok || err != nil || (kind != store.FileOutput && kind != store.FileError) || !strings.HasSuffix(name, ".ndjson") {
 		return nil, outcome.NotFound("no bulk file %q: files are named output-N.ndjson or error-N.ndjson", name)
+	}
+	if _, err := s.owned(ctx, id); err != nil {
+		return nil, err
 	}
 	f, err := s.st.File(ctx, id, kind, n)
 	if err != nil {

@@ -29,7 +29,7 @@ func TestBulkDataClientFlow(t *testing.T) {
 	db := storetest.Backends()[0].Open(t)
 	key, v := devAuth(t)
 	mint := func(scope, patient string) string {
-		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, Sensitive: true})
+		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, Sensitive: true, ClientID: "bulk-client"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,12 +108,23 @@ func TestBulkDataClientFlow(t *testing.T) {
 		t.Fatalf("manifest %s", body)
 	}
 	patientOnly := mint("patient/*.rs", "dara")
+	// Another client, with the same scopes, does not see this job.
+	other, err := auth.Mint(key, auth.MintOptions{Scopes: []string{"system/*.cruds"}, Sensitive: true, ClientID: "another-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := get(status, other); res.StatusCode != http.StatusNotFound {
+		t.Errorf("status poll by another client: %d", res.StatusCode)
+	}
 	for _, f := range manifest.Output {
 		if res, _ := get(f.URL, ""); res.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("%s without a token: %d", f.URL, res.StatusCode)
 		}
 		if res, _ := get(f.URL, patientOnly); res.StatusCode != http.StatusForbidden {
 			t.Errorf("%s with a patient/ token: %d", f.URL, res.StatusCode)
+		}
+		if res, _ := get(f.URL, other); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s by another client: %d", f.URL, res.StatusCode)
 		}
 		res, body := get(f.URL, tok, "Accept", "application/fhir+ndjson")
 		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/fhir+ndjson" {
