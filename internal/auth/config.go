@@ -28,11 +28,11 @@ type Config struct {
 	// TokenEndpoint is where clients get tokens (the issuer's OAuth token
 	// endpoint), advertised in /.well-known/smart-configuration.
 	TokenEndpoint string `json:"token_endpoint,omitempty"`
-	// AuthorizationEndpoint is the issuer's OAuth authorization endpoint
+	// AuthorizeEndpoint is the issuer's OAuth authorization endpoint
 	// (SMART App Launch). With TokenEndpoint it is advertised, and with it
 	// the authorization_code grant; without it only what the token endpoint
 	// offers (client_credentials) is.
-	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
+	AuthorizeEndpoint string `json:"authorize_endpoint,omitempty"`
 }
 
 // IssuerConfig is one trusted token issuer. Exactly one key source:

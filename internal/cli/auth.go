@@ -50,7 +50,7 @@ type authSetup struct {
 	rateLimit     *auth.RateLimit
 	policy        rest.Policy
 	tokenEndpoint string
-	authzEndpoint string
+	authorizeEndpoint string
 }
 
 // setupAuth builds the authenticator serve runs with. It never returns an
@@ -101,7 +101,7 @@ func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.
 		return nil, err
 	}
 	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint,
-		authzEndpoint: cfg.AuthorizationEndpoint}
+		authorizeEndpoint: cfg.AuthorizeEndpoint}
 	if s.rateLimit == nil {
 		rl := defaultRateLimit
 		s.rateLimit = &rl

@@ -96,7 +96,7 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
 		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint,
-		AuthorizationEndpoint: as.authzEndpoint}, svc, db, log)
+		AuthorizeEndpoint: as.authorizeEndpoint}, svc, db, log)
 
 	srv := &http.Server{
 		Handler:           h,

@@ -172,7 +172,7 @@ func (s *Server) smartConfiguration(c echo.Context) error {
 }
 
 type smartDocument struct {
-	AuthorizationEndpoint string   `json:"authorization_endpoint,omitempty"`
+	AuthorizeEndpoint string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint         string   `json:"token_endpoint,omitempty"`
 	GrantTypes            []string `json:"grant_types_supported"`
 	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported,omitempty"`
@@ -195,8 +195,8 @@ func (s *Server) smartDocument() smartDocument {
 	d.GrantTypes = append(d.GrantTypes, "client_credentials")
 	d.TokenAuthMethods = []string{"private_key_jwt"}
 	d.Capabilities = append(d.Capabilities, "client-confidential-asymmetric")
-	if s.cfg.AuthorizationEndpoint != "" {
-		d.AuthorizationEndpoint = s.cfg.AuthorizationEndpoint
+	if s.cfg.AuthorizeEndpoint != "" {
+		d.AuthorizeEndpoint = s.cfg.AuthorizeEndpoint
 		d.GrantTypes = append(d.GrantTypes, "authorization_code")
 		d.CodeChallengeMethods = []string{"S256"}
 		d.ResponseTypes = []string{"code"}

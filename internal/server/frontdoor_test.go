@@ -141,9 +141,9 @@ func TestSmartConfigurationOnlyWhatIsConfigured(t *testing.T) {
 		{"token endpoint", server.Config{TokenEndpoint: "https://idp.example.org/token"}, []string{"client_credentials"},
 			[]string{`"token_endpoint":"https://idp.example.org/token"`, `"private_key_jwt"`, `"client-confidential-asymmetric"`},
 			[]string{"authorization_endpoint", "code_challenge_methods_supported", "launch-standalone"}},
-		{"authorization endpoint without a token endpoint", server.Config{AuthorizationEndpoint: "https://idp.example.org/authorize"}, nil,
+		{"authorization endpoint without a token endpoint", server.Config{AuthorizeEndpoint: "https://idp.example.org/authorize"}, nil,
 			nil, []string{"authorization_endpoint", "token_endpoint"}},
-		{"both", server.Config{TokenEndpoint: "https://idp.example.org/token?realm=a&b=c", AuthorizationEndpoint: "https://idp.example.org/authorize"},
+		{"both", server.Config{TokenEndpoint: "https://idp.example.org/token?realm=a&b=c", AuthorizeEndpoint: "https://idp.example.org/authorize"},
 			[]string{"client_credentials", "authorization_code"},
 			[]string{`"authorization_endpoint":"https://idp.example.org/authorize"`, `"S256"`, `"launch-standalone"`, `realm=a&b=c`}, nil},
 	}

@@ -51,10 +51,10 @@ type Config struct {
 	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
 	// /.well-known/smart-configuration when set.
 	TokenEndpoint string
-	// AuthorizationEndpoint is the issuer's OAuth authorization endpoint;
+	// AuthorizeEndpoint is the issuer's OAuth authorization endpoint;
 	// advertised (with the authorization_code grant) only together with
 	// TokenEndpoint.
-	AuthorizationEndpoint string
+	AuthorizeEndpoint string
 }
 
 // maxClients bounds the per-client rate limiters kept in memory.
