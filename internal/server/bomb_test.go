@@ -119,6 +119,7 @@ func TestDecompressionBombs(t *testing.T) {
 			if got > bound {
 				t.Errorf("%s, $%s: the server allocated %d MB", tc.name, op, got>>20)
 			}
+			t.Logf("%s, $%s: %d, %d kB on the wire, %.1f MB allocated", tc.name, op, r.status, len(tc.zip)>>10, float64(got)/(1<<20))
 		}
 	}
 
