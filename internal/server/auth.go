@@ -172,14 +172,14 @@ func (s *Server) smartConfiguration(c echo.Context) error {
 }
 
 type smartDocument struct {
-	AuthorizeEndpoint string   `json:"authorization_endpoint,omitempty"`
-	TokenEndpoint         string   `json:"token_endpoint,omitempty"`
-	GrantTypes            []string `json:"grant_types_supported"`
-	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported,omitempty"`
-	CodeChallengeMethods  []string `json:"code_challenge_methods_supported,omitempty"`
-	ResponseTypes         []string `json:"response_types_supported,omitempty"`
-	Scopes                []string `json:"scopes_supported"`
-	Capabilities          []string `json:"capabilities"`
+	AuthorizeEndpoint    string   `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint        string   `json:"token_endpoint,omitempty"`
+	GrantTypes           []string `json:"grant_types_supported"`
+	TokenAuthMethods     []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	CodeChallengeMethods []string `json:"code_challenge_methods_supported,omitempty"`
+	ResponseTypes        []string `json:"response_types_supported,omitempty"`
+	Scopes               []string `json:"scopes_supported"`
+	Capabilities         []string `json:"capabilities"`
 }
 
 func (s *Server) smartDocument() smartDocument {
