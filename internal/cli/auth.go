@@ -46,10 +46,10 @@ var errNoAuth = errors.New("no authentication configured: give --auth-config FIL
 
 // authSetup is what serve needs from the auth flags.
 type authSetup struct {
-	authenticator auth.Authenticator
-	rateLimit     *auth.RateLimit
-	policy        rest.Policy
-	tokenEndpoint string
+	authenticator     auth.Authenticator
+	rateLimit         *auth.RateLimit
+	policy            rest.Policy
+	tokenEndpoint     string
 	authorizeEndpoint string
 }
 
