@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// logURL waits for a log line with msg and returns its url.
+func logURL(t *testing.T, logs *lockedBuffer, msg string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var rec struct{ Msg, URL string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == msg {
+				return rec.URL
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %q log line:\n%s", msg, logs.String())
+	return ""
+}
+
+// --metrics-addr serves /metrics without a token on its own address; on the
+// API's address /metrics needs the mekong/metrics scope, which the --dev
+// token carries.
+func TestServeMetricsAddr(t *testing.T) {
+	dir := t.TempDir()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs, stdout := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- root(stdout, logs).Run(ctx, []string{"mekong", "serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+			"--data-dir", dir, "--db", "sqlite:" + filepath.Join(dir, "m.db")})
+	}()
+	base := serveURL(t, logs)
+	metricsURL := logURL(t, logs, "metrics served")
+	get := func(url, token string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	token := devToken(t, stdout.String())
+	get(base+"/Patient", token)
+	status, body := get(metricsURL, "")
+	if status != 200 || !strings.Contains(body, `mekong_http_requests_total{interaction="search-type",operation="",status_class="2xx",type="Patient"} 1`) ||
+		!strings.Contains(body, `go_sql_open_connections{db_name="writer"}`) {
+		t.Fatalf("--metrics-addr: %d\n%.2000s", status, body)
+	}
+	if status, _ := get(strings.TrimSuffix(base, "/fhir")+"/metrics", ""); status != 401 {
+		t.Errorf("/metrics on the API's address without a token: %d", status)
+	}
+	if status, _ := get(strings.TrimSuffix(base, "/fhir")+"/metrics", token); status != 200 {
+		t.Errorf("/metrics on the API's address with the dev token: %d", status)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A busy --metrics-addr fails serve before the token banner, like a busy --addr.
+func TestServeBusyMetricsAddrPrintsNoToken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	_, err = runMekong(t, &stdout, "serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", ln.Addr().String(),
+		"--data-dir", dir, "--db", "sqlite:"+filepath.Join(dir, "m.db"))
+	if err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(stdout.String(), "TOKEN") {
+		t.Errorf("token printed: %s", stdout.String())
+	}
+}
