@@ -63,7 +63,7 @@ func New() *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mekong_http_requests_total",
 			Help: "FHIR requests by interaction, resource type ('' at system level), operation name and status class."}, labels),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mekong_http_request_duration_seconds",
-			Help: "Time to answer FHIR requests, audit commit included, by interaction, type, operation and status class.",
+			Help:    "Time to answer FHIR requests, audit commit included, by interaction, type, operation and status class.",
 			Buckets: latencyBuckets}, labels),
 		auditWaiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mekong_audit_waiting_requests",
 			Help: "Requests whose response waits for their AuditEvents to be committed (the audit queue, in requests)."}),

@@ -131,7 +131,7 @@ func (s *Server) bundle(c echo.Context) error {
 		return res, err
 	})
 }
-func (s *Server) everything(c echo.Context) error      { return s.handle(c, s.svc.Everything) }
+func (s *Server) everything(c echo.Context) error { return s.handle(c, s.svc.Everything) }
 
 // conditionalUpdate is PUT [type]?criteria; without criteria it is a PUT
 // that forgot its id.

@@ -18,10 +18,10 @@ import (
 
 	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
-	"github.com/mekong-fhir/mekong/internal/metrics"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/definitions"
 	"github.com/mekong-fhir/mekong/internal/ingest"
+	"github.com/mekong-fhir/mekong/internal/metrics"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
