@@ -37,7 +37,7 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(append(bulkFlags(), authFlags()...), observabilityFlags()...), logFlags()...)...),
+		}, append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), observabilityFlags()...), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -88,6 +88,11 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	}
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
+	cards, err := healthCardConfig(cmd) // SMART Health Cards (healthcards.go)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	svc.EnableHealthCards(cards, db)
 	m := newMetrics(db)
 	bulkSvc := newBulkService(cmd, db, svc, log, m)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
