@@ -13,6 +13,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/internal/metrics"
 	"github.com/mekong-fhir/mekong/internal/store/sqlstore"
+	"github.com/mekong-fhir/mekong/internal/tracing"
 )
 
 // observabilityFlags configure what serve tells operators about itself.
@@ -21,7 +22,21 @@ func observabilityFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "metrics-addr", Sources: ucli.EnvVars("MEKONG_METRICS_ADDR"),
 			Usage: "also serve GET /metrics without a token on this address (e.g. an internal interface, 10.0.0.5:9464); " +
 				"on the API's address /metrics needs a token with the scope mekong/metrics"},
+		&ucli.StringFlag{Name: "otlp-endpoint", Sources: ucli.EnvVars("MEKONG_OTLP_ENDPOINT"),
+			Usage: "send OpenTelemetry traces over OTLP/HTTP to this collector URL (http://collector:4318); none: tracing off"},
+		&ucli.Float64Flag{Name: "trace-sample-ratio", Value: 1, Sources: ucli.EnvVars("MEKONG_TRACE_SAMPLE_RATIO"),
+			Usage: "share of new traces recorded, 0 to 1 (a request with a sampled traceparent is always traced)"},
 	}
+}
+
+// newTracing starts tracing when --otlp-endpoint is given (nil otherwise).
+func newTracing(ctx context.Context, cmd *ucli.Command) (*tracing.Tracing, error) {
+	t, err := tracing.New(ctx, tracing.Config{Endpoint: cmd.String("otlp-endpoint"),
+		SampleRatio: cmd.Float64("trace-sample-ratio"), Version: Version})
+	if err != nil {
+		return nil, fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	return t, nil
 }
 
 // newMetrics builds serve's metrics, with the database pools' statistics.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,5 +94,50 @@ func TestServeBusyMetricsAddrPrintsNoToken(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), "TOKEN") {
 		t.Errorf("token printed: %s", stdout.String())
+	}
+}
+
+// --otlp-endpoint sends the request spans over OTLP/HTTP (protobuf to
+// /v1/traces), flushed at shutdown, without the ids of the URLs.
+func TestServeOTLPTraces(t *testing.T) {
+	got := make(chan []byte, 16)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/v1/traces" {
+			got <- b
+		}
+	}))
+	defer collector.Close()
+	dir := t.TempDir()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs, stdout := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- root(stdout, logs).Run(ctx, []string{"mekong", "serve", "--dev", "--addr", "127.0.0.1:0", "--otlp-endpoint", collector.URL,
+			"--data-dir", dir, "--db", "sqlite:" + filepath.Join(dir, "m.db")})
+	}()
+	base := serveURL(t, logs)
+	req, _ := http.NewRequest("GET", base+"/Patient/pt-otlp-91c2", nil)
+	req.Header.Set("Authorization", "Bearer "+devToken(t, stdout.String()))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if !bytes.Contains(b, []byte("fhir.interaction")) || !bytes.Contains(b, []byte("/fhir/:type/:id")) {
+			t.Errorf("the exported spans lack the FHIR attributes: %q", b)
+		}
+		if bytes.Contains(b, []byte("pt-otlp-91c2")) {
+			t.Errorf("the exported spans carry the id")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no spans reached the collector")
 	}
 }

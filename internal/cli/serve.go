@@ -99,9 +99,18 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
 		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint, Metrics: m}, svc, db, log)
 	defer serveMetrics(mln, m, log)()
+	tr, err := newTracing(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tr.Shutdown(sctx) // flush the last spans
+	}()
 
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           tr.Handler(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

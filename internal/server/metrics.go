@@ -11,18 +11,20 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/metrics"
+	"github.com/mekong-fhir/mekong/internal/tracing"
 )
 
 // interactionKey lets a handler name its interaction when the route alone
 // cannot: POST [base] is a batch or a transaction by the Bundle's type.
 const interactionKey = "fhir.interaction"
 
-// observe records each FHIR request in the metrics by interaction, type and
-// status class: labels from the route pattern, never from the URL, whose
-// ids and query values identify patients.
+// observe records each FHIR request in the metrics, and on its trace span
+// when tracing is on, by interaction, type and status class: labels from
+// the route pattern, never from the URL, whose ids and query values
+// identify patients.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.cfg.Metrics == nil || (!strings.HasPrefix(c.Path(), "/fhir") && !strings.HasPrefix(c.Request().URL.Path, "/fhir")) {
+		if !strings.HasPrefix(c.Path(), "/fhir") && !strings.HasPrefix(c.Request().URL.Path, "/fhir") {
 			return next(c)
 		}
 		done := s.cfg.Metrics.Started()
@@ -33,6 +35,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		done()
 		info := s.routeInfo(c)
+		tracing.Annotate(c.Request().Context(), c.Request().Method, c.Path(), info.interaction, info.typ, info.operation)
 		s.cfg.Metrics.ObserveRequest(metrics.Request{Interaction: info.interaction, Type: info.typ,
 			Operation: info.operation, Status: c.Response().Status, Duration: time.Since(t0)})
 		return nil

@@ -118,7 +118,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 				c.Set("request_id", id)
 			},
 		}),
-		s.observe, // metrics: sees every status, the audit commit's wait included
+		s.observe, // metrics and trace attributes: every status, the audit commit's wait included
 		s.accessLog,
 		s.auditTrail, // outside everything that can refuse a request
 		s.recoverPanics,
