@@ -59,7 +59,7 @@ func TestTracingSpansCarryNoPatientData(t *testing.T) {
 		{"GET", "/fhir/Patient?name=" + name + "&identifier=http://hl7.org/fhir/sid/passport-KHM|" + passport, "", 200},
 		{"GET", "/fhir/Patient/" + id + "/$everything", "", 200},
 		{"GET", "/fhir/Patient/" + id + "-gone", "", 404},
-		{"GET", "/fhir/" + name + "/" + passport, "", 404}, // not a type
+		{"GET", "/fhir/" + name + "/" + passport, "", 404},       // not a type
 		{"GET", "/fhir/" + name + "/a/b/c/" + passport, "", 404}, // no route
 		{"GET", "/healthz", "", 200},
 	} {
