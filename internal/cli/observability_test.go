@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -31,20 +30,28 @@ func logURL(t *testing.T, logs *lockedBuffer, msg string) string {
 	return ""
 }
 
+// devServe runs serve --dev on a free port with its own data directory and
+// database, plus args; stop ends it and returns serve's error.
+func devServe(t *testing.T, args ...string) (base, token string, logs *lockedBuffer, stop func() error) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	logs, stdout := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- root(stdout, logs).Run(ctx, append([]string{"mekong", "serve", "--dev", "--addr", "127.0.0.1:0",
+			"--data-dir", dir, "--db", "sqlite:" + filepath.Join(dir, "m.db")}, args...))
+	}()
+	base = serveURL(t, logs)
+	return base, devToken(t, stdout.String()), logs, func() error { cancel(); return <-done }
+}
+
 // --metrics-addr serves /metrics without a token on its own address; on the
 // API's address /metrics needs the mekong/metrics scope, which the --dev
 // token carries.
 func TestServeMetricsAddr(t *testing.T) {
-	dir := t.TempDir()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	logs, stdout := &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- root(stdout, logs).Run(ctx, []string{"mekong", "serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
-			"--data-dir", dir, "--db", "sqlite:" + filepath.Join(dir, "m.db")})
-	}()
-	base := serveURL(t, logs)
+	base, token, logs, stop := devServe(t, "--metrics-addr", "127.0.0.1:0")
 	metricsURL := logURL(t, logs, "metrics served")
 	get := func(url, token string) (int, string) {
 		req, _ := http.NewRequest("GET", url, nil)
@@ -59,7 +66,6 @@ func TestServeMetricsAddr(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
 	}
-	token := devToken(t, stdout.String())
 	get(base+"/Patient", token)
 	status, body := get(metricsURL, "")
 	if status != 200 || !strings.Contains(body, `mekong_http_requests_total{interaction="search-type",operation="",status_class="2xx",type="Patient"} 1`) ||
@@ -72,28 +78,8 @@ func TestServeMetricsAddr(t *testing.T) {
 	if status, _ := get(strings.TrimSuffix(base, "/fhir")+"/metrics", token); status != 200 {
 		t.Errorf("/metrics on the API's address with the dev token: %d", status)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// A busy --metrics-addr fails serve before the token banner, like a busy --addr.
-func TestServeBusyMetricsAddrPrintsNoToken(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	dir := t.TempDir()
-	var stdout bytes.Buffer
-	_, err = runMekong(t, &stdout, "serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", ln.Addr().String(),
-		"--data-dir", dir, "--db", "sqlite:"+filepath.Join(dir, "m.db"))
-	if err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
-		t.Fatalf("err = %v", err)
-	}
-	if strings.Contains(stdout.String(), "TOKEN") {
-		t.Errorf("token printed: %s", stdout.String())
 	}
 }
 
@@ -108,25 +94,15 @@ func TestServeOTLPTraces(t *testing.T) {
 		}
 	}))
 	defer collector.Close()
-	dir := t.TempDir()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	logs, stdout := &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- root(stdout, logs).Run(ctx, []string{"mekong", "serve", "--dev", "--addr", "127.0.0.1:0", "--otlp-endpoint", collector.URL,
-			"--data-dir", dir, "--db", "sqlite:" + filepath.Join(dir, "m.db")})
-	}()
-	base := serveURL(t, logs)
+	base, token, _, stop := devServe(t, "--otlp-endpoint", collector.URL)
 	req, _ := http.NewRequest("GET", base+"/Patient/pt-otlp-91c2", nil)
-	req.Header.Set("Authorization", "Bearer "+devToken(t, stdout.String()))
+	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	select {
