@@ -17,6 +17,9 @@ const (
 	// "mekong/label.HIV", "mekong/label.R", "mekong/label.V",
 	// "mekong/label.TB", or "mekong/label.*" for all of them.
 	LabelScopePrefix = "mekong/label."
+	// MetricsScope lets a token read GET /metrics on the API's address
+	// (Prometheus sends it as its bearer token).
+	MetricsScope = "mekong/metrics"
 )
 
 // LabelScopes maps the names of label permissions to the labels they
