@@ -15,6 +15,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/backend"
+	"github.com/mekong-fhir/mekong/internal/ingest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 )
@@ -35,6 +36,9 @@ func serveCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 				Usage: "zone for dates without a timezone, in resources and searches: an offset (+07:00) or an IANA name (Asia/Bangkok)"},
 			dhis2ConfigFlag(),
+			integrityFlag(),
+			&ucli.Int64Flag{Name: "max-uncompressed", Value: ingest.DefaultMaxUncompressed, Sources: ucli.EnvVars("MEKONG_MAX_UNCOMPRESSED"),
+				Usage: "most bytes the ZIP entries of one $convert or $ingest payload may expand to, together (they are decoded in memory)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
 		}, append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), observabilityFlags()...), logFlags()...)...),
@@ -86,8 +90,10 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	mappings.MaxUncompressed = cmd.Int64("max-uncompressed")
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
+	svc.ReferentialIntegrity = cmd.Bool("referential-integrity")
 	cards, err := healthCardConfig(cmd) // SMART Health Cards (healthcards.go)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -97,7 +103,8 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	bulkSvc := newBulkService(cmd, db, svc, log, m)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
-		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint, Metrics: m}, svc, db, log)
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint,
+		AuthorizeEndpoint: as.authorizeEndpoint, Metrics: m}, svc, db, log)
 	defer serveMetrics(mln, m, log)()
 	tr, err := newTracing(ctx, cmd)
 	if err != nil {

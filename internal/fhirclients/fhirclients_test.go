@@ -27,12 +27,7 @@ import (
 // knownIssues are steps that fail only because of a defect being fixed in
 // another stream. A listed step that passes fails the test, so the list
 // shrinks as the fixes land.
-var knownIssues = map[string]string{
-	"fhir-kit-client/transaction": "POSTs the Bundle to [base]/, a trailing slash (issue 14 item 1, stream frontdoor)",
-	"fhir-kit-client/batch":       "POSTs the Bundle to [base]/, a trailing slash (issue 14 item 1, stream frontdoor)",
-	"fhirclient/transaction":      "request({url: \"\"}) POSTs to [base]/, a trailing slash (issue 14 item 1, stream frontdoor)",
-	"fhir.js/transaction":         "the node adapter POSTs to [base]/, a trailing slash (issue 14 item 1, stream frontdoor)",
-}
+var knownIssues = map[string]string{}
 
 // wantSteps are the steps each library must report: a session that stops
 // early (a crash, a changed library) is a failure, not a smaller pass.

@@ -32,6 +32,9 @@ type Service struct {
 	// Policy says which labels are restricted and which resources are
 	// labelled on write; New sets DefaultPolicy.
 	Policy Policy
+	// ReferentialIntegrity refuses writes whose local references name no
+	// resource (integrity.go); New turns it on.
+	ReferentialIntegrity bool
 	// cards issues and verifies SMART Health Cards (EnableHealthCards).
 	cards *cardService
 }
@@ -44,7 +47,8 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	for _, t := range reg.Types() {
 		m[t] = true
 	}
-	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID)}
+	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID),
+		ReferentialIntegrity: true}
 	svc.store = &recorder{Store: s, svc: svc}
 	return svc
 }

@@ -52,6 +52,10 @@ type Config struct {
 	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
 	// /.well-known/smart-configuration when set.
 	TokenEndpoint string
+	// AuthorizeEndpoint is the issuer's OAuth authorization endpoint;
+	// advertised (with the authorization_code grant) only together with
+	// TokenEndpoint.
+	AuthorizeEndpoint string
 	// Metrics records requests, the audit writer, bulk jobs and $ingest,
 	// and is served at GET /metrics to tokens with the scope
 	// mekong/metrics; nil records nothing and serves no /metrics.
@@ -105,6 +109,8 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
+	s.e.JSONSerializer = jsonSerializer{}
+	s.e.Pre(trimTrailingSlash)
 	s.e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 			// A client-chosen id is kept only when it is short and plain, so it

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Factory) {
 		{"HealthCards", testHealthCards},
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
+		{"DanglingReferences", testDanglingReferences},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
