@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Link is a Bundle.link.
@@ -136,7 +138,7 @@ func (b *Bundle) JSON() []byte {
 }
 
 func writeJSON(b *bytes.Buffer, v any) {
-	enc, err := json.Marshal(v)
+	enc, err := fhirjson.Marshal(v)
 	if err != nil { // only strings and plain structs reach here
 		panic(err)
 	}

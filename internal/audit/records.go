@@ -2,11 +2,11 @@ package audit
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/auth"
@@ -186,11 +186,11 @@ func labelCodings(ls []Label) []coding {
 // write renders a record resource and indexes it. The body is marshalled
 // once; Render only splices in the id and server meta.
 func (b *Builder) write(typ string, body any, meta metaExtra) (store.Write, error) {
-	raw, err := json.Marshal(body)
+	raw, err := fhirjson.Marshal(body)
 	if err != nil {
 		return store.Write{}, fmt.Errorf("audit: %s: %w", typ, err)
 	}
-	extra, err := json.Marshal(meta)
+	extra, err := fhirjson.Marshal(meta)
 	if err != nil {
 		return store.Write{}, fmt.Errorf("audit: %s meta: %w", typ, err)
 	}

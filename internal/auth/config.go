@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Config is the authentication configuration file (--auth-config,
@@ -26,6 +28,11 @@ type Config struct {
 	// TokenEndpoint is where clients get tokens (the issuer's OAuth token
 	// endpoint), advertised in /.well-known/smart-configuration.
 	TokenEndpoint string `json:"token_endpoint,omitempty"`
+	// AuthorizeEndpoint is the issuer's OAuth authorization endpoint
+	// (SMART App Launch). With TokenEndpoint it is advertised, and with it
+	// the authorization_code grant; without it only what the token endpoint
+	// offers (client_credentials) is.
+	AuthorizeEndpoint string `json:"authorize_endpoint,omitempty"`
 }
 
 // IssuerConfig is one trusted token issuer. Exactly one key source:
@@ -74,7 +81,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalJSON writes "60s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+func (d Duration) MarshalJSON() ([]byte, error) { return fhirjson.Marshal(time.Duration(d).String()) }
 
 // DefaultClockSkew is the leeway on token times.
 const DefaultClockSkew = 60 * time.Second

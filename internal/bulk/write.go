@@ -212,7 +212,11 @@ func errorLine(name string, line int64, err error) []byte {
 	}
 	issues := make([]outcome.Issue, len(oe.Issues))
 	for i, is := range oe.Issues {
-		is.Diagnostics = fmt.Sprintf("%s line %d: %s", name, line, is.Diagnostics)
+		if line > 0 {
+			is.Diagnostics = fmt.Sprintf("%s line %d: %s", name, line, is.Diagnostics)
+		} else {
+			is.Diagnostics = fmt.Sprintf("%s: %s", name, is.Diagnostics)
+		}
 		issues[i] = is
 	}
 	return outcome.JSON(issues)

@@ -46,10 +46,11 @@ var errNoAuth = errors.New("no authentication configured: give --auth-config FIL
 
 // authSetup is what serve needs from the auth flags.
 type authSetup struct {
-	authenticator auth.Authenticator
-	rateLimit     *auth.RateLimit
-	policy        rest.Policy
-	tokenEndpoint string
+	authenticator     auth.Authenticator
+	rateLimit         *auth.RateLimit
+	policy            rest.Policy
+	tokenEndpoint     string
+	authorizeEndpoint string
 }
 
 // setupAuth builds the authenticator serve runs with. It never returns an
@@ -99,7 +100,8 @@ func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.
 	if err != nil {
 		return nil, err
 	}
-	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint}
+	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint,
+		authorizeEndpoint: cfg.AuthorizeEndpoint}
 	if s.rateLimit == nil {
 		rl := defaultRateLimit
 		s.rateLimit = &rl

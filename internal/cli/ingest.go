@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/backend"
@@ -143,10 +145,13 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 		slog.Int("created", rep.Created), slog.Int("updated", rep.Updated), slog.Int("unchanged", rep.Unchanged),
 		slog.Int("rejected", len(rep.Rejects)), slog.Int("failed", len(rep.Failed)), slog.Duration("elapsed", time.Since(began).Round(time.Millisecond)))
 	if path := cmd.String("report"); path != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
+		raw, err := fhirjson.Marshal(rep)
 		if err != nil {
 			return err
 		}
+		var ind bytes.Buffer
+		_ = json.Indent(&ind, raw, "", "  ")
+		b := ind.Bytes()
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("ingest: --report: %w", err)
 		}

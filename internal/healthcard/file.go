@@ -12,6 +12,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // FileContentType is the media type of a .smart-health-card file.
@@ -26,7 +28,7 @@ const MaxCardsPerFile = 100
 // File is the body of a .smart-health-card file
 // (cards-specification.md, "via File Download").
 func File(jws ...string) []byte {
-	out, _ := json.Marshal(struct {
+	out, _ := fhirjson.Marshal(struct {
 		VC []string `json:"verifiableCredential"`
 	}{VC: jws})
 	return out

@@ -2,12 +2,12 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/audit"
@@ -69,7 +69,7 @@ func (s *Service) HealthCardCRL(ctx context.Context, kid string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	out, _ := json.Marshal(crl)
+	out, _ := fhirjson.Marshal(crl)
 	return out, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/match"
@@ -241,13 +242,13 @@ func splitLinks(member []byte) (own []json.RawMessage, server []patientLink) {
 func joinLinks(own []json.RawMessage, server []patientLink) []byte {
 	all := slices.Clone(own)
 	for _, l := range server {
-		b, _ := json.Marshal(l)
+		b, _ := fhirjson.Marshal(l)
 		all = append(all, b)
 	}
 	if len(all) == 0 {
 		return nil
 	}
-	b, _ := json.Marshal(all)
+	b, _ := fhirjson.Marshal(all)
 	return b
 }
 
@@ -285,6 +286,6 @@ func (s *Service) KeepLinks(res *resource.Resource, id string, prior []byte) (*s
 	if string(before) == string(res.Member("link")) {
 		return nil, false, nil
 	}
-	ix, err := s.index(res, id)
+	ix, _, err := s.index(res, id)
 	return ix, err == nil, err
 }

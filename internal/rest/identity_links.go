@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/internal/audit"
@@ -46,7 +47,7 @@ func encodeEvidence(ev []match.Evidence) []byte {
 	for i, e := range ev {
 		out[i] = evidenceJSON{Field: e.Field, Outcome: e.Outcome, Detail: e.Detail, Weight: e.Weight}
 	}
-	b, _ := json.Marshal(out)
+	b, _ := fhirjson.Marshal(out)
 	return b
 }
 
@@ -391,7 +392,7 @@ func (lt *linkTx) projectSet(comp []string, current map[string]*store.Version) e
 			continue
 		}
 		res.SetMember("link", joinLinks(own, want))
-		ix, err := lt.s.index(res, id)
+		ix, _, err := lt.s.index(res, id)
 		if err != nil {
 			return err
 		}

@@ -2,12 +2,12 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/internal/audit"
@@ -85,7 +85,7 @@ func (s *Service) IdentityReview(ctx context.Context, r Request) (*Response, err
 	if page.Next != "" {
 		params = append(params, map[string]any{"name": "next", "valueUri": path + "?" + url.Values{"_count": {strconv.Itoa(q.Count)}, "_cursor": {page.Next}}.Encode()})
 	}
-	body, _ := json.Marshal(map[string]any{"resourceType": "Parameters", "parameter": params})
+	body, _ := fhirjson.Marshal(map[string]any{"resourceType": "Parameters", "parameter": params})
 	ev := audit.Event{Action: audit.ActionExecute, Interaction: "operation", Type: store.LinkedType, ID: r.ID,
 		Query: "$identity-review?" + r.Query.Encode(), Patients: unique(patients)}
 	noteAccess(rctx, ev)

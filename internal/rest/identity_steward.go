@@ -2,12 +2,12 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/internal/audit"
@@ -193,7 +193,7 @@ func (s *Service) decisionResponse(ctx context.Context, r Request, in *decisionI
 		params = append(params, map[string]any{"name": "member", "valueReference": map[string]string{"reference": "Patient/" + m}})
 	}
 	params = append(params, map[string]any{"name": "updated", "valueInteger": stats.Projected})
-	body, _ := json.Marshal(map[string]any{"resourceType": "Parameters", "parameter": params})
+	body, _ := fhirjson.Marshal(map[string]any{"resourceType": "Parameters", "parameter": params})
 	return &Response{Status: http.StatusOK, Body: body}, nil
 }
 

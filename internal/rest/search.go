@@ -176,10 +176,11 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 		return nil, err
 	}
 	w.IfMatch = ifMatch
-	if err := s.prepare(ctx, &w, res); err != nil {
+	refs, err := s.prepare(ctx, &w, res)
+	if err != nil {
 		return nil, err
 	}
-	result, err := s.store.Write(ctx, w)
+	result, err := s.writeChecked(ctx, r.Base, w, refs)
 	if err != nil {
 		return nil, err
 	}

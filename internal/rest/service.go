@@ -35,6 +35,9 @@ type Service struct {
 	// ident links the records of one person (identity.go); nil when the
 	// store keeps no identity links.
 	ident *identity
+	// ReferentialIntegrity refuses writes whose local references name no
+	// resource (integrity.go); New turns it on.
+	ReferentialIntegrity bool
 	// cards issues and verifies SMART Health Cards (EnableHealthCards).
 	cards *cardService
 }
@@ -47,7 +50,8 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	for _, t := range reg.Types() {
 		m[t] = true
 	}
-	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID)}
+	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID),
+		ReferentialIntegrity: true}
 	svc.store = &recorder{Store: s, svc: svc}
 	svc.ident = newIdentity(s)
 	return svc

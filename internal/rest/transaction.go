@@ -182,10 +182,11 @@ func (s *Service) prepareEntry(ctx context.Context, r Request, op *entryOp, refs
 		}
 		w.IfNoneMatch = true
 	}
-	if err := s.prepare(ctx, &w, res); err != nil {
+	elems, err := s.prepare(ctx, &w, res)
+	if err != nil {
 		return op.fail(err)
 	}
-	op.write = w
+	op.write, op.refs = w, elems
 	return nil
 }
 
@@ -360,6 +361,13 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 	}
 	if err := writeBatch(ctx, tx, puts, writes); err != nil {
 		return err
+	}
+	// References are checked once this phase's writes are in: they may
+	// name each other, or what the DELETEs removed.
+	for i, op := range puts {
+		if err := s.checkReferences(op.ctx, tx, r.Base, op.typ, writes[i].ID, op.refs, remap); err != nil {
+			return op.fail(err)
+		}
 	}
 	// PATCH belongs to the PUT phase; each patch reads the version it
 	// changes, so patches run one by one after the batch.

@@ -6,6 +6,7 @@ package server_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"strings"
 	"testing"
 
@@ -23,6 +24,20 @@ type authAPI struct {
 
 func newAuthAPI(t *testing.T, st store.Store, cfg server.Config) *authAPI {
 	t.Helper()
+	key, v := devAuth(t)
+	cfg.Auth = v
+	return &authAPI{api: newAPI(t, st, cfg), mint: func(scope, patient string) string {
+		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, ClientID: "client-" + scope + patient})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}}
+}
+
+// devAuth is a development signing key and a verifier trusting it.
+func devAuth(t *testing.T) (ed25519.PrivateKey, *auth.Verifier) {
+	t.Helper()
 	dir := t.TempDir()
 	key, _, err := auth.DevKey(dir)
 	if err != nil {
@@ -32,14 +47,7 @@ func newAuthAPI(t *testing.T, st store.Store, cfg server.Config) *authAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Auth = v
-	return &authAPI{api: newAPI(t, st, cfg), mint: func(scope, patient string) string {
-		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, ClientID: "client-" + scope + patient})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}}
+	return key, v
 }
 
 func (a *authAPI) as(tok, method, path, body string, headers ...string) resp {

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 )
@@ -153,7 +153,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 		Format:      []string{"application/fhir+json", "json"},
 		Rest:        []capRest{rest},
 	}
-	b, err := json.Marshal(cs)
+	b, err := fhirjson.Marshal(cs)
 	if err != nil {
 		panic(err) // plain structs
 	}

@@ -265,7 +265,7 @@ func (a *idAPI) wantLinked(level string, ids ...string) {
 }
 
 // parameters reads a Parameters answer into name → values (parts as maps).
-func parameters(t *testing.T, r resp) map[string][]any {
+func parameters(t testing.TB, r resp) map[string][]any {
 	t.Helper()
 	var p struct {
 		ResourceType string           `json:"resourceType"`

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -127,7 +128,7 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 }
 
 func encodeCompartmentCursor(c compartmentCursor) string {
-	b, _ := json.Marshal(c)
+	b, _ := fhirjson.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -674,7 +675,7 @@ func pairColsOf(alias string) string {
 }
 
 func encodeReviewCursor(c reviewCursor) string {
-	b, _ := json.Marshal(c)
+	b, _ := fhirjson.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 

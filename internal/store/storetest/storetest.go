@@ -51,6 +51,7 @@ func Run(t *testing.T, open Factory) {
 		{"HealthCards", testHealthCards},
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
+		{"DanglingReferences", testDanglingReferences},
 		{"MatchKeys", testMatchKeys},
 		{"IdentityQueue", testIdentityQueue},
 		{"LinkedSets", testLinkedSets},
