@@ -59,7 +59,7 @@ func importCommand() *ucli.Command {
 			integrityFlag(),
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 				Usage: "zone for dates without a timezone when indexing, as for serve"},
-		}, logFlags()...),
+		}, append(identityFlags(), logFlags()...)...),
 		Action: runImport,
 	}
 }
@@ -118,6 +118,9 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 	}
 	svc := rest.New(db, parser, reg)
 	svc.ReferentialIntegrity = cmd.Bool("referential-integrity")
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 	env := &importEnv{
 		im:      &bulk.Importer{Svc: svc, Store: db, BatchSize: cmd.Int("batch")},
 		log:     log,
@@ -135,11 +138,17 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 	countCtx, stopCounting := context.WithCancel(ctx)
 	defer stopCounting()
 	env.prog = newImportProgress(countCtx, files, env.began)
-	for i, f := range files {
-		env.prog.startFile(i, time.Now())
-		if err := load(ctx, env, f); err != nil {
-			return fmt.Errorf("import: %s: %w", f, err)
+	err = linking(ctx, svc, log, func() error {
+		for i, f := range files {
+			env.prog.startFile(i, time.Now())
+			if err := load(ctx, env, f); err != nil {
+				return fmt.Errorf("import: %s: %w", f, err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// References are checked once every file is in: a file's order (or the
 	// files' order) cannot be relied on.

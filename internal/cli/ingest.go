@@ -101,7 +101,7 @@ func ingestCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			timezoneFlag(),
 			&ucli.StringFlag{Name: "report", Usage: "write the full report as JSON to this file"},
-		}, logFlags()...),
+		}, append(identityFlags(), logFlags()...)...),
 		Action: runIngest,
 	}
 }
@@ -126,10 +126,18 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer db.Close()
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	began := time.Now()
 	progress, done := ingestProgress(cmd.Root().ErrWriter, log, len(res.Persons))
-	rep, err := ingest.Ingest(ctx, svc, "", format, res, progress)
-	done()
+	var rep *ingest.Report
+	err = linking(ctx, svc, log, func() error {
+		var err error
+		rep, err = ingest.Ingest(ctx, svc, "", format, res, progress)
+		done()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}

@@ -41,7 +41,7 @@ func serveCommand() *ucli.Command {
 				Usage: "most bytes the ZIP entries of one $convert or $ingest payload may expand to, together (they are decoded in memory)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), observabilityFlags()...), logFlags()...)...),
+		}, append(append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), observabilityFlags()...), identityFlags()...), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -94,6 +94,9 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
 	svc.ReferentialIntegrity = cmd.Bool("referential-integrity")
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	cards, err := healthCardConfig(cmd) // SMART Health Cards (healthcards.go)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -132,6 +135,10 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); bulkSvc.Run(ctx) }()
 	defer func() { <-workerDone }()
+	// The identity linker works the queue of Patient writes (internal/rest/identity_linker.go).
+	linkerDone := make(chan struct{})
+	go func() { defer close(linkerDone); svc.RunLinker(ctx, log) }()
+	defer func() { <-linkerDone }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

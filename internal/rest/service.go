@@ -32,6 +32,9 @@ type Service struct {
 	// Policy says which labels are restricted and which resources are
 	// labelled on write; New sets DefaultPolicy.
 	Policy Policy
+	// ident links the records of one person (identity.go); nil when the
+	// store keeps no identity links.
+	ident *identity
 	// ReferentialIntegrity refuses writes whose local references name no
 	// resource (integrity.go); New turns it on.
 	ReferentialIntegrity bool
@@ -50,6 +53,7 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID),
 		ReferentialIntegrity: true}
 	svc.store = &recorder{Store: s, svc: svc}
+	svc.ident = newIdentity(s)
 	return svc
 }
 

@@ -52,6 +52,11 @@ func Run(t *testing.T, open Factory) {
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
 		{"DanglingReferences", testDanglingReferences},
+		{"MatchKeys", testMatchKeys},
+		{"IdentityQueue", testIdentityQueue},
+		{"LinkedSets", testLinkedSets},
+		{"ReviewQueue", testReviewQueue},
+		{"CompartmentLinked", testCompartmentLinked},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
