@@ -32,6 +32,8 @@ type Service struct {
 	// Policy says which labels are restricted and which resources are
 	// labelled on write; New sets DefaultPolicy.
 	Policy Policy
+	// IPS configures the documents of Patient/$summary.
+	IPS IPSOptions
 }
 
 // New returns a service for the registry's resource types, plus the

@@ -1,0 +1,146 @@
+package ips
+
+import (
+	"strings"
+)
+
+// sections builds the Composition's sections in the profile's order: the
+// required ones always (empty: emptyReason "unavailable", which IPS 2.0
+// recommends, never the removed absent-unknown code system), the others
+// only when they hold something.
+func sections(in Input, entries []*entry) []any {
+	byKey := map[string][]*entry{}
+	for _, e := range entries {
+		byKey[e.section.Key] = append(byKey[e.section.Key], e)
+	}
+	var out []any
+	for _, s := range sectionOrder {
+		es := byKey[s.Key]
+		if len(es) == 0 && !s.Required {
+			continue
+		}
+		code := obj("coding", list(obj("system", loinc, "code", s.Code, "display", s.Display)))
+		if len(es) == 0 {
+			x := newXHTML()
+			x.el("p", s.Empty)
+			out = append(out, obj("title", s.Title, "code", code, "text", narrative(x.String()),
+				"emptyReason", obj("coding", list(obj("system", ListEmptyReason, "code", "unavailable", "display", "Unavailable")),
+					"text", "No information available")))
+			continue
+		}
+		refs := make([]any, len(es))
+		for i, e := range es {
+			refs[i] = obj("reference", in.Base+"/"+e.typ+"/"+e.id)
+		}
+		out = append(out, obj("title", s.Title, "code", code, "text", narrative(sectionNarrative(in, s, es)), "entry", refs))
+	}
+	return out
+}
+
+// sectionNarrative is a table of the section's entries, newest first, and
+// a note when the server's limit left older records out.
+func sectionNarrative(in Input, s Section, es []*entry) string {
+	x := newXHTML()
+	rows := make([][]string, len(es))
+	head := observationHead
+	if s.Key == Immunizations.Key {
+		head = immunizationHead
+	}
+	for i, e := range es {
+		if e.typ == "Immunization" {
+			rows[i] = immunizationRow(e.res)
+		} else {
+			rows[i] = observationRow(e.res)
+		}
+	}
+	x.table(head, rows)
+	typ := "Observation"
+	if s.Key == Immunizations.Key {
+		typ = "Immunization"
+	}
+	if in.Truncated[typ] {
+		noun := "observations (results, vital signs, social history and pregnancy together)"
+		if typ == "Immunization" {
+			noun = "immunizations"
+		}
+		x.el("p", "Older records are not included: this summary holds the "+itoa(in.Limit)+" most recent "+noun+".")
+	}
+	return x.String()
+}
+
+// composition is the document's first entry
+// (http://hl7.org/fhir/uv/ips/STU2/StructureDefinition-Composition-uv-ips.html).
+func composition(in Input, patient *object, patientURL, orgURL, conf string, secs []any) *object {
+	date := instant(in.Time)
+	author := list(obj("reference", orgURL, "display", authorName(in.Author)))
+	return obj(
+		"resourceType", "Composition",
+		"id", in.ID,
+		"meta", obj("profile", list(ProfileComposition)),
+		"language", "en",
+		"text", narrative(compositionNarrative(in, patient, date)),
+		"identifier", obj("system", "urn:ietf:rfc:3986", "value", "urn:uuid:"+in.ID),
+		"status", "final",
+		"type", obj("coding", list(obj("system", loinc, "code", PatientSummary, "display", "Patient summary Document"))),
+		"subject", obj("reference", patientURL, "display", patientName(patient)),
+		"date", date,
+		"author", author,
+		"title", "International Patient Summary",
+		"confidentiality", conf,
+		"custodian", obj("reference", orgURL, "display", authorName(in.Author)),
+		"section", secs,
+	)
+}
+
+func authorName(a Organization) string {
+	if a.Name == "" {
+		return "Mekong FHIR gateway"
+	}
+	return a.Name
+}
+
+// patientName joins the Patient's names in every script they were
+// recorded in ("Sok Dara / សុខ ដារា").
+func patientName(p *object) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, n := range p.objs("name") {
+		if s := humanName(n); s != "" && !seen[s] {
+			seen[s] = true
+			names = append(names, s)
+		}
+	}
+	return strings.Join(names, " / ")
+}
+
+// compositionNarrative is the document header: who it is about, how to
+// recognise them, who produced it and when.
+func compositionNarrative(in Input, patient *object, date string) string {
+	x := newXHTML()
+	x.el("h3", "International Patient Summary")
+	x.tag("p").el("b", "Patient: ").text(patientName(patient))
+	if g := patient.str("gender"); g != "" {
+		x.text(", " + g)
+	}
+	if b := patient.str("birthDate"); b != "" {
+		x.text(", born " + formatDate(b))
+	} else {
+		x.text(", date of birth not recorded")
+	}
+	x.tag("/p")
+	var ids []string
+	for _, id := range patient.objs("identifier") {
+		if v := id.str("value"); v != "" {
+			ids = append(ids, identifierLabel(id.str("system"))+": "+v)
+		}
+	}
+	if len(ids) > 0 {
+		x.tag("ul")
+		for _, id := range ids {
+			x.el("li", id)
+		}
+		x.tag("/ul")
+	}
+	x.tag("p").el("b", "Produced by: ").text(authorName(in.Author) + ", " + formatDate(date)).tag("/p")
+	return x.String()
+}
