@@ -37,7 +37,9 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(bulkFlags(), authFlags()...), logFlags()...)...),
+		}, append(append(append(bulkFlags(), authFlags()...), logFlags()...),
+			// Patient/$summary (summaryflags.go)
+			summaryFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -73,6 +75,9 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	}
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
+	if svc.IPS, err = summaryOptions(cmd); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
