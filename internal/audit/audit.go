@@ -37,6 +37,23 @@ type Label struct {
 	Display string `json:"display,omitempty"`
 }
 
+// Coding is a code of an AuditEvent's type, subtype or purpose of event.
+type Coding struct {
+	System  string `json:"system,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+// Codings the break-the-glass and steward events use
+// (https://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_400.html,
+// http://terminology.hl7.org/CodeSystem/v3-ActReason).
+var (
+	TypeSecurityAlert               = Coding{System: sysDICOM, Code: "110113", Display: "Security Alert"}
+	SubtypeEmergencyOverrideStarted = Coding{System: sysDICOM, Code: "110127", Display: "Emergency Override Started"}
+	SubtypeEmergencyOverrideStopped = Coding{System: sysDICOM, Code: "110138", Display: "Emergency Override Stopped"}
+	PurposeEmergencyTreatment       = Coding{System: sysPurpose, Code: "ETREAT", Display: "Emergency Treatment"}
+)
+
 // Event is one access an interaction made.
 type Event struct {
 	Action Action
@@ -58,6 +75,24 @@ type Event struct {
 	// Stored is set when the AuditEvent was already written in the
 	// transaction of the write it records.
 	Stored bool
+
+	// EventType, when set, replaces the default AuditEvent.type (the
+	// audit-event-type "rest" of a RESTful interaction), e.g.
+	// TypeSecurityAlert for break-the-glass.
+	EventType *Coding
+	// Subtypes, when set, replace the default AuditEvent.subtype (the
+	// restful-interaction code of Interaction), e.g.
+	// SubtypeEmergencyOverrideStarted.
+	Subtypes []Coding
+	// PurposeOfEvent are the purposes of this event
+	// (AuditEvent.purposeOfEvent, e.g. PurposeEmergencyTreatment); the
+	// token's purposes of use are recorded on its agent regardless.
+	PurposeOfEvent []Coding
+	// Reason is the free text a user gave for the access (a break-the-glass
+	// justification, a steward's reason to link or unlink), rendered as the
+	// text of AuditEvent.purposeOfEvent. It is shown to auditors only and
+	// must not be logged.
+	Reason string
 }
 
 // Request is what the HTTP layer knows about the request being audited.

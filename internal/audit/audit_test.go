@@ -37,6 +37,10 @@ func TestRecordsAreValidR4(t *testing.T) {
 		{Action: audit.ActionExecute, Interaction: "search-type", Type: "Observation", Query: "subject=Patient/p1&code=x", Patients: []string{"p1", "p2"}},
 		{Action: audit.ActionCreate, Interaction: "create", Type: "Patient", ID: "p1", VersionID: 1, Patients: []string{"p1"}, Status: 422},
 		{Action: audit.ActionExecute, Interaction: "transaction"},
+		// Break-the-glass (CONTRACTS.md §4): type, subtype and purpose override the defaults.
+		{Action: audit.ActionExecute, Interaction: "operation", Type: "Patient", ID: "p1", Patients: []string{"p1"},
+			EventType: &audit.TypeSecurityAlert, Subtypes: []audit.Coding{audit.SubtypeEmergencyOverrideStarted},
+			PurposeOfEvent: []audit.Coding{audit.PurposeEmergencyTreatment}, Reason: "unconscious at the border post"},
 	}
 	for _, pr := range principals {
 		for _, ev := range events {
@@ -48,7 +52,13 @@ func TestRecordsAreValidR4(t *testing.T) {
 				t.Fatalf("%v: %d AuditEvents, want one per patient (%d)", ev, len(ws), want)
 			}
 			for _, w := range ws {
-				valid(t, p, w)
+				body := valid(t, p, w)
+				if ev.EventType != nil && !(strings.Contains(body, `"type":{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"110113"`) &&
+					strings.Contains(body, `"subtype":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"110127"`) &&
+					strings.Contains(body, `"purposeOfEvent":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"ETREAT"`) &&
+					strings.Contains(body, `"text":"unconscious at the border post"`)) {
+					t.Fatalf("break-the-glass event rendered without its type, subtype, purpose or reason: %s", body)
+				}
 			}
 		}
 		w, err := b.Provenance(&store.Version{Type: "Observation", ID: "o1", VersionID: 3, Deleted: true, LastUpdated: time.Now()}, labels, pr)

@@ -34,6 +34,7 @@ type coding struct {
 
 type codeable struct {
 	Coding []coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
 }
 
 type identifier struct {
@@ -54,6 +55,7 @@ type auditEvent struct {
 	Recorded    string     `json:"recorded"`
 	Outcome     string     `json:"outcome"`
 	OutcomeDesc string     `json:"outcomeDesc,omitempty"`
+	Purpose     []codeable `json:"purposeOfEvent,omitempty"`
 	Agent       []aeAgent  `json:"agent"`
 	Source      aeSource   `json:"source"`
 	Entity      []aeEntity `json:"entity,omitempty"`
@@ -116,6 +118,24 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 	}
 	if a.Outcome != "0" {
 		a.OutcomeDesc = "HTTP " + strconv.Itoa(status)
+	}
+	if ev.EventType != nil {
+		a.Type = coding(*ev.EventType)
+	}
+	if len(ev.Subtypes) > 0 {
+		a.Subtype = a.Subtype[:0]
+		for _, c := range ev.Subtypes {
+			a.Subtype = append(a.Subtype, coding(c))
+		}
+	}
+	if len(ev.PurposeOfEvent) > 0 || ev.Reason != "" {
+		// One CodeableConcept: the codes say why in general, the text says
+		// why in this case.
+		pe := codeable{Text: ev.Reason}
+		for _, c := range ev.PurposeOfEvent {
+			pe.Coding = append(pe.Coding, coding(c))
+		}
+		a.Purpose = []codeable{pe}
 	}
 	// BALP: for a read the server is the source of the data and the client
 	// its destination; for queries and writes the roles are the other way.
