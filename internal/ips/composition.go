@@ -2,6 +2,8 @@ package ips
 
 import (
 	"strings"
+
+	"github.com/mekong-fhir/mekong/mappings/mapping"
 )
 
 // sections builds the Composition's sections in the profile's order: the
@@ -131,7 +133,7 @@ func compositionNarrative(in Input, patient *object, date string) string {
 	var ids []string
 	for _, id := range patient.objs("identifier") {
 		if v := id.str("value"); v != "" {
-			ids = append(ids, identifierLabel(id.str("system"))+": "+v)
+			ids = append(ids, identifierText(id))
 		}
 	}
 	if len(ids) > 0 {
@@ -143,4 +145,36 @@ func compositionNarrative(in Input, patient *object, date string) string {
 	}
 	x.tag("p").el("b", "Produced by: ").text(authorName(in.Author) + ", " + formatDate(date)).tag("/p")
 	return x.String()
+}
+
+// identifierText is "Passport (KHM): N0123456"; an identifier an ingest kept
+// as doubtful (CONTRACTS §7: failed its own check) says so and why, so a
+// clinic does not take a mistyped number for the person's.
+func identifierText(id *object) string {
+	system, doubt := id.str("system"), ""
+	if system == mapping.DoubtfulSystem {
+		system = ""
+		for _, e := range id.objs("extension") {
+			if e.str("url") != mapping.ExtIdentifierDoubt {
+				continue
+			}
+			for _, x := range e.objs("extension") {
+				switch x.str("url") {
+				case "system":
+					system = x.str("valueUri")
+				case "reason":
+					doubt = x.str("valueString")
+				}
+			}
+		}
+		if doubt == "" {
+			doubt = "failed its source's check"
+		}
+		doubt = " (doubtful: " + doubt + ")"
+	}
+	label := identifierLabel(system)
+	if label == "" {
+		label = "Identifier"
+	}
+	return label + ": " + id.str("value") + doubt
 }

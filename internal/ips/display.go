@@ -293,6 +293,11 @@ func identifierLabel(system string) string {
 		return "IOM case number"
 	case system == mapping.KHMNationalID:
 		return "Cambodian national ID"
+	case strings.HasPrefix(system, "https://terms.sil-th.org/hcode/5/"):
+		// TH Core facility-local identifiers: .../hcode/5/{HCODE}/{kind}
+		if hcode, kind, ok := strings.Cut(strings.TrimPrefix(system, "https://terms.sil-th.org/hcode/5/"), "/"); ok {
+			return kind + " at Thai facility " + hcode
+		}
 	case system == mapping.HCode:
 		return "Thai health facility code (HCODE)"
 	}

@@ -197,26 +197,36 @@ func instant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 // preparePatient makes the document's copy of the Patient meet Patient-uv-ips
 // (name 1..*, birthDate 1..1) without inventing data: an unknown birth date
 // carries the data-absent-reason extension ("unknown", as the IPS
-// missing-data rules say for required elements), and a missing name a
-// text that says it was not recorded (ips-pat-1 needs family, given or
-// text). Patient.link is dropped: it points to the records the document
-// already merges (the linked set) or to records it does not hold.
+// missing-data rules say for required elements), and a name with no parts
+// (none at all, or one an ingest kept as data-absent-reason only) the text
+// "(name not recorded)", since ips-pat-1 needs family, given or text.
+// Patient.link is dropped: it points to the records the document already
+// merges (the linked set) or to records it does not hold.
 func preparePatient(p *object) {
 	p.del("link")
-	absent := obj("extension", list(obj("url", DataAbsentReason, "valueCode", "unknown")))
-	named := false
-	for _, n := range p.objs("name") {
-		named = named || n.get("text") != nil || n.get("family") != nil || n.get("given") != nil
+	absent := func() *object { return obj("extension", list(obj("url", DataAbsentReason, "valueCode", "unknown"))) }
+	names := p.objs("name")
+	for _, n := range names {
+		if n.get("text") == nil && n.get("family") == nil && n.get("given") == nil {
+			if n.get("extension") == nil {
+				n.set("extension", absent().get("extension"))
+			}
+			n.setAfter(lastOf(n, "id", "extension", "use"), "text", unrecordedName)
+		}
 	}
-	if !named {
+	if len(names) == 0 {
+		n := absent()
+		n.set("text", unrecordedName)
 		p.setAfter(lastOf(p, "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
-			"modifierExtension", "identifier", "active"), "name",
-			list(obj("extension", absent.get("extension"), "text", "(name not recorded)")))
+			"modifierExtension", "identifier", "active"), "name", list(n))
 	}
 	if p.get("birthDate") == nil && p.get("_birthDate") == nil {
-		p.setAfter(lastOf(p, "resourceType", "id", "meta", "text", "identifier", "active", "name", "telecom", "gender"), "_birthDate", absent)
+		p.setAfter(lastOf(p, "resourceType", "id", "meta", "text", "identifier", "active", "name", "telecom", "gender"), "_birthDate", absent())
 	}
 }
+
+// unrecordedName is the text of a name the sources did not give.
+const unrecordedName = "(name not recorded)"
 
 // lastOf returns the last of keys that o has, for inserting after it.
 func lastOf(o *object, keys ...string) string {

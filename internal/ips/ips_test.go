@@ -101,6 +101,7 @@ var goldenCases = []struct {
 	{name: "sokha", input: "sokha"},
 	{name: "sokha-without-hiv-tb", input: "sokha", hide: []string{labelHIV, labelR}},
 	{name: "unnamed", input: "unnamed"},
+	{name: "unknown-name", input: "unknown-name"},
 	{name: "linked", input: "linked"},
 }
 
