@@ -47,7 +47,15 @@ func serveCommand() *ucli.Command {
 }
 
 func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
-	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer)
+	// Bind first: a busy port fails before --dev prints a token for a
+	// server that will never run, and the banner shows the real address
+	// (":0" picks a free port).
+	ln, err := net.Listen("tcp", cmd.String("addr"))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer, ln.Addr().String())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -83,10 +91,6 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
 		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint}, svc, db, log)
 
-	ln, err := net.Listen("tcp", cmd.String("addr"))
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
