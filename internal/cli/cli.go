@@ -31,7 +31,8 @@ func root(stdout, stderr io.Writer) *ucli.Command {
 		Version:   Version + " (FHIR 4.0.1)",
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Commands:  []*ucli.Command{serveCommand(), migrateCommand(), versionCommand(), seedCommand(), importCommand(), exportCommand(), ingestCommand(), exportSourceCommand(), tokenCommand()},
+		Commands: []*ucli.Command{serveCommand(), migrateCommand(), versionCommand(), seedCommand(), importCommand(), exportCommand(), ingestCommand(), exportSourceCommand(), tokenCommand(),
+			verifyCardCommand(), healthCardsCommand()},
 	}
 	onUsageError(cmd)
 	// --version prints what `mekong version` does.

@@ -37,7 +37,7 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(append(bulkFlags(), authFlags()...), logFlags()...),
+		}, append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), logFlags()...),
 			// Patient/$summary (summaryflags.go)
 			summaryFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
@@ -86,6 +86,11 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if svc.IPS, err = summaryOptions(cmd); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	cards, err := healthCardConfig(cmd) // SMART Health Cards (healthcards.go)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	svc.EnableHealthCards(cards, db)
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,

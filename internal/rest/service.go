@@ -34,6 +34,8 @@ type Service struct {
 	Policy Policy
 	// IPS configures the documents of Patient/$summary.
 	IPS IPSOptions
+	// cards issues and verifies SMART Health Cards (EnableHealthCards).
+	cards *cardService
 }
 
 // New returns a service for the registry's resource types, plus the

@@ -68,7 +68,8 @@ func (s *Server) AuditStats() (commits, events int64) { return s.audits.Stats() 
 // none.
 func audited(c echo.Context) bool {
 	p := c.Path()
-	return strings.HasPrefix(p, "/fhir") && p != "/fhir/metadata" && !strings.HasSuffix(p, "/$validate")
+	return strings.HasPrefix(p, "/fhir") && p != "/fhir/metadata" && !strings.HasSuffix(p, "/$validate") &&
+		!strings.HasPrefix(p, "/fhir/.well-known/") // public documents (SMART configuration, health card keys)
 }
 
 // describe is the event of a request no interaction noted: one refused

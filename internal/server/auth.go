@@ -164,6 +164,9 @@ func (s *Server) smartConfiguration(c echo.Context) error {
 	if s.cfg.TokenEndpoint != "" {
 		doc["token_endpoint"] = s.cfg.TokenEndpoint
 	}
+	if s.svc.HealthCardsEnabled() { // cards-specification.md, "Discovery of FHIR Support"
+		doc["capabilities"] = append(doc["capabilities"].([]string), "health-cards")
+	}
 	return c.JSON(http.StatusOK, doc)
 }
 
