@@ -20,7 +20,7 @@ IPS_TGZ    := .cache/npm/hl7.fhir.uv.ips-2.0.0.tgz
 IPS_SHA256 := 4a5cff17580f869140614ac51097d81540c63644d550ced8d4cd9b9bce7345c4
 IPS_DIR    := .cache/ips/package
 
-.PHONY: all build run test test-short bench bench-search bench-ingest vet fmt generate conformance-data ips-data clean
+.PHONY: all build run test test-short bench bench-search bench-ingest bench-match vet fmt generate conformance-data ips-data clean
 
 all: build
 
@@ -77,6 +77,14 @@ bench-ingest:
 			$(GO) test -run '^$$' -bench "BenchmarkImport/$$st" -benchtime 1x -count $${MEKONG_BENCH_IMPORT_COUNT:-3} \
 			-timeout 180m ./internal/bulk || exit 1; \
 	done
+
+## bench-match: identity matching on the labelled evaluation set (internal/match/testdata/eval, read through the
+## real decoders): candidates from the blocking keys, then Compare; precision and recall per grade on the tuning and
+## held-out splits, and hard negatives (twins, siblings, common names) graded certain
+bench-match:
+	MEKONG_BENCH_MATCH=1 $(GO) test -run TestBenchMatch -v -count=1 ./internal/match/eval/
+	@# Stream identity: $$match p95 latency with 100,000 generated patients on PostgreSQL and ingest
+	@# throughput with matching on and off are added here, after the engine-level figures above.
 
 ## conformance-data: official FHIR R4 examples (CC0), the IPS 2.0.0 package (CC0) and the fhirpath.js oracle
 ## into the git-ignored .cache/
