@@ -72,7 +72,7 @@ func sectionNarrative(in Input, s Section, es []*entry) string {
 
 // composition is the document's first entry
 // (http://hl7.org/fhir/uv/ips/STU2/StructureDefinition-Composition-uv-ips.html).
-func composition(in Input, patient *object, patientURL, orgURL, conf string, secs []any) *object {
+func composition(in Input, patient *object, others []*object, patientURL, orgURL, conf string, secs []any) *object {
 	date := instant(in.Time)
 	author := list(obj("reference", orgURL, "display", authorName(in.Author)))
 	return obj(
@@ -80,7 +80,7 @@ func composition(in Input, patient *object, patientURL, orgURL, conf string, sec
 		"id", in.ID,
 		"meta", obj("profile", list(ProfileComposition)),
 		"language", "en",
-		"text", narrative(compositionNarrative(in, patient, date)),
+		"text", narrative(compositionNarrative(in, patient, others, date)),
 		"identifier", obj("system", "urn:ietf:rfc:3986", "value", "urn:uuid:"+in.ID),
 		"status", "final",
 		"type", obj("coding", list(obj("system", loinc, "code", PatientSummary, "display", "Patient summary Document"))),
@@ -117,34 +117,67 @@ func patientName(p *object) string {
 
 // compositionNarrative is the document header: who it is about, how to
 // recognise them, who produced it and when.
-func compositionNarrative(in Input, patient *object, date string) string {
+func compositionNarrative(in Input, patient *object, others []*object, date string) string {
 	x := newXHTML()
 	x.el("h3", "International Patient Summary")
-	x.tag("p").el("b", "Patient: ").text(patientName(patient))
-	if g := patient.str("gender"); g != "" {
-		x.text(", " + g)
-	}
-	if b := patient.str("birthDate"); b != "" {
-		x.text(", born " + formatDate(b))
-	} else {
-		x.text(", date of birth not recorded")
-	}
-	x.tag("/p")
-	var ids []string
-	for _, id := range patient.objs("identifier") {
-		if v := id.str("value"); v != "" {
-			ids = append(ids, identifierText(id))
-		}
-	}
-	if len(ids) > 0 {
-		x.tag("ul")
-		for _, id := range ids {
-			x.el("li", id)
+	x.tag("p").el("b", "Patient: ").text(person(patient)).tag("/p")
+	identifierList(x, patient)
+	if len(others) > 0 {
+		// The same person's records from other sources, in the scripts
+		// and with the numbers those sources use.
+		x.tag("p").el("b", "Also recorded as:").tag("/p").tag("ul")
+		for _, o := range others {
+			var ids []string
+			for _, id := range o.objs("identifier") {
+				if id.str("value") != "" {
+					ids = append(ids, identifierText(id))
+				}
+			}
+			line := person(o)
+			if len(ids) > 0 {
+				line += "; " + strings.Join(ids, "; ")
+			}
+			x.el("li", line)
 		}
 		x.tag("/ul")
 	}
 	x.tag("p").el("b", "Produced by: ").text(authorName(in.Author) + ", " + formatDate(date)).tag("/p")
 	return x.String()
+}
+
+// person is "Sokha Chan / ចាន់ សុខា, female, born 3 Nov 1995".
+func person(p *object) string {
+	s := patientName(p)
+	if s == "" {
+		s = unrecordedName
+	}
+	if g := p.str("gender"); g != "" {
+		s += ", " + g
+	}
+	if b := p.str("birthDate"); b != "" {
+		s += ", born " + formatDate(b)
+	} else {
+		s += ", date of birth not recorded"
+	}
+	return s
+}
+
+// identifierList writes a Patient's identifiers as a list.
+func identifierList(x *xhtml, p *object) {
+	var ids []string
+	for _, id := range p.objs("identifier") {
+		if id.str("value") != "" {
+			ids = append(ids, identifierText(id))
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	x.tag("ul")
+	for _, id := range ids {
+		x.el("li", id)
+	}
+	x.tag("/ul")
 }
 
 // identifierText is "Passport (KHM): N0123456"; an identifier an ingest kept

@@ -58,11 +58,12 @@ type Input struct {
 	Base string
 	// Patient is the subject.
 	Patient Resource
-	// Linked are the ids of the other Patients of the subject's linked set
-	// (the same person's records from other sources). Their resources are
-	// in Resources; their references to those Patients become references
-	// to the subject.
-	Linked []string
+	// Linked are the other Patients of the subject's linked set (the same
+	// person's records from other sources) that the requester may read.
+	// Their resources are in Resources, and their references to those
+	// Patients become references to the subject; the header lists their
+	// names and identifiers.
+	Linked []Resource
 	// Resources are the Immunizations and Observations the requester may
 	// see, in any order.
 	Resources []Resource
@@ -143,8 +144,15 @@ func Build(in Input) (*Document, error) {
 	})
 
 	linked := map[string]bool{in.Patient.ID: true}
-	for _, id := range in.Linked {
-		linked[id] = true
+	var others []*object
+	for _, l := range in.Linked {
+		o, err := parseObject(l.Content)
+		if err != nil {
+			return nil, fmt.Errorf("ips.Build: Patient/%s: %w", l.ID, err)
+		}
+		linked[l.ID] = true
+		others = append(others, o)
+		doc.Included = append(doc.Included, l)
 	}
 	rf := &refs{base: in.Base, subject: in.Patient.ID, linked: linked, included: included}
 	preparePatient(patient)
@@ -153,13 +161,13 @@ func Build(in Input) (*Document, error) {
 		rf.fix(e.typ, e.res)
 	}
 
-	conf := highWaterMark(in.Restricted, append([]*object{patient}, resourcesOf(entries)...)...)
+	conf := highWaterMark(in.Restricted, append(append([]*object{patient}, others...), resourcesOf(entries)...)...)
 	doc.Confidentiality = conf
 	org := organization(in.Author)
 	orgURL := "urn:uuid:" + org.str("id")
 	patientURL := in.Base + "/Patient/" + in.Patient.ID
 
-	comp := composition(in, patient, patientURL, orgURL, conf, sections(in, entries))
+	comp := composition(in, patient, others, patientURL, orgURL, conf, sections(in, entries))
 	bundleEntries := []any{
 		obj("fullUrl", "urn:uuid:"+in.ID, "resource", comp),
 		obj("fullUrl", patientURL, "resource", patient),

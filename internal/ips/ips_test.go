@@ -38,7 +38,7 @@ var testTime = time.Date(2026, 3, 20, 3, 4, 5, 0, time.UTC)
 // fixture is a testdata/inputs file: what the rest layer would hand Build.
 type fixture struct {
 	Patient   json.RawMessage   `json:"patient"`
-	Linked    []string          `json:"linked"`
+	Linked    []json.RawMessage `json:"linked"`
 	Truncated map[string]bool   `json:"truncated"`
 	Limit     int               `json:"limit"`
 	Resources []json.RawMessage `json:"resources"`
@@ -57,12 +57,15 @@ func loadInput(t *testing.T, name string, hide ...string) Input {
 		t.Fatal(err)
 	}
 	in := Input{
-		Base: testBase, Linked: f.Linked, Truncated: f.Truncated, Limit: f.Limit,
+		Base: testBase, Truncated: f.Truncated, Limit: f.Limit,
 		Restricted: []string{labelHIV, labelR, labelV},
 		Author:     Organization{Name: testAuthor, Identifier: "https://terms.sil-th.org/id/th-moph-hcode|10670"},
 		ID:         testDocID, Time: testTime,
 	}
 	in.Patient = Resource{Type: "Patient", ID: idOf(t, f.Patient), Content: f.Patient}
+	for _, l := range f.Linked {
+		in.Linked = append(in.Linked, Resource{Type: "Patient", ID: idOf(t, l), Content: l})
+	}
 	for _, r := range f.Resources {
 		var head struct {
 			ResourceType string `json:"resourceType"`

@@ -102,15 +102,33 @@ func (s *Service) Summary(ctx context.Context, r Request) (res *Response, err er
 	if err != nil {
 		return nil, err
 	}
-	set, err := s.summaryPatients(ctx, id)
+	// The whole linked record (CONTRACTS §2): the members the caller may
+	// read, each read again under the caller's access.
+	set, err := s.LinkedSet(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	in := ips.Input{
 		Base: r.Base, Patient: ips.Resource{Type: "Patient", ID: id, Content: pv.Content},
-		Linked: set[1:], Author: s.IPS.Author, Limit: s.summaryLimit(), Restricted: s.Policy.Restricted,
+		Author: s.IPS.Author, Limit: s.summaryLimit(), Restricted: s.Policy.Restricted,
 		Truncated: map[string]bool{}, ID: s.NewID(), Time: now(),
 	}
+	members := []string{id}
+	for _, other := range set[1:] {
+		lv, err := s.store.Read(rctx, "Patient", other)
+		if e, ok := outcome.As(err); ok && e.Status == http.StatusNotFound {
+			continue // unlinked or hidden since LinkedSet read it
+		}
+		if err != nil {
+			return nil, err
+		}
+		if lv.Deleted {
+			continue
+		}
+		members = append(members, other)
+		in.Linked = append(in.Linked, ips.Resource{Type: "Patient", ID: other, Content: lv.Content})
+	}
+	set = members
 	for _, st := range summaryTypes {
 		if !s.types[st.typ] || !slices.Contains(allowed, st.typ) {
 			continue
@@ -136,14 +154,6 @@ func (s *Service) Summary(ctx context.Context, r Request) (res *Response, err er
 	noteAccess(ctx, ev, included)
 	noted = true
 	return &Response{Status: http.StatusOK, Body: doc.JSON}, nil
-}
-
-// summaryPatients is the set of Patients one summary covers, the subject
-// first. Once stream identity's Service.LinkedSet is on main it is the
-// subject's linked set (CONTRACTS.md §2: the same person's records from
-// other sources, those the caller may read); until then the patient alone.
-func (s *Service) summaryPatients(_ context.Context, id string) ([]string, error) {
-	return []string{id}, nil
 }
 
 func (s *Service) summaryLimit() int {

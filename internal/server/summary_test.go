@@ -393,28 +393,53 @@ func TestSummaryLimit(t *testing.T) {
 	}, func(svc *rest.Service) { svc.IPS.Limit = 2 })
 }
 
-// TestSummaryLinkedSet: a summary covers the subject's linked set
-// (CONTRACTS.md §2), with every reference to a linked Patient pointing to
-// the subject. Until stream identity's LinkedSet is on main the set is the
-// patient alone: "other" holds the same person's records from another
-// source but is not linked. When linking lands, link sokha and other in
-// the set-up and add "other" to linked; the assertions already cover it.
+// TestSummaryLinkedSet: a summary covers the subject's linked record
+// (issue 12; CONTRACTS.md §2: the members the caller may read), with every
+// reference to a linked Patient pointing to the subject and the other
+// records' names and identifiers in the header; access and labels apply
+// to each member, and a member the caller may not read leaves no trace.
 func TestSummaryLinkedSet(t *testing.T) {
-	eachSummaryStore(t, func(t *testing.T, a *authAPI) {
-		linked := []string{"sokha"}
-		d := summaryDoc(t, a.as(a.mint("user/*.rs mekong/label.*", ""), "GET", "/Patient/sokha/$summary", ""))
-		has := func(id string) bool { return slices.Contains(d.ids(), id) }
-		if !has("Patient/sokha") || has("Patient/other") {
-			t.Errorf("Patients %v: the subject only", d.ids())
-		}
-		if got := has("Immunization/imm-other") || has("Observation/other-covid"); got != slices.Contains(linked, "other") {
-			t.Errorf("other's records included: %v, linked: %v", got, linked)
-		}
-		for _, r := range d.byURL {
-			for _, ref := range []string{"subject", "patient"} {
-				if m, _ := r[ref].(map[string]any); m != nil && m["reference"] != "Patient/sokha" && m["reference"] != a.base+"/Patient/sokha" {
-					t.Errorf("%s/%v.%s = %v, want Patient/sokha", r["resourceType"], r["id"], ref, m["reference"])
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		pa := a.create(person("Sok", "Dara", "1990-04-01", passportKHM+"|N1"))
+		pb := a.create(person("Sok", "Dara", "1990-04-01", thaiCID+"|1100000000001", passportKHM+"|N1"))
+		pr := a.create(person("Sok", "Dara", "1990-04-01", passportKHM+"|N1", labelR)) // the same person, a record labelled R
+		other := a.create(person("Chan", "Dara", "1985-04-01"))
+		oa := a.create(observationOf(pa))
+		ob := a.create(observationOf(pb))
+		hb := a.create(obs("hivb", pb, "56888-1", "")) // labelled HIV + R on write
+		or := a.create(observationOf(pr))
+		ib := a.create(imm("ib", pb))
+		a.create(observationOf(other))
+		a.link()
+		a.wantLinked("level3", pa, pb)
+		for _, c := range []struct {
+			who, of string
+			want    []string
+			gone    []string // ids that must not appear anywhere in the document
+		}{
+			// steward sees R and HIV data but has no Immunization scope.
+			{"steward", pa, []string{"Observation/" + hb, "Observation/" + oa, "Observation/" + ob, "Observation/" + or, "Patient/" + pa}, []string{ib, other}},
+			{"nurse", pb, []string{"Immunization/" + ib, "Observation/" + oa, "Observation/" + ob, "Patient/" + pb}, []string{pr, or, hb, "56888-1", other}},
+			{"patient:" + pa, pa, []string{"Observation/" + oa, "Patient/" + pa}, []string{pb, pr, ob, hb, ib, "1100000000001"}},
+		} {
+			d := summaryDoc(t, a.as(c.who, "GET", "/Patient/"+c.of+"/$summary", ""))
+			if got := d.ids(); !slices.Equal(got, slices.Sorted(slices.Values(c.want))) {
+				t.Errorf("%s: $summary of %s holds %v, want %v", c.who, c.of, got, c.want)
+			}
+			for _, g := range c.gone {
+				if strings.Contains(d.raw, g) {
+					t.Errorf("%s: $summary of %s mentions %s", c.who, c.of, g)
 				}
+			}
+			for _, r := range d.byURL {
+				for _, ref := range []string{"subject", "patient"} {
+					if m, _ := r[ref].(map[string]any); m != nil && m["reference"] != "Patient/"+c.of && m["reference"] != a.base+"/Patient/"+c.of {
+						t.Errorf("%s: %s/%v.%s = %v, want Patient/%s", c.who, r["resourceType"], r["id"], ref, m["reference"], c.of)
+					}
+				}
+			}
+			if c.who == "nurse" && (!strings.Contains(d.raw, "Also recorded as") || !strings.Contains(d.raw, "Passport (KHM): N1")) {
+				t.Errorf("nurse: the header does not list the linked record pa")
 			}
 		}
 	})
