@@ -15,7 +15,12 @@ EXAMPLES_TGZ    := .cache/npm/hl7.fhir.r4.examples-4.0.1.tgz
 EXAMPLES_SHA256 := dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682
 EXAMPLES_DIR    := .cache/r4-examples/package
 
-.PHONY: all build run test test-short bench bench-search bench-ingest bench-match vet fmt generate conformance-data clean
+IPS_PKG    := hl7.fhir.uv.ips@2.0.0
+IPS_TGZ    := .cache/npm/hl7.fhir.uv.ips-2.0.0.tgz
+IPS_SHA256 := 4a5cff17580f869140614ac51097d81540c63644d550ced8d4cd9b9bce7345c4
+IPS_DIR    := .cache/ips/package
+
+.PHONY: all build run test test-short bench bench-search bench-ingest bench-match vet fmt generate conformance-data ips-data clean
 
 all: build
 
@@ -88,9 +93,21 @@ bench-match:
 	MEKONG_BENCH_IDENTITY=1 MEKONG_TEST_PG_DURABLE=1 \
 		$(GO) test -run TestIngestThroughput -v -count=1 -timeout 90m ./internal/benchidentity/
 
-## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
-conformance-data: $(EXAMPLES_DIR)/Patient-example.json
+## conformance-data: official FHIR R4 examples (CC0), the IPS 2.0.0 package (CC0) and the fhirpath.js oracle
+## into the git-ignored .cache/
+conformance-data: $(EXAMPLES_DIR)/Patient-example.json ips-data
 	bash fhir/fhirpath/testdata/install-oracle.sh
+
+## ips-data: the International Patient Summary package (profiles, $summary definition, examples) that
+## internal/ips tests our documents against
+ips-data: $(IPS_DIR)/package.json
+
+$(IPS_DIR)/package.json:
+	mkdir -p .cache/npm .cache/ips
+	cd .cache/npm && npm pack --silent $(IPS_PKG) >/dev/null
+	echo "$(IPS_SHA256)  $(IPS_TGZ)" | sha256sum -c --quiet -
+	tar -xzf $(IPS_TGZ) -C .cache/ips
+	touch $@
 
 $(EXAMPLES_DIR)/Patient-example.json:
 	mkdir -p .cache/npm .cache/r4-examples

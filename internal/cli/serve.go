@@ -41,7 +41,9 @@ func serveCommand() *ucli.Command {
 				Usage: "most bytes the ZIP entries of one $convert or $ingest payload may expand to, together (they are decoded in memory)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), observabilityFlags()...), identityFlags()...), logFlags()...)...),
+		}, append(append(append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), observabilityFlags()...), identityFlags()...), logFlags()...),
+			// Patient/$summary (summaryflags.go)
+			summaryFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -94,6 +96,9 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
 	svc.ReferentialIntegrity = cmd.Bool("referential-integrity")
+	if svc.IPS, err = summaryOptions(cmd); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if err := setupIdentity(cmd, svc); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

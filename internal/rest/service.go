@@ -40,6 +40,8 @@ type Service struct {
 	ReferentialIntegrity bool
 	// cards issues and verifies SMART Health Cards (EnableHealthCards).
 	cards *cardService
+	// IPS configures the documents of Patient/$summary.
+	IPS IPSOptions
 }
 
 // New returns a service for the registry's resource types, plus the

@@ -48,9 +48,14 @@ var registry = func() *search.Registry {
 	return r
 }()
 
-func newAPI(t *testing.T, st store.Store, cfg server.Config) *api {
+// newAPI serves st; opts configure the service (e.g. its IPS options).
+func newAPI(t *testing.T, st store.Store, cfg server.Config, opts ...func(*rest.Service)) *api {
 	t.Helper()
-	return newAPIWith(t, st, rest.New(st, parser, registry), cfg)
+	svc := rest.New(st, parser, registry)
+	for _, o := range opts {
+		o(svc)
+	}
+	return newAPIWith(t, st, svc, cfg)
 }
 
 // newAPIWith serves svc, for tests that configure the service.

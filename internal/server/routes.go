@@ -47,6 +47,11 @@ func (s *Server) routes() {
 	r.instance(f, "GET", "/:type/:id/_history", "history-instance", s.historyInstance)
 	r.instance(f, "GET", "/:type/:id/_history/:vid", "vread", s.vread)
 	r.operation(f, "GET", "/:type/:id/$everything", everythingOperation, s.everything)
+	// International Patient Summary (summary.go): instance and type level (by identifier), GET and POST.
+	r.operation(f, "GET", "/:type/:id/$summary", summaryOperation, s.summary)
+	r.operation(f, "POST", "/:type/:id/$summary", summaryOperation, s.summary)
+	r.operation(f, "GET", "/:type/$summary", summaryOperation, s.summary)
+	r.operation(f, "POST", "/:type/$summary", summaryOperation, s.summary)
 	s.bulkRoutes(&fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.authenticate, s.throttle}})
 
 	// Identity (identity.go): $match, and the steward's review queue and
