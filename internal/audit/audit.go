@@ -58,7 +58,37 @@ type Event struct {
 	// Stored is set when the AuditEvent was already written in the
 	// transaction of the write it records.
 	Stored bool
+
+	// The fields below describe events that are not plain RESTful
+	// interactions (CONTRACTS §4): break-the-glass, steward decisions,
+	// card revocations. Zero values keep the BALP rest event.
+
+	// EventType replaces AuditEvent.type (default audit-event-type "rest"),
+	// e.g. DCM 110113 "Security Alert".
+	EventType *Label
+	// Subtypes replace AuditEvent.subtype (default the restful-interaction
+	// code of Interaction), e.g. DCM 110127 "Emergency Override Started".
+	Subtypes []Label
+	// PurposeOfUse are v3-ActReason codes (ETREAT) stated for this event,
+	// added to the requesting user's agent.purposeOfUse and to
+	// AuditEvent.purposeOfEvent.
+	PurposeOfUse []string
+	// Reason is the user's own words for why (a break-the-glass reason),
+	// the text of AuditEvent.purposeOfEvent.
+	Reason string
 }
+
+// DICOM codes of the events that are not RESTful interactions
+// (http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_400.html).
+var (
+	TypeSecurityAlert       = Label{System: sysDICOM, Code: "110113", Display: "Security Alert"}
+	SubtypeEmergencyStarted = Label{System: sysDICOM, Code: "110127", Display: "Emergency Override Started"}
+	SubtypeEmergencyStopped = Label{System: sysDICOM, Code: "110128", Display: "Emergency Override Stopped"}
+)
+
+// PurposeEmergencyTreatment is v3-ActReason ETREAT, the purpose of a
+// break-the-glass access.
+const PurposeEmergencyTreatment = "ETREAT"
 
 // Request is what the HTTP layer knows about the request being audited.
 type Request struct {
