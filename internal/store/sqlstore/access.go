@@ -91,7 +91,7 @@ func (b *builder) visible(alias string) {
 	}
 	b.w(")")
 	if len(a.Hidden) > 0 {
-		b.w(" AND NOT EXISTS (")
+		b.w(" AND (NOT EXISTS (")
 		tagOf()
 		b.w(" IN ")
 		labels := make([]string, len(a.Hidden))
@@ -100,6 +100,21 @@ func (b *builder) visible(alias string) {
 		}
 		b.list(labels)
 		b.w(b.fence, ")")
+		if len(a.Exempt) > 0 {
+			// Break-the-glass (CONTRACTS §3): the labels do not hide what
+			// is in the compartment of a patient the caller holds a live
+			// grant for.
+			b.w(" OR EXISTS (")
+			tagOf()
+			b.w(" IN ")
+			patients := make([]string, len(a.Exempt))
+			for i, p := range a.Exempt {
+				patients[i] = store.TagPatient + p
+			}
+			b.list(patients)
+			b.w(b.fence, ")")
+		}
+		b.w(")")
 	}
 }
 

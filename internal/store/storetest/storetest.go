@@ -50,6 +50,8 @@ func Run(t *testing.T, open Factory) {
 		{"Jobs", testJobs},
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
+		{"Sessions", testSessions},
+		{"BreakGlass", testBreakGlass},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
