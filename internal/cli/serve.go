@@ -74,9 +74,13 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
 	bulkSvc := newBulkService(cmd, db, svc, log)
+	clinic, err := clinicApp(cmd, as, svc, db, mappings, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
-		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint}, svc, db, log)
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint, App: clinic}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
 	if err != nil {
@@ -88,7 +92,7 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("mekong serving", slog.String("url", "http://"+ln.Addr().String()+"/fhir"),
+	log.Info("mekong serving", slog.String("url", "http://"+ln.Addr().String()+"/fhir"), slog.String("clinic_page", "http://"+ln.Addr().String()+"/app"),
 		slog.String("db", backend.Redact(dbURL)), slog.Int("migrations_applied", applied), slog.String("version", Version))
 
 	errc := make(chan error, 1)
@@ -97,6 +101,7 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	// committed batches and is resumed when its lease runs out.
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); bulkSvc.Run(ctx) }()
+	go purgeSessions(ctx, clinic, log)
 	defer func() { <-workerDone }()
 	select {
 	case err := <-errc:

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/app"
 	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
@@ -51,6 +52,8 @@ type Config struct {
 	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
 	// /.well-known/smart-configuration when set.
 	TokenEndpoint string
+	// App is the clinic page served at /app; nil serves none.
+	App *app.App
 }
 
 // maxClients bounds the per-client rate limiters kept in memory.

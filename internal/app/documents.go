@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Documents are the printable documents of a record, built by other parts
+// of the gateway (the SMART Health Card issuer, the IPS $summary). The
+// server sets each when its operation is served; the page offers only
+// those that are set, so they light up as they land.
+type Documents struct {
+	// Card issues the person's vaccination card: the SMART Health Card's
+	// QR codes as PNG images (one per chunk), for the caller in ctx.
+	Card func(ctx context.Context, base, patientID string) (*Card, error)
+	// Summary returns the person's IPS document Bundle (JSON) for the
+	// caller in ctx.
+	Summary func(ctx context.Context, base, patientID string) ([]byte, error)
+}
+
+// Card is a vaccination card ready to print.
+type Card struct {
+	// QRs are PNG images of the card's QR codes.
+	QRs [][]byte
+}
+
+type cardView struct {
+	Record
+	QRs []string // data: URIs
+}
+
+// card is the vaccination card, laid out for A6 paper (static/print.css):
+// the person, the COVID-19 and other doses, and the SMART Health Card QR.
+func (a *App) card(c echo.Context) error {
+	if a.cfg.Documents.Card == nil {
+		return echo.ErrNotFound
+	}
+	lang := langOf(c)
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	base := a.base(c)
+	rec, err := a.loadRecord(ctx, c, id)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	card, err := a.cfg.Documents.Card(ctx, base, id)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	v := cardView{Record: *rec}
+	for _, png := range card.QRs {
+		v.QRs = append(v.QRs, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))
+	}
+	return a.render(c, http.StatusOK, "card", T(lang, "docs.card"), v)
+}
+
+// summary is the IPS document as a print view: the banner, vaccinations
+// and results the document holds, laid out by the page (the document's
+// own narrative XHTML is not inserted, so nothing in it can run).
+func (a *App) summary(c echo.Context) error {
+	if a.cfg.Documents.Summary == nil {
+		return echo.ErrNotFound
+	}
+	lang := langOf(c)
+	ctx := c.Request().Context()
+	doc, err := a.cfg.Documents.Summary(ctx, a.base(c), c.Param("id"))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(doc, &b); err != nil {
+		return a.fail(c, err)
+	}
+	var rec Record
+	var imms, obs [][]byte
+	for _, e := range b.Entry {
+		var r struct {
+			ResourceType string `json:"resourceType"`
+		}
+		_ = json.Unmarshal(e.Resource, &r)
+		switch r.ResourceType {
+		case "Patient":
+			rec.Person, _ = personOf(lang, e.Resource, a.now())
+		case "Immunization":
+			imms = append(imms, e.Resource)
+		case "Observation":
+			obs = append(obs, e.Resource)
+		}
+	}
+	rec.Vaccines, _ = vaccinations(lang, imms)
+	rec.Results, _ = results(lang, obs)
+	return a.render(c, http.StatusOK, "summary", T(lang, "docs.ips"), rec)
+}
+
+// loadRecord reads the person's banner and vaccinations (the card's content).
+func (a *App) loadRecord(ctx context.Context, c echo.Context, id string) (*Record, error) {
+	lang := langOf(c)
+	base := a.base(c)
+	res, err := a.svc.Read(ctx, restRead(base, id))
+	if err != nil {
+		return nil, err
+	}
+	p, err := personOf(lang, res.Body, a.now())
+	if err != nil {
+		return nil, err
+	}
+	imms, _, err := a.searchAll(ctx, base, "Immunization", patientQuery(id))
+	if err != nil {
+		return nil, err
+	}
+	rec := &Record{Person: p}
+	rec.Vaccines, _ = vaccinations(lang, imms)
+	return rec, nil
+}
