@@ -119,7 +119,7 @@ func (a *App) Routes(e *echo.Echo) {
 	h("GET", "/app", a.home)
 	h("GET", "/app/", a.home)
 	h("GET", "/app/signin", a.signinPage)
-	h("POST", "/app/signin/dev", a.devSignin, a.preCSRF)
+	h("POST", "/app/signin/dev", a.devSignin, a.devOnly, a.preCSRF)
 	h("POST", "/app/signin/smart", a.smartStart, a.preCSRF)
 	h("GET", "/app/callback", a.smartCallback)
 	signed := []echo.MiddlewareFunc{a.requireSession, a.checkCSRF}
@@ -247,6 +247,16 @@ func (a *App) preCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		ck, err := c.Cookie(preCookie)
 		if err != nil || !sameToken(c.FormValue("csrf"), ck.Value) {
 			return a.renderError(c, http.StatusForbidden, T(langOf(c), "error.csrf"), "")
+		}
+		return next(c)
+	}
+}
+
+// devOnly hides the development sign-in unless the server runs with --dev.
+func (a *App) devOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !a.cfg.Dev {
+			return a.notFound(c)
 		}
 		return next(c)
 	}

@@ -235,3 +235,41 @@ func (b *browser) search(q, year string) string {
 	}
 	return page
 }
+
+func newFormRequest(u string, form url.Values) (*http.Request, error) {
+	req, err := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
+}
+
+func noRedirect() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// xssPatient is written by an API client: names and an identifier holding
+// markup, quotes and Khmer combining marks (coeng, vowel signs).
+const xssPatient = `{"resourceType":"Patient",
+ "identifier":[{"system":"http://hl7.org/fhir/sid/passport-KHM","value":"X<1>\"2"}],
+ "name":[{"family":"<script>alert(\"x\")</script>","given":["<img src=x onerror=alert(1)>"]},
+         {"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/language","valueCode":"km"}],"family":"ស្រី'\"","given":["ក្ដី"]}],
+ "gender":"female","birthDate":"1990-01-02"}`
+
+func (e *env) createXSS() string {
+	e.t.Helper()
+	res, err := e.svc.Create(context.Background(), rest.Request{Base: e.srv.URL + "/fhir", Type: "Patient", Body: []byte(xssPatient)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Version.ID
+}
