@@ -155,7 +155,6 @@ var messages = map[string][3]string{
 	"search.empty":        {"Type a number or a name to search.", "សូមវាយលេខ ឬឈ្មោះដើម្បីស្វែងរក។", "พิมพ์หมายเลขหรือชื่อเพื่อค้นหา"},
 	"search.year.bad":     {"The birth year must be four digits, such as 1990.", "ឆ្នាំកំណើតត្រូវមានបួនខ្ទង់ ឧ. 1990។", "ปีเกิดต้องเป็นตัวเลขสี่หลัก เช่น 1990"},
 	"search.grade":        {"Match", "ការផ្គូផ្គង", "ความตรงกัน"},
-	"search.open":         {"Open record of %s", "បើកកំណត់ត្រារបស់ %s", "เปิดระเบียนของ %s"},
 	"grade.certain":       {"certain", "ប្រាកដ", "แน่นอน"},
 	"grade.probable":      {"probable", "ប្រហែល", "น่าจะใช่"},
 	"grade.possible":      {"possible", "អាចទៅរួច", "อาจใช่"},
