@@ -80,7 +80,8 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	}
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
-		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint, App: clinic}, svc, db, log)
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint,
+		AuthorizeEndpoint: as.authorizeEndpoint, App: clinic}, svc, db, log)
 
 	ln, err := net.Listen("tcp", cmd.String("addr"))
 	if err != nil {

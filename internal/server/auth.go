@@ -164,6 +164,9 @@ func (s *Server) smartConfiguration(c echo.Context) error {
 	if s.cfg.TokenEndpoint != "" {
 		doc["token_endpoint"] = s.cfg.TokenEndpoint
 	}
+	if s.cfg.AuthorizeEndpoint != "" {
+		doc["authorization_endpoint"] = s.cfg.AuthorizeEndpoint
+	}
 	return c.JSON(http.StatusOK, doc)
 }
 

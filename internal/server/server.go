@@ -52,6 +52,9 @@ type Config struct {
 	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
 	// /.well-known/smart-configuration when set.
 	TokenEndpoint string
+	// AuthorizeEndpoint is the issuer's OAuth authorization endpoint,
+	// advertised as authorization_endpoint when set.
+	AuthorizeEndpoint string
 	// App is the clinic page served at /app; nil serves none.
 	App *app.App
 }
