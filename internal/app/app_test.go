@@ -157,7 +157,7 @@ func TestBreakGlass(t *testing.T) {
 	auditor := e.browser()
 	auditor.signIn("auditor")
 	_, log := auditor.get(path + "/access-log")
-	wantIn(t, log, "Who saw this record", "Emergency access started", "dev-clinic", "ETREAT", reason)
+	wantIn(t, log, "Who saw this record", "Emergency access started", "dev-clinic", "ETREAT", reason, "read Patient/"+e.dara)
 	_, ae := e.api(e.token("auditor", "user/AuditEvent.rs"), "/AuditEvent?subtype=110127")
 	for _, w := range []string{`"code":"110113"`, `"code":"110127"`, `"code":"ETREAT"`, `"Patient/` + e.dara + `"`} {
 		if !strings.Contains(ae, w) {
@@ -402,4 +402,44 @@ func TestHeadersAndWeight(t *testing.T) {
 		t.Fatalf("first load of a record weighs %d bytes, over 200 KB", total)
 	}
 	t.Logf("first load of a record: %d bytes", total)
+}
+
+// Who saw this record: auditors always; with clinic_access_log, users of
+// the organization managing the Patient (here the Thai hospital 10742 of
+// the 43 files) for that patient only; others never.
+func TestAccessLogPolicy(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	viewer := e.browser()
+	viewer.signIn("clinic")
+	viewer.get("/app/patient/" + e.dara)
+	hospital := "https://terms.sil-th.org/id/th-moph-hcode|10742"
+	read := func(org, scopes string) int {
+		status, _ := e.api(e.tokenOrg("clinic-user", scopes, org), "/Patient/"+e.dara) // the user exists in the API too
+		if status != 200 {
+			t.Fatalf("read as %s: %d", org, status)
+		}
+		ctx := principalContext(e, "clinic-user", scopes, org)
+		res, err := e.svc.AccessLog(ctx, e.srv.URL+"/fhir", e.dara, 50)
+		if err != nil {
+			return statusOf(err)
+		}
+		if !strings.Contains(string(res.Body), "dev-clinic") {
+			t.Errorf("the access log lacks the page view of dev-clinic: %s", res.Body)
+		}
+		return 200
+	}
+	clinic := "user/Patient.rs user/Observation.rs"
+	if got := read(hospital, clinic); got != 403 {
+		t.Fatalf("the managing clinic without the policy: %d, want 403", got)
+	}
+	e.svc.Policy.ClinicAccessLog = true
+	if got := read(hospital, clinic); got != 200 {
+		t.Fatalf("the managing clinic with the policy: %d, want 200", got)
+	}
+	if got := read("Organization/elsewhere", clinic); got != 403 {
+		t.Fatalf("another clinic with the policy: %d, want 403", got)
+	}
+	if got := read("Organization/elsewhere", "user/Patient.rs user/AuditEvent.rs mekong/label.*"); got != 200 {
+		t.Fatalf("an auditor: %d, want 200", got)
+	}
 }

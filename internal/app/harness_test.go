@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/app"
@@ -272,4 +274,29 @@ func (e *env) createXSS() string {
 		e.t.Fatal(err)
 	}
 	return res.Version.ID
+}
+
+func (e *env) tokenOrg(sub, scopes, org string) string {
+	e.t.Helper()
+	tok, err := auth.Mint(e.key, auth.MintOptions{Subject: sub, Scopes: strings.Fields(scopes), ClientID: "test", Organization: org})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// principalContext is the context an interaction gets for a user with
+// these scopes and organization, as the HTTP layer builds it.
+func principalContext(e *env, sub, scopes, org string) context.Context {
+	p := &auth.Principal{Issuer: auth.DevIssuer, Subject: sub, ClientID: "test", Organization: org, RawScopes: strings.Fields(scopes)}
+	p.Scopes, p.Labels = auth.ParseScopes(p.RawScopes)
+	return auth.WithPrincipal(context.Background(), p)
+}
+
+func statusOf(err error) int {
+	var oe *outcome.Error
+	if errors.As(err, &oe) {
+		return oe.Status
+	}
+	return 500
 }
