@@ -363,6 +363,7 @@ func logRowOf(lang string, body []byte, loc *time.Location) logRow {
 			Role *struct {
 				Code string `json:"code"`
 			} `json:"role"`
+			Description string `json:"description"`
 		} `json:"entity"`
 	}
 	_ = json.Unmarshal(body, &ev)
@@ -386,10 +387,13 @@ func logRowOf(lang string, body []byte, loc *time.Location) logRow {
 			}
 		}
 	}
-	target := ""
+	target, query := "", ""
 	for _, e := range ev.Entity {
 		if e.What != nil && e.Role != nil && e.Role.Code == "4" {
 			target = e.What.Reference
+		}
+		if e.Role != nil && e.Role.Code == "24" {
+			query = e.Description
 		}
 	}
 	switch {
@@ -399,15 +403,14 @@ func logRowOf(lang string, body []byte, loc *time.Location) logRow {
 	case ev.Action == "R":
 		row.What = T(lang, "log.read", target)
 	case ev.Action == "E":
-		sub := ""
-		if len(ev.Subtype) > 0 {
-			sub = ev.Subtype[0].Code
-		}
-		row.What = T(lang, "log.search", strings.TrimSpace(target+" "+sub))
+		row.What = T(lang, "log.search", strings.TrimSpace(target+" "+query))
 	default:
 		row.What = T(lang, "log.write", target)
 	}
 	for _, p := range ev.Purpose {
+		for _, cd := range p.Coding {
+			why = append(why, cd.Code)
+		}
 		if p.Text != "" {
 			why = append(why, p.Text)
 		}

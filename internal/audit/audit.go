@@ -37,6 +37,23 @@ type Label struct {
 	Display string `json:"display,omitempty"`
 }
 
+// Coding is a code of an AuditEvent's type, subtype or purpose of event.
+type Coding struct {
+	System  string `json:"system,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+// Codings the break-the-glass and steward events use
+// (https://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_400.html,
+// http://terminology.hl7.org/CodeSystem/v3-ActReason).
+var (
+	TypeSecurityAlert               = Coding{System: sysDICOM, Code: "110113", Display: "Security Alert"}
+	SubtypeEmergencyOverrideStarted = Coding{System: sysDICOM, Code: "110127", Display: "Emergency Override Started"}
+	SubtypeEmergencyOverrideStopped = Coding{System: sysDICOM, Code: "110138", Display: "Emergency Override Stopped"}
+	PurposeEmergencyTreatment       = Coding{System: sysPurpose, Code: "ETREAT", Display: "Emergency Treatment"}
+)
+
 // Event is one access an interaction made.
 type Event struct {
 	Action Action
@@ -59,36 +76,24 @@ type Event struct {
 	// transaction of the write it records.
 	Stored bool
 
-	// The fields below describe events that are not plain RESTful
-	// interactions (CONTRACTS §4): break-the-glass, steward decisions,
-	// card revocations. Zero values keep the BALP rest event.
-
-	// EventType replaces AuditEvent.type (default audit-event-type "rest"),
-	// e.g. DCM 110113 "Security Alert".
-	EventType *Label
-	// Subtypes replace AuditEvent.subtype (default the restful-interaction
-	// code of Interaction), e.g. DCM 110127 "Emergency Override Started".
-	Subtypes []Label
-	// PurposeOfUse are v3-ActReason codes (ETREAT) stated for this event,
-	// added to the requesting user's agent.purposeOfUse and to
-	// AuditEvent.purposeOfEvent.
-	PurposeOfUse []string
-	// Reason is the user's own words for why (a break-the-glass reason),
-	// the text of AuditEvent.purposeOfEvent.
+	// EventType, when set, replaces the default AuditEvent.type (the
+	// audit-event-type "rest" of a RESTful interaction), e.g.
+	// TypeSecurityAlert for break-the-glass.
+	EventType *Coding
+	// Subtypes, when set, replace the default AuditEvent.subtype (the
+	// restful-interaction code of Interaction), e.g.
+	// SubtypeEmergencyOverrideStarted.
+	Subtypes []Coding
+	// PurposeOfEvent are the purposes of this event
+	// (AuditEvent.purposeOfEvent, e.g. PurposeEmergencyTreatment); the
+	// token's purposes of use are recorded on its agent regardless.
+	PurposeOfEvent []Coding
+	// Reason is the free text a user gave for the access (a break-the-glass
+	// justification, a steward's reason to link or unlink), rendered as the
+	// text of AuditEvent.purposeOfEvent. It is shown to auditors only and
+	// must not be logged.
 	Reason string
 }
-
-// DICOM codes of the events that are not RESTful interactions
-// (http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_400.html).
-var (
-	TypeSecurityAlert       = Label{System: sysDICOM, Code: "110113", Display: "Security Alert"}
-	SubtypeEmergencyStarted = Label{System: sysDICOM, Code: "110127", Display: "Emergency Override Started"}
-	SubtypeEmergencyStopped = Label{System: sysDICOM, Code: "110128", Display: "Emergency Override Stopped"}
-)
-
-// PurposeEmergencyTreatment is v3-ActReason ETREAT, the purpose of a
-// break-the-glass access.
-const PurposeEmergencyTreatment = "ETREAT"
 
 // Request is what the HTTP layer knows about the request being audited.
 type Request struct {

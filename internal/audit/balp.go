@@ -34,11 +34,6 @@ type coding struct {
 
 type codeable struct {
 	Coding []coding `json:"coding,omitempty"`
-}
-
-// codeableText is a CodeableConcept with its text (a user's reason).
-type codeableText struct {
-	Coding []coding `json:"coding,omitempty"`
 	Text   string   `json:"text,omitempty"`
 }
 
@@ -54,26 +49,25 @@ type reference struct {
 }
 
 type auditEvent struct {
-	Type        coding   `json:"type"`
-	Subtype     []coding `json:"subtype,omitempty"`
-	Action      Action   `json:"action,omitempty"`
-	Recorded    string   `json:"recorded"`
-	Outcome     string   `json:"outcome"`
-	OutcomeDesc string   `json:"outcomeDesc,omitempty"`
-	// PurposeOfEvent is R4's reason for the event as a whole.
-	PurposeOfEvent []codeableText `json:"purposeOfEvent,omitempty"`
-	Agent          []aeAgent      `json:"agent"`
-	Source         aeSource       `json:"source"`
-	Entity         []aeEntity     `json:"entity,omitempty"`
+	Type        coding     `json:"type"`
+	Subtype     []coding   `json:"subtype,omitempty"`
+	Action      Action     `json:"action,omitempty"`
+	Recorded    string     `json:"recorded"`
+	Outcome     string     `json:"outcome"`
+	OutcomeDesc string     `json:"outcomeDesc,omitempty"`
+	Purpose     []codeable `json:"purposeOfEvent,omitempty"`
+	Agent       []aeAgent  `json:"agent"`
+	Source      aeSource   `json:"source"`
+	Entity      []aeEntity `json:"entity,omitempty"`
 }
 
 type aeAgent struct {
-	Type         *codeable      `json:"type,omitempty"`
-	Who          *reference     `json:"who,omitempty"`
-	Requestor    bool           `json:"requestor"`
-	Policy       []string       `json:"policy,omitempty"`
-	Network      *network       `json:"network,omitempty"`
-	PurposeOfUse []codeableText `json:"purposeOfUse,omitempty"`
+	Type         *codeable  `json:"type,omitempty"`
+	Who          *reference `json:"who,omitempty"`
+	Requestor    bool       `json:"requestor"`
+	Policy       []string   `json:"policy,omitempty"`
+	Network      *network   `json:"network,omitempty"`
+	PurposeOfUse []codeable `json:"purposeOfUse,omitempty"`
 }
 
 type network struct {
@@ -129,17 +123,19 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 		a.Type = coding(*ev.EventType)
 	}
 	if len(ev.Subtypes) > 0 {
-		a.Subtype = make([]coding, len(ev.Subtypes))
-		for i, l := range ev.Subtypes {
-			a.Subtype[i] = coding(l)
+		a.Subtype = a.Subtype[:0]
+		for _, c := range ev.Subtypes {
+			a.Subtype = append(a.Subtype, coding(c))
 		}
 	}
-	var purposes []coding
-	for _, pou := range ev.PurposeOfUse {
-		purposes = append(purposes, coding{System: sysPurpose, Code: pou})
-	}
-	if len(purposes) > 0 || ev.Reason != "" {
-		a.PurposeOfEvent = []codeableText{{Coding: purposes, Text: ev.Reason}}
+	if len(ev.PurposeOfEvent) > 0 || ev.Reason != "" {
+		// One CodeableConcept: the codes say why in general, the text says
+		// why in this case.
+		pe := codeable{Text: ev.Reason}
+		for _, c := range ev.PurposeOfEvent {
+			pe.Coding = append(pe.Coding, coding(c))
+		}
+		a.Purpose = []codeable{pe}
 	}
 	// BALP: for a read the server is the source of the data and the client
 	// its destination; for queries and writes the roles are the other way.
@@ -166,7 +162,7 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 			user.Policy = []string{p.TokenID}
 		}
 		for _, pou := range p.PurposeOfUse {
-			user.PurposeOfUse = append(user.PurposeOfUse, codeableText{Coding: []coding{{System: sysPurpose, Code: pou}}})
+			user.PurposeOfUse = append(user.PurposeOfUse, codeable{Coding: []coding{{System: sysPurpose, Code: pou}}})
 		}
 		if p.ClientID != "" {
 			client.Who = &reference{Identifier: &identifier{System: ClientSystem, Value: p.ClientID}}
@@ -180,9 +176,6 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 	}
 	if client.Who == nil {
 		client.Who = &reference{Display: "unidentified client"}
-	}
-	for _, pou := range ev.PurposeOfUse {
-		user.PurposeOfUse = append(user.PurposeOfUse, codeableText{Coding: []coding{{System: sysPurpose, Code: pou}}, Text: ev.Reason})
 	}
 	a.Agent = []aeAgent{user, client, server}
 	if org != nil {
@@ -211,7 +204,7 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 			Role:          &coding{System: sysObjectRole, Code: "4", Display: "Domain Resource"},
 			SecurityLabel: labels})
 	}
-	if ev.Action == ActionExecute && ev.EventType == nil {
+	if ev.Action == ActionExecute {
 		// BALP: the query entity carries the raw query, base64-encoded.
 		desc := ev.Type
 		if desc == "" {
@@ -228,11 +221,10 @@ func auditEventFor(ev Event, req Request, p *auth.Principal, status int, at time
 }
 
 // profileOf names the BALP profile an AuditEvent follows; failures have
-// none (BALP profiles successful interactions), nor do events of another
-// type than rest (a security alert).
+// none (BALP profiles successful interactions).
 func profileOf(ev Event, outcome, patient string) string {
 	name, ok := balpNames[ev.Action]
-	if !ok || outcome != "0" || ev.EventType != nil {
+	if !ok || outcome != "0" {
 		return ""
 	}
 	if patient != "" {

@@ -67,8 +67,11 @@ func TestIngestCommandIsIdempotent(t *testing.T) {
 	}
 }
 
-// A bad row is reported (file, row, field, reason) in --report and makes
-// the exit status non-zero, while the valid rows are stored.
+// A bad field is reported (file, row, field, reason) in --report. Issue 11:
+// it never costs the person. An impossible birth date is a warning and the
+// person is stored; a result that cannot be read is lost alone, which makes
+// the exit status non-zero, and the person and their other results are
+// stored.
 func TestIngestCommandReportsRejects(t *testing.T) {
 	tmp := t.TempDir()
 	dbURL := "sqlite:" + filepath.Join(tmp, "m.db")
@@ -77,27 +80,32 @@ func TestIngestCommandReportsRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(tmp, "bad.csv")
-	os.WriteFile(bad, bytes.Replace(csv, []byte(",1988-11-02,"), []byte(",1988-02-30,"), 1), 0o644)
+	csv = bytes.Replace(csv, []byte(",1988-11-02,"), []byte(",1988-02-30,"), 1)
+	csv = bytes.Replace(csv, []byte(",abnormal-not-tb,"), []byte(",suspicious,"), 1)
+	os.WriteFile(bad, csv, 0o644)
 	reportPath := filepath.Join(tmp, "report.json")
 	logs, err := runMekong(t, nil, "ingest", "--format", "iom-csv", "--db", dbURL, "--report", reportPath, bad)
-	if err == nil || !strings.Contains(err.Error(), "1 rows rejected") {
-		t.Fatalf("error %v, want one rejected row\n%s", err, logs)
+	if err == nil || !strings.Contains(err.Error(), "rejected") {
+		t.Fatalf("error %v, want one rejected value\n%s", err, logs)
 	}
 	var rep ingest.Report
 	b, _ := os.ReadFile(reportPath)
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Rejects) != 1 || rep.Rejects[0].File != bad || rep.Rejects[0].Row != 3 || rep.Rejects[0].Field != "birth_date" || rep.Rejects[0].Reason == "" {
+	if len(rep.Rejects) != 1 || rep.Rejects[0].File != bad || rep.Rejects[0].Row != 4 || rep.Rejects[0].Field != "cxr_result" || rep.Rejects[0].Reason == "" {
 		t.Errorf("rejects %+v", rep.Rejects)
 	}
-	if patients, _ := storedVersions(t, dbURL); len(patients) != 2 {
-		t.Errorf("%d Patients stored, want the 2 valid rows", len(patients))
+	if len(rep.Warnings) != 1 || rep.Warnings[0].Row != 3 || rep.Warnings[0].Field != "birth_date" || !strings.Contains(rep.Warnings[0].Reason, "kept 1988-02") {
+		t.Errorf("warnings %+v", rep.Warnings)
 	}
-	// Without --report the rejects go to stderr.
+	if patients, _ := storedVersions(t, dbURL); len(patients) != 3 {
+		t.Errorf("%d Patients stored, want all 3", len(patients))
+	}
+	// Without --report the rejects and warnings go to stderr.
 	logs, _ = runMekong(t, nil, "ingest", "--format", "iom-csv", "--db", dbURL, bad)
-	if !strings.Contains(logs, "rejected: "+bad+":3 birth_date: ") {
-		t.Errorf("stderr lacks the reject:\n%s", logs)
+	if !strings.Contains(logs, "rejected: "+bad+":4 cxr_result: ") || !strings.Contains(logs, bad+":3 birth_date: ") {
+		t.Errorf("stderr lacks the reject or the warning:\n%s", logs)
 	}
 }
 

@@ -68,8 +68,10 @@ func reportIssues(rejects []mapping.Reject, unmapped []mapping.Unmapped, warning
 		}
 		out = append(out, is)
 	}
+	// A warning is data kept with a caveat (a doubtful identifier, a birth
+	// date shortened to its real part) or a column not read.
 	for _, w := range warnings {
-		out = append(out, rowIssue(outcome.Information, outcome.CodeInformational, w))
+		out = append(out, rowIssue(outcome.Warning, outcome.CodeInformational, w))
 	}
 	return out
 }
@@ -108,7 +110,7 @@ func (r *Report) Parameters() []byte {
 		{Name: "format", ValueCode: r.Format},
 		intParam("persons", r.Persons), intParam("stored", r.Stored), intParam("failed", len(r.Failed)),
 		intParam("created", r.Created), intParam("updated", r.Updated), intParam("unchanged", r.Unchanged),
-		intParam("rejected", len(r.Rejects)), intParam("unmappedCodes", len(r.Unmapped)),
+		intParam("rejected", len(r.Rejects)), intParam("unmappedCodes", len(r.Unmapped)), intParam("warnings", len(r.Warnings)),
 	}
 	for _, rj := range r.Rejects {
 		parts := []param{strParam("file", rj.File), intParam("row", rj.Row)}
@@ -116,6 +118,13 @@ func (r *Report) Parameters() []byte {
 			parts = append(parts, strParam("field", rj.Field))
 		}
 		ps = append(ps, param{Name: "reject", Part: append(parts, strParam("reason", rj.Reason))})
+	}
+	for _, wn := range r.Warnings {
+		parts := []param{strParam("file", wn.File), intParam("row", wn.Row)}
+		if wn.Field != "" {
+			parts = append(parts, strParam("field", wn.Field))
+		}
+		ps = append(ps, param{Name: "warning", Part: append(parts, strParam("reason", wn.Reason))})
 	}
 	for _, u := range r.Unmapped {
 		ps = append(ps, param{Name: "unmapped", Part: []param{strParam("file", u.File), intParam("row", u.Row),

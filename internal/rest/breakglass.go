@@ -66,9 +66,9 @@ func (s *Service) BreakGlass(ctx context.Context, patientID, reason string) (*st
 		dur = DefaultBreakGlass
 	}
 	g := store.Grant{ID: s.NewID(), Issuer: p.Issuer, Subject: p.Subject, Patient: patientID, Reason: reason, Started: at, Expires: at.Add(dur)}
-	ev := audit.Event{Action: audit.ActionExecute, Interaction: "break-the-glass", Type: "Patient", ID: patientID, Patients: []string{patientID},
-		EventType: &audit.TypeSecurityAlert, Subtypes: []audit.Label{audit.SubtypeEmergencyStarted},
-		PurposeOfUse: []string{audit.PurposeEmergencyTreatment}, Reason: reason}
+	ev := audit.Event{Action: audit.ActionExecute, Interaction: "operation", Type: "Patient", ID: patientID, Patients: []string{patientID},
+		EventType: &audit.TypeSecurityAlert, Subtypes: []audit.Coding{audit.SubtypeEmergencyOverrideStarted},
+		PurposeOfEvent: []audit.Coding{audit.PurposeEmergencyTreatment}, Reason: reason}
 	records, err := s.audit.AuditEvents(ev, audit.RequestOf(ctx), p, http.StatusOK, at)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 type report struct {
 	counts   map[string]int
 	rejects  []map[string]any // file, row, field, reason
+	warnings []map[string]any // file, row, field, reason
 	failures []string
 }
 
@@ -40,7 +41,7 @@ func ingestReport(t *testing.T, r resp) report {
 		switch {
 		case pp.ValueInteger != nil:
 			rep.counts[pp.Name] = *pp.ValueInteger
-		case pp.Name == "reject":
+		case pp.Name == "reject" || pp.Name == "warning":
 			m := map[string]any{}
 			for _, part := range pp.Part {
 				if part.ValueInteger != nil {
@@ -49,7 +50,11 @@ func ingestReport(t *testing.T, r resp) report {
 					m[part.Name] = part.ValueString
 				}
 			}
-			rep.rejects = append(rep.rejects, m)
+			if pp.Name == "reject" {
+				rep.rejects = append(rep.rejects, m)
+			} else {
+				rep.warnings = append(rep.warnings, m)
+			}
 		case pp.Name == "failure":
 			rep.failures = append(rep.failures, pp.Part[2].ValueString)
 		}
@@ -185,16 +190,15 @@ func TestIngestRejectsBadRowsAndStoresTheRest(t *testing.T) {
 		patients   int      // Patients stored
 		immunizing int      // Immunizations stored, -1 not checked
 	}{
-		{"bad date", payload{"iom-csv", join(lines[0], lines[1], set(lines[2], "birth_date", "1988-02-30"), lines[3]), "text/csv"},
-			[]string{"iom.csv:3 birth_date"}, iomCase + "KHM-MHA-2024-0002", 2, -1},
-		{"missing identifier", payload{"iom-csv", join(lines[0], lines[1], set(lines[2], "case_number", ""), lines[3]), "text/csv"},
-			[]string{"iom.csv:3 case_number"}, "/Patient?identifier=" + q("http://hl7.org/fhir/sid/passport-KHM|N02345678"), 2, -1},
+		// Issue 11: a bad field costs the person nothing but that field.
+		{"missing case number", payload{"iom-csv", join(lines[0], lines[1], set(lines[2], "case_number", ""), lines[3]), "text/csv"},
+			[]string{"iom.csv:3 case_number"}, iomCase + "KHM-MHA-2024-0002", 3, -1},
 		{"row with another delimiter", payload{"iom-csv", join(lines[0], lines[1], strings.ReplaceAll(lines[2], ",", ";"), lines[3]), "text/csv"},
 			[]string{"iom.csv:3"}, iomCase + "KHM-MHA-2024-0002", 2, -1},
 		{"truncated file", payload{"iom-csv", join(lines[0], lines[1], lines[2], lines[3][:60]), "text/csv"},
 			[]string{"iom.csv:4"}, iomCase + "KHM-MHA-2024-0003", 2, -1},
 		{"unknown code", payload{"iom-csv", join(lines[0], lines[1], lines[2], set(lines[3], "cxr_result", "suspicious")), "text/csv"},
-			[]string{"iom.csv:4 cxr_result"}, iomCase + "KHM-MHA-2024-0003", 2, -1},
+			[]string{"iom.csv:4 cxr_result"}, "/Observation?identifier=" + q("https://mekong-fhir.github.io/fhir/sid/iom-observation|KHM-MHA-2024-0003/2024-03-06/cxr"), 3, -1},
 		{"wrong delimiter", payload{"iom-csv", strings.ReplaceAll(csv, ",", ";"), "text/csv"},
 			[]string{"iom.csv:1"}, "", 0, 0},
 		{"missing header", payload{"iom-csv", join(lines[1:]...), "text/csv"},
@@ -203,11 +207,9 @@ func TestIngestRejectsBadRowsAndStoresTheRest(t *testing.T) {
 			[]string{"iom.csv:5"}, "", 3, 5},
 		{"truncated 43 file", payload{"th43", truncatedEPI, truncatedType},
 			[]string{"EPI.txt:11"}, "", 4, 9},
-		{"DHIS2 unknown attribute UID", payload{"dhis2", strings.Replace(dhis, `"attribute": "KJSZUqQZNRf"`, `"attribute": "AAAAAAAAAAA"`, 1), "application/json"},
-			[]string{"payload.json:1 trackedEntities[0].attributes[1].attribute"}, "/Patient?identifier=" + q("http://hl7.org/fhir/sid/passport-KHM|N02345678"), 1, 0},
-		{"DHIS2 unknown data element UID", payload{"dhis2", strings.Replace(dhis, `"dataElement": "TgcPEDU5eOb"`, `"dataElement": "sWoqcoByYmD"`, 1), "application/json"},
-			[]string{"payload.json:1 trackedEntities[0].enrollments[1].events[0].dataValues[3].dataElement"},
-			"/Observation?identifier=" + q("https://mekong-fhir.github.io/fhir/sid/dhis2-khm/event|Y9zetfzrbNh/bNXKhRTxx8F"), 2, 3},
+		{"DHIS2 data value that is not a number", payload{"dhis2", strings.Replace(dhis, `"value": "1250"`, `"value": "about 1250"`, 1), "application/json"},
+			[]string{"payload.json:2 trackedEntities[1].enrollments[0].events[0].dataValues"},
+			"/Observation?value-quantity=1250", 2, -1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -304,5 +306,101 @@ func TestIngestReportsRefusedTransaction(t *testing.T) {
 	}
 	if n := a.count("/Patient"); n != 4 {
 		t.Errorf("%d Patients, want the 2 stored before and the 2 other persons", n)
+	}
+}
+
+// Issue 11, "Ingest must not lose people over one field": each source's
+// doubtful field is kept where a reader sees it, reported as a warning
+// naming file, row and field, and never costs the person the rest of their
+// data; a doubted identifier matches no conditional create or identifier
+// search on its real system, so it can never merge two people; ingesting
+// the same input again changes nothing.
+func TestIngestKeepsPersonsOverOneField(t *testing.T) {
+	payloads := samplePayloads(t)
+	files := map[string]string{}
+	for _, n := range []string{"PERSON.txt", "EPI.txt", "LABFU.txt", "SPECIALPP.txt"} {
+		b, err := os.ReadFile(filepath.Join(th43SampleDir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[n] = string(b)
+	}
+	// Every CID of the export gets a wrong check digit, as in the issue.
+	var badCIDs []string
+	lines := strings.Split(strings.TrimRight(files["PERSON.txt"], "\n"), "\n")
+	for i := 1; i < len(lines); i++ {
+		f := strings.Split(lines[i], "|")
+		if f[1] == "" {
+			continue
+		}
+		last := (int(f[1][12]-'0') + 1) % 10
+		f[1] = f[1][:12] + string(rune('0'+last))
+		badCIDs = append(badCIDs, f[1])
+		lines[i] = strings.Join(f, "|")
+	}
+	files["PERSON.txt"] = strings.Join(lines, "\n") + "\n"
+	th43Body, th43Type := multipartFiles(t, files)
+	dhis := strings.Replace(payloads["dhis2"].body, `"value": "FEMALE"`, `"value": "Female"`, 1)
+	csv := payloads["iom-csv"].body
+	csv = strings.Replace(csv, ",1988-11-02,", ",1988-02-30,", 1)
+
+	eachStore(t, func(t *testing.T, a *api) {
+		rep := ingestReport(t, a.want(a.send("ingest", payload{"th43", th43Body, th43Type}), 200))
+		if rep.counts["persons"] != 4 || rep.counts["stored"] != 4 || rep.counts["rejected"] != 0 || rep.counts["warnings"] != len(badCIDs) {
+			t.Fatalf("th43 with bad CIDs: %v (rejects %v)", rep.counts, rep.rejects)
+		}
+		for _, w := range rep.warnings {
+			if w["file"] != "PERSON.txt" || w["field"] != "CID" || !strings.Contains(w["reason"].(string), "check digit") {
+				t.Errorf("warning %v", w)
+			}
+		}
+		if n := a.count("/Immunization"); n != 10 {
+			t.Errorf("%d Immunizations stored, want all 10 of the export", n)
+		}
+		for _, cid := range badCIDs {
+			if n := a.count("/Patient?identifier=" + q("https://terms.sil-th.org/id/th-cid|"+cid)); n != 0 {
+				t.Errorf("doubtful CID %s matched as a Thai CID", cid)
+			}
+			if n := a.count("/Patient?identifier=" + q("https://mekong-fhir.github.io/fhir/sid/doubtful-identifier|"+cid)); n != 1 {
+				t.Errorf("doubtful CID %s: %d Patients under the doubtful system, want 1", cid, n)
+			}
+		}
+		before := a.versions()
+		again := ingestReport(t, a.want(a.send("ingest", payload{"th43", th43Body, th43Type}), 200))
+		if again.counts["created"] != 0 || a.versions() != before {
+			t.Errorf("second ingest: %v, %d new versions", again.counts, a.versions()-before)
+		}
+
+		rep = ingestReport(t, a.want(a.send("ingest", payload{"iom-csv", csv, "text/csv"}), 200))
+		if rep.counts["stored"] != 3 || rep.counts["rejected"] != 0 || len(rep.warnings) != 1 || rep.warnings[0]["field"] != "birth_date" {
+			t.Errorf("IOM with an impossible birth date: %v %v", rep.counts, rep.warnings)
+		}
+		if n := a.count("/Patient?birthdate=1988-02"); n != 1 {
+			t.Errorf("%d Patients born 1988-02, want the one whose date was shortened", n)
+		}
+
+		rep = ingestReport(t, a.want(a.send("ingest", payload{"dhis2", dhis, "application/json"}), 200))
+		found := false
+		for _, w := range rep.warnings {
+			found = found || strings.Contains(w["reason"].(string), `"Female" differs from the configured "FEMALE" only in case`)
+		}
+		if rep.counts["stored"] != 2 || rep.counts["rejected"] != 0 || !found {
+			t.Errorf("DHIS2 with Female: %v %v", rep.counts, rep.warnings)
+		}
+		r := a.want(a.do("GET", "/Patient?gender=female&identifier="+q("https://mekong-fhir.github.io/fhir/sid/dhis2-khm/trackedEntity|")+dhisUID(dhis, 0), ""), 200)
+		if len(matchIDs(t, r.json(t))) != 1 {
+			t.Error("the DHIS2 person with sex Female is not stored as female")
+		}
+	})
+}
+
+// dhisUID returns the n-th tracked entity UID of a DHIS2 payload.
+func dhisUID(s string, n int) string {
+	for i := 0; ; i++ {
+		k := strings.Index(s, `"trackedEntity": "`)
+		s = s[k+len(`"trackedEntity": "`):]
+		if i == n {
+			return s[:11]
+		}
 	}
 }

@@ -98,28 +98,62 @@ type decoder struct {
 }
 
 // unit collects the problems of one tracked entity, enrollment or event.
+// unit is a tracked entity, an enrollment or an event being mapped. Its
+// rejects cost it whole; its warnings are problems with one value that it
+// survives (issue 11: a doubtful field never costs the person), and dropped
+// are single values left out while the rest was kept.
 type unit struct {
 	d        *decoder
 	row      int
 	rejects  []mapping.Reject
+	warnings []mapping.Reject
 	unmapped []mapping.Unmapped
 	// events holds the rejects of an enrollment's events, rejected alone.
 	events []mapping.Reject
+	// dropped are values left out of a kept unit (a result that is not a number).
+	dropped []mapping.Reject
 }
 
 func (u *unit) bad(path, format string, args ...any) {
 	u.rejects = append(u.rejects, mapping.Reject{File: u.d.cfg.File, Row: u.row, Field: path, Reason: fmt.Sprintf(format, args...)})
 }
 
+func (u *unit) warn(path, format string, args ...any) {
+	u.warnings = append(u.warnings, mapping.Reject{File: u.d.cfg.File, Row: u.row, Field: path, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (u *unit) drop(path, format string, args ...any) {
+	u.dropped = append(u.dropped, mapping.Reject{File: u.d.cfg.File, Row: u.row, Field: path, Reason: fmt.Sprintf(format, args...)})
+}
+
 func (u *unit) ok() bool { return len(u.rejects) == 0 }
 
-// flush files the unit's rejects or, when it was kept, its unmapped codes.
+// absorb takes a child unit's report: its rejects when it was left out,
+// otherwise its warnings, dropped values and unmapped codes.
+func (u *unit) absorb(c *unit) {
+	u.events = append(u.events, c.events...)
+	if !c.ok() {
+		u.events = append(u.events, c.warnings...)
+		u.events = append(u.events, c.rejects...)
+		return
+	}
+	u.warnings = append(u.warnings, c.warnings...)
+	u.dropped = append(u.dropped, c.dropped...)
+	u.unmapped = append(u.unmapped, c.unmapped...)
+}
+
+// flush files the unit's rejects or, when it was kept, its warnings and
+// unmapped codes. Rejected, its warnings are rejects too: all of it was lost.
 func (u *unit) flush(kept bool) {
+	if kept && u.ok() {
+		u.d.res.Warnings = append(u.d.res.Warnings, u.warnings...)
+		u.d.res.Unmapped = append(u.d.res.Unmapped, u.unmapped...)
+		u.d.res.Rejects = append(u.d.res.Rejects, u.dropped...)
+	} else {
+		u.d.res.Rejects = append(u.d.res.Rejects, u.warnings...)
+	}
 	u.d.res.Rejects = append(u.d.res.Rejects, u.rejects...)
 	u.d.res.Rejects = append(u.d.res.Rejects, u.events...)
-	if kept && u.ok() {
-		u.d.res.Unmapped = append(u.d.res.Unmapped, u.unmapped...)
-	}
 }
 
 func (u *unit) time(path, s string, required bool) string {
@@ -159,8 +193,12 @@ func (d *decoder) trackedEntity(i int, raw json.RawMessage) {
 		return
 	}
 	cfg := d.cfg
-	u.uid(at+".trackedEntity", te.TrackedEntity, false)
-	u.uid(at+".orgUnit", te.OrgUnit, true)
+	if te.OrgUnit == "" {
+		u.warn(at+".orgUnit", "required: the person is kept without a managing organisation")
+	} else if !uidPattern.MatchString(te.OrgUnit) {
+		u.warn(at+".orgUnit", "%q is not a DHIS2 UID: the managing organisation is left out", te.OrgUnit)
+		te.OrgUnit = ""
+	}
 	if te.TrackedEntityType != cfg.TrackedEntityType {
 		u.bad(at+".trackedEntityType", "%q is not the configured tracked entity type %s", te.TrackedEntityType, cfg.TrackedEntityType)
 	}

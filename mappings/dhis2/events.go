@@ -31,7 +31,7 @@ func (u *unit) enrollment(at string, p *mapping.Patient, en Enrollment) []any {
 	key := en.Enrollment
 	system := cfg.system("enrollment")
 	if key == "" { // a payload to import may leave UIDs to the server
-		system, key = cfg.system("enrollment-key"), p.Identifier[0].Value+"/"+en.Program
+		system, key = cfg.system("enrollment-key"), p.TrustedIdentifiers()[0].Value+"/"+en.Program
 	}
 	ep := &mapping.EpisodeOfCare{
 		ResourceType: "EpisodeOfCare",
@@ -47,9 +47,8 @@ func (u *unit) enrollment(at string, p *mapping.Patient, en Enrollment) []any {
 	for k, ev := range en.Events {
 		eu := &unit{d: u.d, row: u.row}
 		rs := eu.event(fmt.Sprintf("%s.events[%d]", at, k), key, prog, ev)
-		u.events = append(u.events, eu.rejects...)
+		u.absorb(eu)
 		if eu.ok() {
-			u.unmapped = append(u.unmapped, eu.unmapped...)
 			out = append(out, rs...)
 		}
 	}
@@ -82,7 +81,8 @@ func (u *unit) event(at, enrollmentKey string, prog *Program, ev Event) []any {
 		switch {
 		case !known && cfg.ignored[dv.DataElement]:
 		case !known || er.stage != ref.stage:
-			u.bad(path+".dataElement", "unknown data element UID %q for stage %s", dv.DataElement, ev.ProgramStage)
+			// Like an unknown column: the value is not read, the event is kept.
+			u.warn(path+".dataElement", "unknown data element UID %q for stage %s: not read", dv.DataElement, ev.ProgramStage)
 		default:
 			values[dv.DataElement] = strings.TrimSpace(dv.Value)
 		}
@@ -132,8 +132,9 @@ func (u *unit) event(at, enrollmentKey string, prog *Program, ev Event) []any {
 			in.Value = &mapping.CodeableConcept{Coding: u.option(at, de, v, mapping.SNOMED)}
 		} else {
 			if _, err := strconv.ParseFloat(v, 64); err != nil {
-				u.bad(at+".dataValues", "data element %s: %q is not a number", de.DataElement, v)
-				return nil
+				// This one result is lost; the event's other values are kept.
+				u.drop(at+".dataValues", "data element %s: %q is not a number: this result was left out", de.DataElement, v)
+				continue
 			}
 			in.Quantity = &mapping.Quantity{Value: json.Number(v)}
 			if k, ok := mapping.KindOf(de.Code.System, de.Code.Code); ok && k.Quantitative() {
@@ -149,8 +150,15 @@ func (u *unit) event(at, enrollmentKey string, prog *Program, ev Event) []any {
 // reporting it when no crosswalk knows it.
 func (u *unit) option(at string, de *DataElement, code, target string) []mapping.Coding {
 	os := u.d.cfg.optionSets[de.OptionSet]
-	src := mapping.Coding{System: os.System, Code: code}
 	c, ok, known, _ := mapping.Translate(u.d.cfg.Terminology, os.System, code, target)
+	if !known {
+		if v, found := u.d.cfg.Terminology.CaseVariant(os.System, code); found {
+			u.warn(at+" "+de.DataElement, "option code %q differs from the known %q only in case: mapped as %q", code, v, v)
+			code = v
+			c, ok, known, _ = mapping.Translate(u.d.cfg.Terminology, os.System, code, target)
+		}
+	}
+	src := mapping.Coding{System: os.System, Code: code}
 	if !known {
 		u.unmapped = append(u.unmapped, mapping.Unmapped{File: u.d.cfg.File, Row: u.row, Field: at + " " + de.DataElement, System: os.System, Code: code})
 	}
@@ -186,10 +194,11 @@ func (u *unit) immunization(at string, id mapping.Identifier, when string, perfo
 		if v := values[st.Dose.DataElement]; v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				u.bad(at+".dataValues", "dose number %q is not a positive integer", v)
-				return nil
+				// The vaccination happened; only its dose number is unknown.
+				u.warn(at+".dataValues", "dose number %q is not a positive integer: the vaccination is kept without it", v)
+			} else {
+				im.ProtocolApplied = []mapping.ProtocolApplied{{DoseNumberPositiveInt: n}}
 			}
-			im.ProtocolApplied = []mapping.ProtocolApplied{{DoseNumberPositiveInt: n}}
 		}
 	}
 	if st.Lot != nil {

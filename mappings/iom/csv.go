@@ -70,20 +70,22 @@ func DecodeCSV(r io.Reader, cfg Config) (*mapping.Result, error) {
 			continue
 		}
 		f := make(map[string]string, len(cols))
-		valid := true
+		var unreadable map[string]string
 		for i, v := range rec {
+			col := cols[i]
+			if col == "" {
+				continue
+			}
 			if !utf8.ValidString(v) {
-				d.res.Reject(cfg.File, line, header[i], "not valid UTF-8 (IOM exports are UTF-8)")
-				valid = false
-				break
+				if unreadable == nil {
+					unreadable = map[string]string{}
+				}
+				unreadable[col] = "not valid UTF-8 (IOM exports are UTF-8)"
+				continue
 			}
-			if col := cols[i]; col != "" {
-				f[col] = v
-			}
+			f[col] = v
 		}
-		if valid {
-			d.row(line, f)
-		}
+		d.row(line, f, unreadable)
 	}
 	return d.result(), nil
 }

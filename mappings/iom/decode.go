@@ -25,35 +25,59 @@ func (d *decoder) result() *mapping.Result {
 	return d.res
 }
 
-// rowState collects one row's problems; nothing of the row is kept unless it has none.
+// rowState collects one row's problems. A row is one assessment of one
+// person (issue 11: one doubtful field never costs the person): problems
+// with the person's details are warnings and the person is kept; a result or
+// vaccination that cannot be read is dropped alone (a reject naming its
+// column); the row is rejected whole only when nothing identifies the person.
 type rowState struct {
 	d        *decoder
 	n        int
 	f        map[string]string
-	rejects  []mapping.Reject
+	rejects  []mapping.Reject // the whole row is lost
+	dropped  []mapping.Reject // one result or vaccination is lost
+	warnings []mapping.Reject // kept, with a caveat
 	unmapped []mapping.Unmapped
 }
 
 func (r *rowState) get(col string) string { return strings.TrimSpace(r.f[col]) }
 
-func (r *rowState) bad(col, format string, args ...any) {
+func (r *rowState) row(col, format string, args ...any) mapping.Reject {
 	field := ""
 	if col != "" {
 		field = r.d.cfg.name(col)
 	}
-	r.rejects = append(r.rejects, mapping.Reject{File: r.d.cfg.File, Row: r.n, Field: field, Reason: fmt.Sprintf(format, args...)})
+	return mapping.Reject{File: r.d.cfg.File, Row: r.n, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
+func (r *rowState) bad(col, format string, args ...any) {
+	r.rejects = append(r.rejects, r.row(col, format, args...))
+}
+
+func (r *rowState) drop(col, format string, args ...any) {
+	r.dropped = append(r.dropped, r.row(col, format, args...))
+}
+
+func (r *rowState) warn(col, format string, args ...any) {
+	r.warnings = append(r.warnings, r.row(col, format, args...))
+}
+
+// date reads a result's or vaccination's date; a bad one drops that item.
 func (r *rowState) date(col string) string {
 	v := r.get(col)
 	if v == "" {
 		return ""
 	}
 	if err := mapping.CheckDate(v); err != nil {
-		r.bad(col, "%v", err)
+		r.drop(col, "%v: left out with what it dates", err)
 		return ""
 	}
 	return v
+}
+
+// badDate reports whether col holds a date that date() refused.
+func (r *rowState) badDate(col string) bool {
+	return r.get(col) != "" && mapping.CheckDate(r.get(col)) != nil
 }
 
 // translate returns the standard coding for a source code, recording the
@@ -69,87 +93,180 @@ func (r *rowState) translate(col string, src mapping.Coding, target string) []ma
 	return []mapping.Coding{src}
 }
 
-// row maps one assessment. n is the row number reported in rejects.
-func (d *decoder) row(n int, f map[string]string) {
+// row maps one assessment. n is the row number reported in rejects;
+// unreadable maps the columns whose values could not be read to why.
+func (d *decoder) row(n int, f map[string]string, unreadable map[string]string) {
 	r := &rowState{d: d, n: n, f: f}
-	p := r.patient()
-	caseNo := r.get(colCase)
-	assessed := r.date(colAssessmentDate)
-	if r.get(colAssessmentDate) == "" {
-		r.bad(colAssessmentDate, "required")
-	}
-	var resources []any
-	for _, t := range tests {
-		if o := r.observation(t, caseNo, assessed); o != nil {
-			resources = append(resources, o)
+	for _, col := range sortedKeys(unreadable) {
+		if personColumn(col) {
+			r.warn(col, "%s: left out", unreadable[col])
+		} else {
+			r.drop(col, "%s: the value was left out", unreadable[col])
 		}
 	}
-	if o := r.tbClass(caseNo, assessed); o != nil {
-		resources = append(resources, o)
+	p := r.patient()
+	caseNo := r.get(colCase)
+	var resources []any
+	switch assessed := r.get(colAssessmentDate); {
+	case caseNo == "":
+		// The results' and vaccinations' source keys start with the case
+		// number; without it they could not be told from other persons'.
+		if r.hasData() {
+			r.drop(colCase, "required: it identifies the row's results and vaccinations, which were left out; the person was kept")
+		}
+	case assessed == "":
+		if r.hasData() {
+			r.drop(colAssessmentDate, "required: it identifies the row's results and vaccinations, which were left out; the person was kept")
+		}
+	case mapping.CheckDate(assessed) != nil:
+		if r.hasData() {
+			r.drop(colAssessmentDate, "%v: it identifies the row's results and vaccinations, which were left out; the person was kept", mapping.CheckDate(assessed))
+		}
+	default:
+		for _, t := range tests {
+			if o := r.observation(t, caseNo, assessed); o != nil {
+				resources = append(resources, o)
+			}
+		}
+		if o := r.tbClass(caseNo, assessed); o != nil {
+			resources = append(resources, o)
+		}
+		resources = append(resources, r.immunizations(caseNo, assessed)...)
 	}
-	resources = append(resources, r.immunizations(caseNo, assessed)...)
-	if len(r.rejects) > 0 {
+	if len(r.rejects) == 0 {
+		if _, err := d.b.Add(p, fmt.Sprintf("%s row %d", d.cfg.File, n), resources...); err != nil {
+			r.bad("", "%v", err)
+		}
+	}
+	if len(r.rejects) > 0 { // the whole row is lost, and every problem is part of why
+		d.res.Rejects = append(d.res.Rejects, r.warnings...)
+		d.res.Rejects = append(d.res.Rejects, r.dropped...)
 		d.res.Rejects = append(d.res.Rejects, r.rejects...)
 		return
 	}
-	if _, err := d.b.Add(p, fmt.Sprintf("%s row %d", d.cfg.File, n), resources...); err != nil {
-		r.bad("", "%v", err)
-		d.res.Rejects = append(d.res.Rejects, r.rejects...)
-		return
-	}
+	d.res.Warnings = append(d.res.Warnings, r.warnings...)
+	d.res.Rejects = append(d.res.Rejects, r.dropped...)
 	d.res.Unmapped = append(d.res.Unmapped, r.unmapped...)
+}
+
+// personColumn reports whether col describes the person rather than a
+// result or vaccination.
+func personColumn(col string) bool {
+	switch col {
+	case colCase, colPassport, colPassportCountry, colFamily, colGiven, colFamilyNative, colGivenNative,
+		colSex, colBirthDate, colNationality:
+		return true
+	}
+	return false
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hasData reports whether the row records any result or vaccination.
+func (r *rowState) hasData() bool {
+	for col, v := range r.f {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		for _, t := range tests {
+			if col == t.resultCol {
+				return true
+			}
+		}
+		if col == colTBClass || strings.HasPrefix(col, "vaccine") {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *rowState) patient() *mapping.Patient {
 	p := &mapping.Patient{ResourceType: "Patient", Meta: &mapping.Meta{Profile: []string{mapping.ProfilePatient}}}
 	caseNo := r.get(colCase)
-	switch {
-	case caseNo == "":
-		r.bad(colCase, "required: the IOM case number identifies the person")
-	case !keyPattern.MatchString(caseNo):
-		r.bad(colCase, "must be 1-64 letters, digits, '.' or '-'")
-	default:
-		p.Identifier = append(p.Identifier, mapping.Identifier{System: r.d.cfg.CaseSystem, Value: caseNo})
+	if caseNo != "" {
+		id := mapping.Identifier{System: r.d.cfg.CaseSystem, Value: caseNo}
+		if !keyPattern.MatchString(caseNo) {
+			r.warn(colCase, "must be 1-64 letters, digits, '.' or '-': kept as a doubtful identifier")
+			id = mapping.Doubtful(id, "not 1-64 letters, digits, '.' or '-'")
+		}
+		p.Identifier = append(p.Identifier, id)
 	}
 	passport, country := r.get(colPassport), r.get(colPassportCountry)
-	switch {
-	case passport == "" && country != "":
-		r.bad(colPassport, "required when %s is given", r.d.cfg.name(colPassportCountry))
-	case passport == "":
-	case !keyPattern.MatchString(passport):
-		r.bad(colPassport, "must be 1-64 letters, digits, '.' or '-'")
-	case !iso3.MatchString(country):
-		r.bad(colPassportCountry, "the issuing country must be an ISO 3166 alpha-3 code, got %q", country)
-	default:
-		p.Identifier = append(p.Identifier, mapping.Identifier{
+	if passport == "" && country != "" {
+		r.warn(colPassportCountry, "a passport country without %s: left out", r.d.cfg.name(colPassport))
+	}
+	if passport != "" {
+		id := mapping.Identifier{
 			Type:   &mapping.CodeableConcept{Coding: []mapping.Coding{{System: mapping.IdentifierType, Code: "PPN"}}},
-			System: mapping.Passport(country), Value: passport,
-		})
+			System: mapping.Passport(strings.ToUpper(country)), Value: passport,
+		}
+		switch {
+		case !keyPattern.MatchString(passport):
+			r.warn(colPassport, "must be 1-64 letters, digits, '.' or '-': kept as a doubtful identifier")
+			id = mapping.Doubtful(id, "not 1-64 letters, digits, '.' or '-'")
+		case country == "":
+			r.warn(colPassportCountry, "required with a passport number: the passport is kept as a doubtful identifier")
+			id = mapping.Doubtful(id, "issuing country not given")
+		case !iso3.MatchString(strings.ToUpper(country)):
+			r.warn(colPassportCountry, "the issuing country must be an ISO 3166 alpha-3 code, got %q: the passport is kept as a doubtful identifier", country)
+			id = mapping.Doubtful(id, "issuing country is not an ISO 3166 alpha-3 code")
+		case !iso3.MatchString(country):
+			r.warn(colPassportCountry, "%q read as %s (ISO 3166 codes are upper case)", country, strings.ToUpper(country))
+		}
+		p.Identifier = append(p.Identifier, id)
+	}
+	if len(p.Identifier) == 0 {
+		r.bad(colCase, "required: the IOM case number (or a passport) identifies the person")
+	} else if !p.HasTrustedIdentifier() {
+		r.bad(colCase, "nothing identifies the person reliably: every identifier failed its check")
 	}
 	if n, ok := mapping.NewName(r.get(colFamily), r.get(colGiven)); ok {
 		p.Name = append(p.Name, n)
 	} else {
-		r.bad(colFamily, "a Latin-script name (family or given) is required")
+		r.warn(colFamily, "a Latin-script name (family or given) is expected")
 	}
 	if n, ok := mapping.NewName(r.get(colFamilyNative), r.get(colGivenNative)); ok {
 		p.Name = append(p.Name, n)
 	}
+	if len(p.Name) == 0 {
+		p.Name = []mapping.HumanName{mapping.UnknownName()}
+	}
 	switch sex := r.get(colSex); {
 	case sex == "":
-		r.bad(colSex, "required")
-	case sexes[sex] == "":
-		r.bad(colSex, "%q is not one of M, F, X, U", sex)
-	default:
+		r.warn(colSex, "required: sex left out")
+	case sexes[sex] != "":
 		p.Gender = sexes[sex]
+	case sexes[strings.ToUpper(sex)] != "":
+		r.warn(colSex, "%q read as %s (the codes are M, F, X, U)", sex, strings.ToUpper(sex))
+		p.Gender = sexes[strings.ToUpper(sex)]
+	default:
+		r.warn(colSex, "%q is not one of M, F, X, U: sex left out", sex)
 	}
-	p.BirthDate = r.date(colBirthDate)
-	if r.get(colBirthDate) == "" {
-		r.bad(colBirthDate, "required")
+	switch v := r.get(colBirthDate); {
+	case v == "":
+		r.warn(colBirthDate, "required: the birth date is left out")
+	case mapping.CheckDate(v) != nil:
+		kept := mapping.SalvageDate(v)
+		r.warn(colBirthDate, "%s", mapping.Salvaged(kept, mapping.CheckDate(v)))
+		p.BirthDate = kept
+	default:
+		p.BirthDate = v
 	}
 	if nat := r.get(colNationality); nat != "" {
-		if !iso3.MatchString(nat) {
-			r.bad(colNationality, "must be an ISO 3166 alpha-3 code, got %q", nat)
-		} else {
+		switch up := strings.ToUpper(nat); {
+		case !iso3.MatchString(up):
+			r.warn(colNationality, "must be an ISO 3166 alpha-3 code, got %q: nationality left out", nat)
+		case up != nat:
+			r.warn(colNationality, "%q read as %s (ISO 3166 codes are upper case)", nat, up)
+			p.Extension = append(p.Extension, nationality(up))
+		default:
 			p.Extension = append(p.Extension, nationality(nat))
 		}
 	}
@@ -172,22 +289,25 @@ func (r *rowState) observation(t test, caseNo, assessed string) *mapping.Observa
 	value, date := r.get(t.resultCol), r.date(t.dateCol)
 	if value == "" {
 		if r.get(t.dateCol) != "" && t.key != "xpert-rif" {
-			r.bad(t.dateCol, "a date without %s", r.d.cfg.name(t.resultCol))
+			r.drop(t.dateCol, "a date without %s", r.d.cfg.name(t.resultCol))
 		}
 		if t.typeCol != "" && r.get(t.typeCol) != "" {
-			r.bad(t.typeCol, "a test type without %s", r.d.cfg.name(t.resultCol))
+			r.drop(t.typeCol, "a test type without %s", r.d.cfg.name(t.resultCol))
 		}
 		return nil
 	}
+	if r.badDate(t.dateCol) {
+		return nil // dropped with its date
+	}
 	if err := oneOf(value, t.values); err != nil {
-		r.bad(t.resultCol, "%v", err)
+		r.drop(t.resultCol, "%v", err)
 		return nil
 	}
 	code := t.resultCode
 	if t.typeCol != "" {
 		typ := r.get(t.typeCol)
 		if code = t.types[typ]; code == "" {
-			r.bad(t.typeCol, "%q is not a known test type (%s)", typ, keys(t.types))
+			r.drop(t.typeCol, "%q is not a known test type (%s)", typ, keys(t.types))
 			return nil
 		}
 	}
@@ -211,7 +331,7 @@ func (r *rowState) tbClass(caseNo, assessed string) *mapping.Observation {
 		return nil
 	}
 	if err := oneOf(v, tbClasses); err != nil {
-		r.bad(colTBClass, "%v", err)
+		r.drop(colTBClass, "%v", err)
 		return nil
 	}
 	return mapping.NewObservation(mapping.ObservationInput{
@@ -244,17 +364,20 @@ func (r *rowState) immunizations(caseNo, assessed string) []any {
 		date := r.date(dateCol)
 		if cvx == "" {
 			if r.get(dateCol)+r.get(doseCol)+lot != "" {
-				r.bad(cvxCol, "vaccination %d has a date, dose or lot but no vaccine", i)
+				r.drop(cvxCol, "vaccination %d has a date, dose or lot but no vaccine", i)
 			}
 			continue
 		}
 		if !cvxPattern.MatchString(cvx) {
-			r.bad(cvxCol, "a CVX code is 1-3 digits, got %q", cvx)
+			r.drop(cvxCol, "a CVX code is 1-3 digits, got %q", cvx)
 			continue
 		}
 		if r.get(dateCol) == "" {
-			r.bad(dateCol, "required for vaccination %d", i)
+			r.drop(dateCol, "required for vaccination %d", i)
 			continue
+		}
+		if r.badDate(dateCol) {
+			continue // dropped with its date
 		}
 		im := &mapping.Immunization{
 			ResourceType:       "Immunization",
@@ -267,7 +390,7 @@ func (r *rowState) immunizations(caseNo, assessed string) []any {
 		if dose := r.get(doseCol); dose != "" {
 			n, err := strconv.Atoi(dose)
 			if err != nil || n < 1 || n > 99 {
-				r.bad(doseCol, "the dose number is a positive integer, got %q", dose)
+				r.drop(doseCol, "the dose number is a positive integer, got %q", dose)
 				continue
 			}
 			im.ProtocolApplied = []mapping.ProtocolApplied{{DoseNumberPositiveInt: n}}

@@ -47,9 +47,8 @@ func DecodeJSON(r io.Reader, cfg Config) (*mapping.Result, error) {
 			d.res.Reject(cfg.File, n, "", "unreadable record (%v); the rest of the file cannot be read", err)
 			return d.result(), nil
 		}
-		if f, ok := d.fields(n, obj, known, warned); ok {
-			d.row(n, f)
-		}
+		f, unreadable := d.fields(n, obj, known, warned)
+		d.row(n, f, unreadable)
 	}
 	if _, err := dec.Token(); err != nil && !isIO(err) {
 		d.res.Reject(cfg.File, 0, "", "the array is not closed (truncated file?): %v", err)
@@ -94,16 +93,17 @@ func openArray(dec *json.Decoder) error {
 
 var errFormat = errors.New("not an IOM JSON export")
 
-// fields converts one record to column values, rejecting non-string members;
-// an unknown member is a warning (once per name), as an unknown CSV column is.
-func (d *decoder) fields(n int, obj map[string]any, known map[string]string, warned map[string]bool) (map[string]string, bool) {
+// fields converts one record to column values; a member that is not a
+// string or number is unreadable (the row decides what that costs), an
+// unknown member is a warning (once per name), as an unknown CSV column is.
+func (d *decoder) fields(n int, obj map[string]any, known map[string]string, warned map[string]bool) (map[string]string, map[string]string) {
 	f := map[string]string{}
+	var unreadable map[string]string
 	names := make([]string, 0, len(obj))
 	for k := range obj {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	ok := true
 	for _, k := range names {
 		col, isKnown := known[k]
 		if !isKnown {
@@ -125,11 +125,13 @@ func (d *decoder) fields(n int, obj map[string]any, known map[string]string, war
 		case json.Number:
 			f[col] = v.String()
 		default:
-			d.res.Reject(d.cfg.File, n, k, "must be a string")
-			ok = false
+			if unreadable == nil {
+				unreadable = map[string]string{}
+			}
+			unreadable[col] = "must be a string"
 		}
 	}
-	return f, ok
+	return f, unreadable
 }
 
 // isIO tells a failing reader from malformed content.

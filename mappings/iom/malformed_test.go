@@ -11,6 +11,9 @@ import (
 
 // Issue 6, "Evidence": malformed input gets a precise row-level error, the
 // other rows are still mapped, and nothing of a rejected row is kept.
+// Issue 11: a row is rejected only when nothing identifies the person; a
+// problem with the person's details is a warning, and an unreadable result
+// or vaccination is dropped alone (a reject naming its column).
 func TestMalformedCSV(t *testing.T) {
 	sample := string(read(t, "sample.csv"))
 	lines := strings.Split(strings.TrimSuffix(sample, "\n"), "\n") // header, 0001, 0002, 0003
@@ -31,36 +34,52 @@ func TestMalformedCSV(t *testing.T) {
 		persons int
 		want    []mapping.Reject // Reason is a substring
 		absent  string           // must not appear in any Bundle
+		warns   []mapping.Reject
+		present string // must appear in the Bundle
 	}{
 		{"wrong delimiter", strings.ReplaceAll(sample, ",", ";"), 0,
-			[]mapping.Reject{{File: "iom.csv", Row: 1, Reason: `wrong delimiter: the header is a single column containing ";"`}}, ""},
+			[]mapping.Reject{{File: "iom.csv", Row: 1, Reason: `wrong delimiter: the header is a single column containing ";"`}}, "", nil, ""},
 		{"missing header", join(lines[1:]...), 0,
-			[]mapping.Reject{{File: "iom.csv", Row: 1, Reason: "missing header"}}, ""},
-		{"bad date", join(lines[0], lines[1], set(lines[2], "birth_date", "1988-02-30"), lines[3]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "birth_date", Reason: `"1988-02-30" is not a calendar date`}}, "KHM-MHA-2024-0002"},
-		{"date in the wrong format", join(lines[0], set(lines[1], "cxr_date", "05/03/2024"), lines[2], lines[3]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 2, Field: "cxr_date", Reason: "not a date (YYYY-MM-DD)"}}, "KHM-MHA-2024-0001"},
-		{"unknown code", join(lines[0], lines[1], lines[2], set(lines[3], "cxr_result", "suspicious")), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 4, Field: "cxr_result", Reason: `"suspicious" is not one of`}}, "KHM-MHA-2024-0003"},
-		{"unknown test type", join(lines[0], set(lines[1], "covid_test", "lamp"), lines[2], lines[3]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 2, Field: "covid_test", Reason: `"lamp" is not a known test type`}}, "KHM-MHA-2024-0001"},
-		{"missing identifier", join(lines[0], lines[1], set(lines[2], "case_number", ""), lines[3]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "case_number", Reason: "required"}}, "N02345678"},
-		{"passport without country", join(lines[0], lines[1], set(lines[2], "passport_country", ""), lines[3]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "passport_country", Reason: "ISO 3166 alpha-3"}}, "KHM-MHA-2024-0002"},
+			[]mapping.Reject{{File: "iom.csv", Row: 1, Reason: "missing header"}}, "", nil, ""},
+		{"impossible birth date keeps year and month", join(lines[0], lines[1], set(lines[2], "birth_date", "1988-02-30"), lines[3]), 3, nil, "",
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "birth_date", Reason: `"1988-02-30" is not a calendar date; kept 1988-02`}}, `"birthDate": "1988-02"`},
+		{"sex in lower case", join(lines[0], lines[1], set(lines[2], "sex", "f"), lines[3]), 3, nil, "",
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "sex", Reason: `"f" read as F`}}, ""},
+		{"unknown sex is left out", join(lines[0], lines[1], set(lines[2], "sex", "W"), lines[3]), 3, nil, "",
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "sex", Reason: "sex left out"}}, ""},
+		{"malformed passport is kept as doubtful", join(lines[0], lines[1], set(lines[2], "passport_number", "N0234 5678"), lines[3]), 3, nil, "",
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "passport_number", Reason: "kept as a doubtful identifier"}}, `"value": "N0234 5678"`},
+		{"a result with a date in the wrong format is dropped alone", join(lines[0], set(lines[1], "cxr_date", "05/03/2024"), lines[2], lines[3]), 3,
+			[]mapping.Reject{{File: "iom.csv", Row: 2, Field: "cxr_date", Reason: "not a date (YYYY-MM-DD): left out with what it dates"}}, "KHM-MHA-2024-0001/2024-03-05/cxr", nil, "KHM-MHA-2024-0001/2024-03-05/hiv"},
+		{"unknown result code drops that result", join(lines[0], lines[1], lines[2], set(lines[3], "cxr_result", "suspicious")), 3,
+			[]mapping.Reject{{File: "iom.csv", Row: 4, Field: "cxr_result", Reason: `"suspicious" is not one of`}}, "suspicious", nil, "KHM-MHA-2024-0003"},
+		{"unknown test type drops that result", join(lines[0], set(lines[1], "covid_test", "lamp"), lines[2], lines[3]), 3,
+			[]mapping.Reject{{File: "iom.csv", Row: 2, Field: "covid_test", Reason: `"lamp" is not a known test type`}}, "KHM-MHA-2024-0001/2024-03-05/covid", nil, "KHM-MHA-2024-0001/2024-03-05/cxr"},
+		// The passport identifies the person; the results are keyed by the
+		// case number, so they cannot be stored without it.
+		{"missing case number keeps the person on the passport", join(lines[0], lines[1], set(lines[2], "case_number", ""), lines[3]), 3,
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "case_number", Reason: "required: it identifies the row's results and vaccinations, which were left out; the person was kept"}}, "", nil, "N02345678"},
+		{"no identifier at all", join(lines[0], lines[1], set(set(lines[2], "case_number", ""), "passport_number", ""), lines[3]), 2,
+			[]mapping.Reject{
+				{File: "iom.csv", Row: 3, Field: "passport_country", Reason: "a passport country without"},
+				{File: "iom.csv", Row: 3, Field: "case_number", Reason: "required: it identifies the row's results"},
+				{File: "iom.csv", Row: 3, Field: "case_number", Reason: "required: the IOM case number (or a passport) identifies the person"},
+			}, "KHM-MHA-2024-0002", nil, ""},
+		{"passport without country is kept as doubtful", join(lines[0], lines[1], set(lines[2], "passport_country", ""), lines[3]), 3, nil, "",
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "passport_country", Reason: "required with a passport number: the passport is kept as a doubtful identifier"}}, "issuing country not given"},
 		{"duplicate row", join(lines[0], lines[1], lines[2], lines[3], lines[2]), 3,
-			[]mapping.Reject{{File: "iom.csv", Row: 5, Reason: "duplicate of iom.csv row 3"}}, ""},
+			[]mapping.Reject{{File: "iom.csv", Row: 5, Reason: "duplicate of iom.csv row 3"}}, "", nil, ""},
 		{"same passport, other birth date", join(lines[0], lines[1], set(set(lines[3], "passport_number", "N01234567"), "case_number", "KHM-MHA-2024-0009")), 1,
-			[]mapping.Reject{{File: "iom.csv", Row: 3, Reason: "birth date differs: not merged"}}, "KHM-MHA-2024-0009"},
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Reason: "birth date differs: not merged"}}, "KHM-MHA-2024-0009", nil, ""},
 		{"truncated file", join(lines[0], lines[1], lines[2], lines[3][:60]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 4, Reason: "the row has 7 of the header's 50 fields (truncated?)"}}, "KHM-MHA-2024-0003"},
+			[]mapping.Reject{{File: "iom.csv", Row: 4, Reason: "the row has 7 of the header's 50 fields (truncated?)"}}, "KHM-MHA-2024-0003", nil, ""},
 		{"row with another delimiter", join(lines[0], lines[1], strings.ReplaceAll(lines[2], ",", ";"), lines[3]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 3, Reason: "wrong delimiter"}}, "KHM-MHA-2024-0002"},
-		{"TIS-620 bytes in a UTF-8 export", join(lines[0], lines[1], strings.Replace(lines[2], "CHAN", "\xca\xc1\xaa\xd2\xc2", 1), lines[3]), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "family_name", Reason: "not valid UTF-8"}}, "KHM-MHA-2024-0002"},
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Reason: "wrong delimiter"}}, "KHM-MHA-2024-0002", nil, ""},
+		{"TIS-620 bytes in a UTF-8 export lose only that field", join(lines[0], lines[1], strings.Replace(lines[2], "CHAN", "\xca\xc1\xaa\xd2\xc2", 1), lines[3]), 3, nil, "",
+			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "family_name", Reason: "not valid UTF-8 (IOM exports are UTF-8): left out"}}, "KHM-MHA-2024-0002"},
 		{"unterminated quote", join(lines[0], lines[1], lines[2], `"KHM-MHA-2024-0003,N03456789`), 2,
-			[]mapping.Reject{{File: "iom.csv", Row: 4, Reason: "malformed CSV"}}, "N03456789"},
-		{"empty file", "", 0, []mapping.Reject{{File: "iom.csv", Row: 0, Reason: "empty file"}}, ""},
+			[]mapping.Reject{{File: "iom.csv", Row: 4, Reason: "malformed CSV"}}, "N03456789", nil, ""},
+		{"empty file", "", 0, []mapping.Reject{{File: "iom.csv", Row: 0, Reason: "empty file"}}, "", nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +88,7 @@ func TestMalformedCSV(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkRejects(t, res, tc.want)
+			mappingtest.CheckRows(t, "warnings", res.Warnings, tc.warns)
 			if len(res.Persons) != tc.persons {
 				t.Errorf("%d persons, want %d", len(res.Persons), tc.persons)
 			}
@@ -76,6 +96,9 @@ func TestMalformedCSV(t *testing.T) {
 			mappingtest.CheckBundle(t, bundle)
 			if tc.absent != "" && bytes.Contains(bundle, []byte(tc.absent)) {
 				t.Errorf("%s from the rejected row reached the Bundle", tc.absent)
+			}
+			if tc.present != "" && !bytes.Contains(bundle, []byte(tc.present)) {
+				t.Errorf("the Bundle lacks %s", tc.present)
 			}
 		})
 	}
@@ -108,12 +131,10 @@ func TestMalformedJSON(t *testing.T) {
 			[]mapping.Reject{{File: "iom.json", Row: 2, Reason: "unreadable record"}}},
 		{"not an array", `{"rows": []}`, 0, []mapping.Reject{{File: "iom.json", Row: 0, Reason: `no "assessments" array`}}},
 		{"wrapped in assessments", `{"source":"IOM","assessments":` + sample + `}`, 3, nil},
-		{"member of the wrong type", strings.Replace(sample, `"sex": "M",`, `"sex": {"code":"M"},`, 1), 2,
-			[]mapping.Reject{{File: "iom.json", Row: 1, Field: "sex", Reason: "must be a string"}}},
+		{"member of the wrong type loses only that field", strings.Replace(sample, `"sex": "M",`, `"sex": {"code":"M"},`, 1), 3, nil},
 		{"record that is not an object", strings.Replace(sample, "[\n", `[ 42, `, 1), 3,
 			[]mapping.Reject{{File: "iom.json", Row: 1, Reason: "a record must be an object, got number"}}},
-		{"bad date", strings.Replace(sample, `"birth_date": "1979-01-30"`, `"birth_date": "19790130"`, 1), 2,
-			[]mapping.Reject{{File: "iom.json", Row: 3, Field: "birth_date", Reason: "not a date"}}},
+		{"unreadable birth date keeps its year", strings.Replace(sample, `"birth_date": "1979-01-30"`, `"birth_date": "19790130"`, 1), 3, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,10 +44,15 @@ func NewBuilder() *Builder {
 // Add files one row: a Patient (it must have an identifier) and the
 // resources about them (*Observation, *Immunization, *EpisodeOfCare, each
 // with an identifier). where names the row for messages ("PERSON.txt:4").
-// It is all or nothing: on error nothing of the row is kept.
+// It is all or nothing: on error nothing of the row is kept. Doubted
+// identifiers (see Doubtful) are kept on the Patient but never join two rows:
+// the person needs at least one identifier that is not doubted.
 func (b *Builder) Add(p *Patient, where string, resources ...any) (*Handle, error) {
 	if len(p.Identifier) == 0 {
 		return nil, fmt.Errorf("the patient has no identifier")
+	}
+	if !p.HasTrustedIdentifier() {
+		return nil, fmt.Errorf("nothing identifies the person reliably: every identifier failed its check, so sending the row again could not find this one")
 	}
 	owners, err := b.owners(p)
 	if err != nil {
@@ -67,7 +72,7 @@ func (b *Builder) Add(p *Patient, where string, resources ...any) (*Handle, erro
 		}
 		mergePatient(d.Patient, p)
 	}
-	for _, id := range d.Patient.Identifier {
+	for _, id := range trusted(d.Patient.Identifier) {
 		b.byID[id.Key()] = d
 	}
 	b.commit(d, where, resources)
@@ -98,7 +103,7 @@ func (b *Builder) Result() []Person {
 // identifiers, or an error if p contradicts one of them.
 func (b *Builder) owners(p *Patient) ([]*draft, error) {
 	var out []*draft
-	for _, id := range p.Identifier {
+	for _, id := range trusted(p.Identifier) {
 		d, ok := b.byID[id.Key()]
 		if !ok {
 			continue

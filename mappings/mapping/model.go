@@ -35,10 +35,13 @@ func (c *CodeableConcept) Code(system string) string {
 
 // Identifier is a FHIR Identifier.
 type Identifier struct {
-	Use    string           `json:"use,omitempty"`
-	Type   *CodeableConcept `json:"type,omitempty"`
-	System string           `json:"system,omitempty"`
-	Value  string           `json:"value,omitempty"`
+	// Extension holds Mekong's identifier-doubt extension on an identifier a
+	// source sent that failed its own check (see Doubtful).
+	Extension []Extension      `json:"extension,omitempty"`
+	Use       string           `json:"use,omitempty"`
+	Type      *CodeableConcept `json:"type,omitempty"`
+	System    string           `json:"system,omitempty"`
+	Value     string           `json:"value,omitempty"`
 }
 
 // Key is "system|value", the form conditional requests and reports use.
@@ -50,6 +53,7 @@ type Extension struct {
 	Extension            []Extension      `json:"extension,omitempty"`
 	ValueCode            string           `json:"valueCode,omitempty"`
 	ValueString          string           `json:"valueString,omitempty"`
+	ValueURI             string           `json:"valueUri,omitempty"`
 	ValueCodeableConcept *CodeableConcept `json:"valueCodeableConcept,omitempty"`
 }
 

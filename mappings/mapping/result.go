@@ -94,14 +94,15 @@ func (p *Person) Bundle() []byte { return transaction(p.entries()) }
 
 // PatientURL is the fullUrl of the person's Patient entry.
 func (p *Person) PatientURL() string {
-	return "urn:uuid:" + NameUUID("Patient|"+p.Patient.Identifier[0].Key())
+	return "urn:uuid:" + NameUUID("Patient|"+trusted(p.Patient.Identifier)[0].Key())
 }
 
 // Match is the search that finds the person's Patient if it already exists:
-// any one of its identifiers (comma is OR in FHIR search).
+// any one of its identifiers (comma is OR in FHIR search), doubted ones
+// excepted (Builder.Add makes sure one is left).
 func (p *Person) Match() string {
 	var parts []string
-	for _, id := range p.Patient.Identifier {
+	for _, id := range trusted(p.Patient.Identifier) {
 		parts = append(parts, escapeToken(id.System)+"|"+escapeToken(id.Value))
 	}
 	return "identifier=" + strings.Join(parts, ",")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/fhir/profile"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/mappings/mapping"
 )
 
 // Update rewrites golden files instead of comparing with them.
@@ -115,5 +117,21 @@ func Golden(t testing.TB, path string, got []byte) {
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// CheckRows compares a decoder's rejects or warnings with want: the same
+// count and, in order, the same file, row and field, and a reason that
+// contains want's (an empty want reason matches any).
+func CheckRows(t testing.TB, what string, got, want []mapping.Reject) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s = %v, want %v", what, got, want)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.File != w.File || g.Row != w.Row || g.Field != w.Field || !strings.Contains(g.Reason, w.Reason) {
+			t.Errorf("%s %d = %+v, want %+v", what, i, g, w)
+		}
 	}
 }

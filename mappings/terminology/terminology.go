@@ -317,3 +317,26 @@ func (m Match) String() string {
 	}
 	return b.String()
 }
+
+// CaseVariant returns the code of system that the crosswalks spell as code
+// apart from letter case ("Positive" → "POSITIVE"), when exactly one does.
+// Sources type option codes by hand; a case slip is not a new code.
+func (t *Terminology) CaseVariant(system, code string) (string, bool) {
+	found := ""
+	for _, cm := range t.maps {
+		for _, g := range cm.Group {
+			if g.Source != system {
+				continue
+			}
+			for _, e := range g.Element {
+				if e.Code != code && strings.EqualFold(e.Code, code) {
+					if found != "" && found != e.Code {
+						return "", false
+					}
+					found = e.Code
+				}
+			}
+		}
+	}
+	return found, found != ""
+}

@@ -64,3 +64,9 @@ func formatTimestamp(s string, now func() time.Time) string {
 	}
 	return t.In(thaiTime).Format("20060102150405")
 }
+
+// buddhistEra reports whether a YYYYMMDD value has a Buddhist Era year.
+func buddhistEra(s string) bool {
+	y, _ := strconv.Atoi(s[:4])
+	return y > 2400
+}

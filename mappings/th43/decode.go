@@ -128,6 +128,8 @@ type row struct {
 	n      int
 	f      map[string]string
 	broken bool
+	// unreadable maps the columns whose text could not be decoded to why.
+	unreadable map[string]string
 }
 
 func (r row) get(col string) string { return strings.TrimSpace(r.f[col]) }
@@ -200,6 +202,14 @@ func (d *decoder) readTable(f File, s spec) *table {
 		}
 		s, err := text(l, enc)
 		if err != nil {
+			// A PERSON row whose text is undecodable in one field keeps the
+			// person: the other fields (identifiers are ASCII) are read, and
+			// the field is reported. '|' is one byte in UTF-8 and TIS-620,
+			// so the raw line splits where the text would.
+			if r, ok := fieldwise(l, enc, header); ok && t.spec.name == personSpec.name {
+				t.rows = append(t.rows, r)
+				continue
+			}
 			d.res.Reject(f.Name, l.n, "", "%v", err)
 			t.rows = append(t.rows, brokenRow(l.n, header, string(l.text)))
 			continue
@@ -217,6 +227,29 @@ func (d *decoder) readTable(f File, s spec) *table {
 		t.rows = append(t.rows, r)
 	}
 	return t
+}
+
+// fieldwise decodes a line field by field; ok is false when the line does
+// not have the header's fields or was cut off (the file's last line), where
+// the columns cannot be trusted.
+func fieldwise(l line, enc string, header []string) (row, bool) {
+	raw := strings.Split(string(l.text), "|")
+	if l.last || len(raw) != len(header) {
+		return row{}, false
+	}
+	r := row{n: l.n, f: make(map[string]string, len(header))}
+	for i, h := range header {
+		v, err := text(line{n: l.n, text: []byte(raw[i])}, enc)
+		if err != nil {
+			if r.unreadable == nil {
+				r.unreadable = map[string]string{}
+			}
+			r.unreadable[h] = err.Error()
+			continue
+		}
+		r.f[h] = v
+	}
+	return r, true
 }
 
 // brokenRow keeps what can be read of a rejected line: the key columns are
@@ -258,12 +291,15 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// rowState collects the problems of one row; nothing of it is kept unless it has none.
+// rowState collects the problems of one row. Rejects cost the row (nothing
+// of it is kept unless it has none); warnings are problems with one field
+// that the row survives, kept as warnings when the row is kept.
 type rowState struct {
 	d        *decoder
 	file     string
 	r        row
 	rejects  []mapping.Reject
+	warnings []mapping.Reject
 	unmapped []mapping.Unmapped
 }
 
@@ -273,14 +309,23 @@ func (s *rowState) bad(col, format string, args ...any) {
 	s.rejects = append(s.rejects, mapping.Reject{File: s.file, Row: s.r.n, Field: col, Reason: fmt.Sprintf(format, args...)})
 }
 
+// warn records a problem with one field that does not cost the row.
+func (s *rowState) warn(col, format string, args ...any) {
+	s.warnings = append(s.warnings, mapping.Reject{File: s.file, Row: s.r.n, Field: col, Reason: fmt.Sprintf(format, args...)})
+}
+
 func (s *rowState) where() string { return fmt.Sprintf("%s row %d", s.file, s.r.n) }
 
-// finish files the row's rejects, or its unmapped codes when it was kept.
+// finish files the row's rejects, or its warnings and unmapped codes when it
+// was kept. A row that was not kept reports its warnings as rejects too: all
+// of it was lost, and each reason is part of why.
 func (s *rowState) finish(kept bool) {
 	if !kept || len(s.rejects) > 0 {
+		s.d.res.Rejects = append(s.d.res.Rejects, s.warnings...)
 		s.d.res.Rejects = append(s.d.res.Rejects, s.rejects...)
 		return
 	}
+	s.d.res.Warnings = append(s.d.res.Warnings, s.warnings...)
 	s.d.res.Unmapped = append(s.d.res.Unmapped, s.unmapped...)
 }
 
@@ -315,5 +360,14 @@ func (s *rowState) updated() string {
 	if err != nil {
 		s.bad("D_UPDATE", "%v", err)
 	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
 	return out
 }

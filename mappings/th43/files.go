@@ -127,3 +127,15 @@ func validCID(s string) bool {
 	}
 	return int(s[12]-'0') == (11-sum%11)%10
 }
+
+// cidProblem says why a CID is doubted, "" when it is a valid 13-digit
+// identification number.
+func cidProblem(s string) string {
+	switch {
+	case !digits13.MatchString(s):
+		return "not a 13-digit identification number"
+	case !validCID(s):
+		return "not a valid identification number (check digit)"
+	}
+	return ""
+}

@@ -54,73 +54,111 @@ func TestMalformed(t *testing.T) {
 		resources int // Observations and Immunizations in all Bundles
 		want      []mapping.Reject
 		absent    string
+		// warns are the field problems the row survived (issue 11: one
+		// doubtful field never costs the person); present must reach the Bundle.
+		warns   []mapping.Reject
+		present string
 	}{
 		{"wrong delimiter", edit("LABFU.txt", func(ls []string) []string {
 			for i := range ls {
 				ls[i] = strings.ReplaceAll(ls[i], "|", ",")
 			}
 			return ls
-		}), 4, 12, []mapping.Reject{{File: "LABFU.txt", Row: 1, Reason: `wrong delimiter: the header is separated by ","`}}, "0749300"},
+		}), 4, 12, []mapping.Reject{{File: "LABFU.txt", Row: 1, Reason: `wrong delimiter: the header is separated by ","`}}, "0749300", nil, ""},
 		{"missing header", edit("EPI.txt", func(ls []string) []string { return ls[1:] }), 4, 8,
-			[]mapping.Reject{{File: "EPI.txt", Row: 1, Reason: "missing header: the first line is data"}}, "CS2"},
+			[]mapping.Reject{{File: "EPI.txt", Row: 1, Reason: "missing header: the first line is data"}}, "CS2", nil, ""},
 		{"header without a required column", edit("SPECIALPP.txt", func(ls []string) []string {
 			ls[0] = strings.Replace(ls[0], "PPSPECIAL", "PP_SPECIAL", 1)
 			return ls
-		}), 4, 16, []mapping.Reject{{File: "SPECIALPP.txt", Row: 1, Field: "PPSPECIAL", Reason: "required SPECIALPP columns missing"}}, "1B1160"},
-		{"bad date", set("PERSON.txt", 3, "BIRTH", "19920230"), 3, 13,
-			[]mapping.Reject{
-				{File: "PERSON.txt", Row: 3, Field: "BIRTH", Reason: `"19920230" is not a calendar date`},
-				{File: "EPI.txt", Row: 5, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
-				{File: "LABFU.txt", Row: 3, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
-				{File: "LABFU.txt", Row: 4, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
-				{File: "LABFU.txt", Row: 5, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
-				{File: "SPECIALPP.txt", Row: 2, Field: "PID", Reason: "its PERSON row (PERSON.txt row 3) was rejected"},
-			}, "0037651234561"},
+		}), 4, 16, []mapping.Reject{{File: "SPECIALPP.txt", Row: 1, Field: "PPSPECIAL", Reason: "required SPECIALPP columns missing"}}, "1B1160", nil, ""},
+		{"impossible birth date keeps its year and month", set("PERSON.txt", 3, "BIRTH", "19920230"), 4, 18, nil, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 3, Field: "BIRTH", Reason: `"19920230" is not a calendar date; kept 1992-02`}}, `"birthDate": "1992-02"`},
+		{"birth date with a Buddhist Era year is left out", set("PERSON.txt", 3, "BIRTH", "25350115"), 4, 18, nil, "2535",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 3, Field: "BIRTH", Reason: "Buddhist Era year (2535); 43 files use Gregorian years; the date was left out"}}, ""},
+		{"unknown sex is left out", set("PERSON.txt", 3, "SEX", "9"), 4, 18, nil, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 3, Field: "SEX", Reason: `"9" is not 1 (male) or 2 (female): sex left out`}}, ""},
+		{"missing name is recorded as unknown", edit("PERSON.txt", func(ls []string) []string {
+			f := strings.Split(ls[2], "|")
+			h := strings.Split(ls[0], "|")
+			for i, c := range h {
+				if c == "NAME" || c == "LNAME" {
+					f[i] = ""
+				}
+			}
+			ls[2] = strings.Join(f, "|")
+			return ls
+		}), 4, 18, nil, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 3, Field: "NAME", Reason: "recorded as unknown"}}, `"valueCode": "unknown"`},
 		{"Buddhist Era year", set("EPI.txt", 2, "DATE_SERV", "25640615"), 4, 17,
-			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "DATE_SERV", Reason: "Buddhist Era year (2564)"}}, "10742/000101/25640615/CA1"},
+			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "DATE_SERV", Reason: "Buddhist Era year (2564)"}}, "10742/000101/25640615/CA1", nil, ""},
 		{"bad D_UPDATE", set("LABFU.txt", 7, "D_UPDATE", "202406170900"), 4, 17,
-			[]mapping.Reject{{File: "LABFU.txt", Row: 7, Field: "D_UPDATE", Reason: "not a timestamp (YYYYMMDDHHMMSS)"}}, "0749300"},
-		{"unknown vaccine code is kept and reported", set("EPI.txt", 2, "VACCINETYPE", "Z99"), 4, 18, nil, ""},
+			[]mapping.Reject{{File: "LABFU.txt", Row: 7, Field: "D_UPDATE", Reason: "not a timestamp (YYYYMMDDHHMMSS)"}}, "0749300", nil, ""},
+		{"unknown vaccine code is kept and reported", set("EPI.txt", 2, "VACCINETYPE", "Z99"), 4, 18, nil, "", nil, ""},
 		{"malformed vaccine code", set("EPI.txt", 2, "VACCINETYPE", "c-a1"), 4, 17,
-			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "VACCINETYPE", Reason: `"c-a1" is not a THCC vaccine code`}}, "c-a1"},
-		{"missing identifier", set("PERSON.txt", 4, "PID", ""), 3, 13,
+			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "VACCINETYPE", Reason: `"c-a1" is not a THCC vaccine code`}}, "c-a1", nil, ""},
+		// The person is kept on their other identifiers; their rows in the
+		// other files name them by PID only, so those cannot be joined.
+		{"missing PID", set("PERSON.txt", 4, "PID", ""), 4, 13,
 			[]mapping.Reject{
-				{File: "PERSON.txt", Row: 4, Field: "PID", Reason: "required"},
 				{File: "EPI.txt", Row: 6, Field: "PID", Reason: "no PERSON row has this HOSPCODE and PID"}, {File: "EPI.txt", Row: 7, Field: "PID"},
 				{File: "LABFU.txt", Row: 6, Field: "PID"}, {File: "LABFU.txt", Row: 7, Field: "PID"}, {File: "SPECIALPP.txt", Row: 3, Field: "PID"},
-			}, "MB123456"},
-		{"bad CID check digit", set("PERSON.txt", 2, "CID", "1101700123457"), 3, 14,
-			[]mapping.Reject{
-				{File: "PERSON.txt", Row: 2, Field: "CID", Reason: "check digit"},
-				{File: "EPI.txt", Row: 2, Field: "PID"}, {File: "EPI.txt", Row: 3, Field: "PID"}, {File: "EPI.txt", Row: 4, Field: "PID"},
-				{File: "LABFU.txt", Row: 2, Field: "PID"},
-			}, "1101700123457"},
+			}, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 4, Field: "PID", Reason: "required"}}, "MB123456"},
+		// Issue 11: "A Thai 43-file export whose CIDs have bad check digits
+		// converts 0 of 3 persons" no more: the person and all their rows are
+		// kept, the CID too, under the doubtful-identifier system.
+		{"bad CID check digit keeps the person and the CID as doubtful", set("PERSON.txt", 2, "CID", "1101700123457"), 4, 18, nil, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 2, Field: "CID", Reason: "check digit"}},
+			"https://mekong-fhir.github.io/fhir/sid/doubtful-identifier"},
+		{"malformed passport is kept as doubtful", set("PERSON.txt", 2, "PASSPORT", "N0-12/34"), 4, 18, nil, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 2, Field: "PASSPORT", Reason: "doubtful"}}, `"value": "N0-12/34"`},
+		{"malformed NATION is left out", set("PERSON.txt", 2, "NATION", "5x"), 4, 18, nil, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 2, Field: "NATION", Reason: "nationality left out"}}, ""},
+		{"only doubtful identifiers: nothing identifies the person", edit("PERSON.txt", func(ls []string) []string {
+			f := strings.Split(ls[1], "|")
+			h := strings.Split(ls[0], "|")
+			for i, c := range h {
+				switch c {
+				case "PID":
+					f[i] = "12/34"
+				case "HN", "PASSPORT":
+					f[i] = ""
+				case "CID":
+					f[i] = "1101700123457"
+				}
+			}
+			ls[1] = strings.Join(f, "|")
+			return ls
+		}), 3, 14, []mapping.Reject{
+			{File: "PERSON.txt", Row: 2, Field: "PID", Reason: "doubtful"},
+			{File: "PERSON.txt", Row: 2, Field: "CID", Reason: "check digit"},
+			{File: "PERSON.txt", Row: 2, Reason: "nothing identifies the person reliably"},
+			{File: "EPI.txt", Row: 2, Field: "PID"}, {File: "EPI.txt", Row: 3, Field: "PID"}, {File: "EPI.txt", Row: 4, Field: "PID"},
+			{File: "LABFU.txt", Row: 2, Field: "PID"},
+		}, "1101700123457", nil, ""},
 		{"duplicate PERSON row", edit("PERSON.txt", func(ls []string) []string { return append(ls, ls[1]) }), 4, 18,
-			[]mapping.Reject{{File: "PERSON.txt", Row: 6, Field: "PID", Reason: "duplicate of PERSON.txt row 2"}}, ""},
+			[]mapping.Reject{{File: "PERSON.txt", Row: 6, Field: "PID", Reason: "duplicate of PERSON.txt row 2"}}, "", nil, ""},
 		{"duplicate EPI row", edit("EPI.txt", func(ls []string) []string { return append(ls, ls[2]) }), 4, 18,
-			[]mapping.Reject{{File: "EPI.txt", Row: 12, Reason: "duplicate of EPI.txt row 3"}}, ""},
+			[]mapping.Reject{{File: "EPI.txt", Row: 12, Reason: "duplicate of EPI.txt row 3"}}, "", nil, ""},
 		{"row without its PERSON", set("EPI.txt", 2, "PID", "999999"), 4, 17,
-			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "PID", Reason: "no PERSON row has this HOSPCODE and PID"}}, "999999"},
+			[]mapping.Reject{{File: "EPI.txt", Row: 2, Field: "PID", Reason: "no PERSON row has this HOSPCODE and PID"}}, "999999", nil, ""},
 		{"non-numeric result", set("LABFU.txt", 2, "LABRESULT", "neg"), 4, 17,
-			[]mapping.Reject{{File: "LABFU.txt", Row: 2, Field: "LABRESULT", Reason: `"neg" is not a number`}}, "67001044"},
+			[]mapping.Reject{{File: "LABFU.txt", Row: 2, Field: "LABRESULT", Reason: `"neg" is not a number`}}, "67001044", nil, ""},
 		{"qualitative result out of convention", set("LABFU.txt", 2, "LABRESULT", "5"), 4, 17,
-			[]mapping.Reject{{File: "LABFU.txt", Row: 2, Field: "LABRESULT", Reason: "is 0, 1 or 2"}}, "67001044"},
-		{"TIS-620 text in a UTF-8 file", edit("PERSON.txt", func(ls []string) []string {
+			[]mapping.Reject{{File: "LABFU.txt", Row: 2, Field: "LABRESULT", Reason: "is 0, 1 or 2"}}, "67001044", nil, ""},
+		{"TIS-620 text in a UTF-8 file loses only that field", edit("PERSON.txt", func(ls []string) []string {
 			ls[2] = strings.Replace(ls[2], "ดารา", "\xb4\xd2\xc3\xd2", 1)
 			return ls
-		}), 3, 13, []mapping.Reject{
-			{File: "PERSON.txt", Row: 3, Reason: "not valid UTF-8"},
-			{File: "EPI.txt", Row: 5, Field: "PID"}, {File: "LABFU.txt", Row: 3, Field: "PID"}, {File: "LABFU.txt", Row: 4, Field: "PID"},
-			{File: "LABFU.txt", Row: 5, Field: "PID"}, {File: "SPECIALPP.txt", Row: 2, Field: "PID"},
-		}, "N01234567"},
+		}), 4, 18, nil, "",
+			[]mapping.Reject{{File: "PERSON.txt", Row: 3, Field: "NAME", Reason: "not valid UTF-8: the column was left out"}}, "N01234567"},
 		{"truncated file", cut("LABFU.txt", len(sampleFiles(t)[2].Data)-20), 4, 17,
-			[]mapping.Reject{{File: "LABFU.txt", Row: 7, Reason: "truncated file"}}, "0749300"},
+			[]mapping.Reject{{File: "LABFU.txt", Row: 7, Reason: "truncated file"}}, "0749300", nil, ""},
 		{"truncated inside a Thai character", cut("PERSON.txt", bytes.Index(person, []byte("ภูมิ"))+4), 3, 14,
 			[]mapping.Reject{
 				{File: "PERSON.txt", Row: 5, Reason: "ends inside a character (truncated?)"},
 				{File: "EPI.txt", Row: 8, Field: "PID"}, {File: "EPI.txt", Row: 9, Field: "PID"},
 				{File: "EPI.txt", Row: 10, Field: "PID"}, {File: "EPI.txt", Row: 11, Field: "PID"},
-			}, "1279900456129"},
+			}, "1279900456129", nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,15 +166,8 @@ func TestMalformed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Rejects) != len(tc.want) {
-				t.Fatalf("rejects = %v, want %v", res.Rejects, tc.want)
-			}
-			for i, w := range tc.want {
-				got := res.Rejects[i]
-				if got.File != w.File || got.Row != w.Row || got.Field != w.Field || !strings.Contains(got.Reason, w.Reason) {
-					t.Errorf("reject %d = %+v, want %+v", i, got, w)
-				}
-			}
+			mappingtest.CheckRows(t, "rejects", res.Rejects, tc.want)
+			mappingtest.CheckRows(t, "warnings", res.Warnings, tc.warns)
 			resources := 0
 			for _, p := range res.Persons {
 				resources += len(p.Observations) + len(p.Immunizations)
@@ -148,6 +179,9 @@ func TestMalformed(t *testing.T) {
 			mappingtest.CheckBundle(t, bundle)
 			if tc.absent != "" && bytes.Contains(bundle, []byte(tc.absent)) {
 				t.Errorf("%s from a rejected row reached the Bundle", tc.absent)
+			}
+			if tc.present != "" && !bytes.Contains(bundle, []byte(tc.present)) {
+				t.Errorf("the Bundle lacks %s", tc.present)
 			}
 		})
 	}

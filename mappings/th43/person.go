@@ -12,10 +12,17 @@ func idType(system, code string) *mapping.CodeableConcept {
 }
 
 // person maps a PERSON row to a Patient. Identifiers: the hospital-local PID
-// (always; with HOSPCODE it is the key the other files join on), HN, the
-// Thai CID and the passport. PERSON.PASSPORT has no issuing country, so the
-// passport system comes from NATION through the nationality crosswalk, and
-// TH Core's generic passport system is used when NATION names no country.
+// (with HOSPCODE it is the key the other files join on), HN, the Thai CID and
+// the passport. PERSON.PASSPORT has no issuing country, so the passport
+// system comes from NATION through the nationality crosswalk, and TH Core's
+// generic passport system is used when NATION names no country.
+//
+// One doubtful field never costs the person (issue 11): a CID whose check
+// digit is wrong, a malformed passport, HN or PID is kept as a doubted
+// identifier (mapping.Doubtful), an impossible birth date keeps its year
+// (and month), an unknown sex or nationality is left out, a missing name is
+// recorded as unknown; each is a warning naming the file, row and column.
+// The row is rejected only when no identifier it carries can be trusted.
 func (d *decoder) person(file string, r row) {
 	s := d.newRow(file, r)
 	hcode, pid := r.get("HOSPCODE"), r.get("PID")
@@ -26,41 +33,56 @@ func (d *decoder) person(file string, r row) {
 		}
 		return
 	}
-	if prev, dup := d.persons[key]; dup {
+	if prev, dup := d.persons[key]; dup && pid != "" {
 		s.bad("PID", "duplicate of %s (same HOSPCODE and PID)", prev.where)
 		s.finish(false)
 		return
 	}
+	for _, col := range sortedKeys(r.unreadable) {
+		s.warn(col, "%s: the column was left out", r.unreadable[col])
+	}
 	p := &mapping.Patient{ResourceType: "Patient", Meta: &mapping.Meta{Profile: []string{mapping.ProfilePatient}}}
-	switch {
-	case !hospPattern.MatchString(hcode):
-		s.bad("HOSPCODE", "a HOSPCODE is 5 digits, got %q", hcode)
-	case pid == "":
-		s.bad("PID", "required: HOSPCODE+PID identify the person in every file")
-	case !localPattern.MatchString(pid):
-		s.bad("PID", "a PID is 1-15 letters or digits")
-	default:
-		p.Identifier = append(p.Identifier, mapping.Identifier{Type: idType(thIDType, "localPid"), System: mapping.ThaiLocal(hcode, "PID"), Value: pid})
+	// local adds a hospital-local identifier (PID, HN): doubted when the
+	// value or the HOSPCODE that scopes it is malformed.
+	goodHosp := hospPattern.MatchString(hcode)
+	if !goodHosp {
+		s.warn("HOSPCODE", "a HOSPCODE is 5 digits, got %q: the hospital-local identifiers are kept as doubtful", hcode)
+	}
+	local := func(col, kind, typ, v string) {
+		id := mapping.Identifier{Type: idType(thIDType, typ), System: mapping.ThaiLocal(hcode, kind), Value: v}
+		switch {
+		case !localPattern.MatchString(v):
+			s.warn(col, "a %s is 1-15 letters or digits: kept as a doubtful identifier", col)
+			p.Identifier = append(p.Identifier, mapping.Doubtful(id, "not 1-15 letters or digits"))
+		case !goodHosp:
+			p.Identifier = append(p.Identifier, mapping.Doubtful(id, "its HOSPCODE is not 5 digits"))
+		default:
+			p.Identifier = append(p.Identifier, id)
+		}
+	}
+	if pid == "" {
+		s.warn("PID", "required: HOSPCODE+PID join the person's rows in the other files; the person is kept, those rows cannot be joined")
+	} else {
+		local("PID", "PID", "localPid", pid)
+	}
+	if goodHosp {
 		p.ManagingOrganization = &mapping.Reference{Type: "Organization", Identifier: &mapping.Identifier{System: mapping.HCode, Value: hcode}}
 	}
-	if hn := r.get("HN"); hn != "" && hospPattern.MatchString(hcode) {
-		if !localPattern.MatchString(hn) {
-			s.bad("HN", "an HN is 1-15 letters or digits")
-		} else {
-			p.Identifier = append(p.Identifier, mapping.Identifier{Type: idType(thIDType, "localHn"), System: mapping.ThaiLocal(hcode, "HN"), Value: hn})
-		}
+	if hn := r.get("HN"); hn != "" {
+		local("HN", "HN", "localHn", hn)
 	}
 	if cid := r.get("CID"); cid != "" {
-		if !validCID(cid) {
-			s.bad("CID", "not a valid 13-digit identification number (check digit)")
-		} else {
-			p.Identifier = append(p.Identifier, mapping.Identifier{Type: idType(thIDType, "cid"), System: mapping.ThaiCID, Value: cid})
+		id := mapping.Identifier{Type: idType(thIDType, "cid"), System: mapping.ThaiCID, Value: cid}
+		if why := cidProblem(cid); why != "" {
+			s.warn("CID", "%s: kept as a doubtful identifier, never used to match", why)
+			id = mapping.Doubtful(id, why)
 		}
+		p.Identifier = append(p.Identifier, id)
 	}
 	country := ""
 	if nat := r.get("NATION"); nat != "" {
 		if !codePattern.MatchString(nat) {
-			s.bad("NATION", "%q is not a THCC nationality code", nat)
+			s.warn("NATION", "%q is not a THCC nationality code: nationality left out", nat)
 		} else {
 			src := mapping.Coding{System: mapping.THCCNationality, Code: nat}
 			iso, ok, known, _ := mapping.Translate(s.d.cfg.Terminology, src.System, nat, mapping.ISO3166)
@@ -82,26 +104,45 @@ func (d *decoder) person(file string, r row) {
 		if country != "" {
 			system = mapping.Passport(country)
 		}
+		id := mapping.Identifier{Type: idType(mapping.IdentifierType, "PPN"), System: system, Value: pp}
 		if !localPattern.MatchString(pp) {
-			s.bad("PASSPORT", "a passport number is letters and digits")
-		} else {
-			p.Identifier = append(p.Identifier, mapping.Identifier{Type: idType(mapping.IdentifierType, "PPN"), System: system, Value: pp})
+			s.warn("PASSPORT", "a passport number is letters and digits: kept as a doubtful identifier")
+			id = mapping.Doubtful(id, "not letters and digits")
 		}
+		p.Identifier = append(p.Identifier, id)
 	}
 	if n, ok := mapping.NewName(r.get("LNAME"), r.get("NAME")); ok {
 		p.Name = []mapping.HumanName{n}
 	} else {
-		s.bad("NAME", "NAME or LNAME is required")
+		_, a := r.unreadable["NAME"]
+		_, b := r.unreadable["LNAME"]
+		if !a && !b { // an unreadable name was reported with its column
+			s.warn("NAME", "NAME or LNAME is required: the name is recorded as unknown")
+		}
+		p.Name = []mapping.HumanName{mapping.UnknownName()}
 	}
 	switch sex := r.get("SEX"); sex {
 	case "1":
 		p.Gender = "male"
 	case "2":
 		p.Gender = "female"
+	case "":
+		if _, unreadable := r.unreadable["SEX"]; !unreadable {
+			s.warn("SEX", "required (1 male, 2 female): sex left out")
+		}
 	default:
-		s.bad("SEX", "%q is not 1 (male) or 2 (female)", sex)
+		s.warn("SEX", "%q is not 1 (male) or 2 (female): sex left out", sex)
 	}
-	p.BirthDate = s.date("BIRTH", true)
+	p.BirthDate = s.birthDate("BIRTH")
+	if v := r.get("D_UPDATE"); v != "" {
+		if t, err := parseTimestamp(v); err != nil {
+			s.warn("D_UPDATE", "%v: left out", err)
+		} else {
+			p.Meta.LastUpdated = t
+		}
+	} else {
+		s.warn("D_UPDATE", "required: left out")
+	}
 	for _, t := range []struct{ col, use string }{{"TELEPHONE", "home"}, {"MOBILE", "mobile"}} {
 		if v := r.get(t.col); v != "" {
 			p.Telecom = append(p.Telecom, mapping.ContactPoint{System: "phone", Value: v, Use: t.use})
@@ -110,19 +151,38 @@ func (d *decoder) person(file string, r row) {
 	if ta := r.get("TYPEAREA"); ta != "" {
 		p.Extension = append(p.Extension, mapping.Extension{URL: mapping.ExtTypeArea, ValueCode: ta})
 	}
-	p.Meta.LastUpdated = s.updated()
 	ref := personRef{where: s.where(), hospcode: hcode}
-	if len(s.rejects) == 0 {
-		h, err := d.b.Add(p, s.where())
-		if err != nil {
-			s.bad("", "%v", err)
-		}
-		ref.h = h
+	h, err := d.b.Add(p, s.where())
+	if err != nil {
+		s.bad("", "%v", err)
 	}
+	ref.h = h
 	if pid != "" {
 		d.persons[key] = ref
 	}
 	s.finish(ref.h != nil)
+}
+
+// birthDate reads PERSON.BIRTH: an impossible date keeps the part that is
+// real (mapping.SalvageDate), a missing or unreadable one is left out.
+func (s *rowState) birthDate(col string) string {
+	v := s.r.get(col)
+	if v == "" {
+		if _, unreadable := s.r.unreadable[col]; !unreadable {
+			s.warn(col, "required: the birth date is left out")
+		}
+		return ""
+	}
+	out, err := parseDate(v)
+	if err == nil {
+		return out
+	}
+	kept := ""
+	if compactDate.MatchString(v) && !buddhistEra(v) {
+		kept = mapping.SalvageDate(v[:4] + "-" + v[4:6] + "-" + v[6:])
+	}
+	s.warn(col, "%s", mapping.Salvaged(kept, err))
+	return kept
 }
 
 // owner finds the person a service row belongs to, or explains why not.

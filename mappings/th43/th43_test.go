@@ -146,24 +146,25 @@ func TestTIS620(t *testing.T) {
 			t.Errorf("encoding %q (-utf8 +tis620):\n%s", enc, diff)
 		}
 	}
-	// Declared UTF-8 on a TIS-620 file: every row with Thai text is rejected, precisely.
+	// Declared UTF-8 on a TIS-620 file: every person is kept with all their
+	// rows; only the columns with Thai text are lost, each reported
+	// (issue 11: one unreadable field never costs the person).
 	res, err := Decode(tis, Config{Encoding: UTF8})
 	if err != nil {
 		t.Fatal(err)
 	}
-	persons, dependents := 0, 0
-	for _, r := range res.Rejects {
-		switch {
-		case r.File == "PERSON.txt" && r.Reason == "not valid UTF-8":
-			persons++
-		case strings.Contains(r.Reason, "its PERSON row (PERSON.txt row ") && strings.HasSuffix(r.Reason, ") was rejected"):
-			dependents++
-		default:
-			t.Errorf("unexpected reject %v", r)
-		}
+	if len(res.Rejects) != 0 || len(res.Persons) != len(utf8Res.Persons) {
+		t.Errorf("rejects %v, %d persons; want none and %d", res.Rejects, len(res.Persons), len(utf8Res.Persons))
 	}
-	if persons != 3 || dependents != 13 || len(res.Persons) != 1 {
-		t.Errorf("%d PERSON rejects, %d dependent rejects, %d persons; want 3, 13, 1", persons, dependents, len(res.Persons))
+	rows := map[int]bool{}
+	for _, w := range res.Warnings {
+		if w.File != "PERSON.txt" || w.Reason != "not valid UTF-8: the column was left out" {
+			t.Errorf("unexpected warning %v", w)
+		}
+		rows[w.Row] = true
+	}
+	if len(rows) != 3 {
+		t.Errorf("warnings on %d PERSON rows, want the 3 with Thai text: %v", len(rows), res.Warnings)
 	}
 	// And the encoder writes TIS-620 that x/text reads back.
 	recs, _ := mapping.RecordsFromBundle(utf8Res.Bundle())
