@@ -75,6 +75,8 @@ type App struct {
 	static   http.Handler
 	now      func() time.Time
 	log      *slog.Logger
+	// links is the identity service when it is served (features.go).
+	links linker
 }
 
 // New prepares the page.
@@ -95,6 +97,7 @@ func New(cfg Config) (*App, error) {
 		return nil, errors.New("app: a service and a session store are required")
 	}
 	a := &App{cfg: cfg, svc: cfg.Service, sessions: cfg.Sessions, now: time.Now, log: cfg.Log}
+	a.detectFeatures()
 	if err := a.parseTemplates(); err != nil {
 		return nil, err
 	}

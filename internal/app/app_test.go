@@ -5,6 +5,7 @@ package app_test
 // browser_test.go.
 
 import (
+	"context"
 	"html"
 	"net/url"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mekong-fhir/mekong/internal/app"
+	"github.com/mekong-fhir/mekong/internal/rest"
 )
 
 // text is a page's visible text, roughly: tags removed, entities decoded.
@@ -441,5 +443,43 @@ func TestAccessLogPolicy(t *testing.T) {
 	}
 	if got := read("Organization/elsewhere", "user/Patient.rs user/AuditEvent.rs mekong/label.*"); got != 200 {
 		t.Fatalf("an auditor: %d, want 200", got)
+	}
+}
+
+// The vaccination card and the IPS print view are offered exactly when the
+// gateway serves them (rest.Service's HealthCardQR and Summary): until
+// then no link, and their pages are 404.
+func TestDocumentsLightUp(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	b := e.browser()
+	b.signIn("clinician")
+	_, page := b.get("/app/patient/" + e.dara)
+	var svc any = e.svc
+	_, hasCard := svc.(interface {
+		HealthCardQR(context.Context, rest.Request) (*rest.Response, error)
+	})
+	_, hasSummary := svc.(interface {
+		Summary(context.Context, rest.Request) (*rest.Response, error)
+	})
+	for _, d := range []struct {
+		has        bool
+		path, name string
+	}{{hasCard, "/card", "Vaccination card"}, {hasSummary, "/summary", "Patient summary (IPS)"}} {
+		status, doc := b.get("/app/patient/" + e.dara + d.path)
+		if !d.has {
+			if strings.Contains(page, d.name) || status != 404 {
+				t.Errorf("%s offered without its operation: %d", d.name, status)
+			}
+			continue
+		}
+		if !strings.Contains(page, d.name) || status != 200 {
+			t.Errorf("%s: %d %s", d.name, status, text(doc))
+		}
+		if d.path == "/card" && !strings.Contains(doc, `src="data:image/png;base64,`) {
+			t.Errorf("the card has no QR image: %s", text(doc))
+		}
+		if d.path == "/summary" && !strings.Contains(text(doc), "COVID-19") {
+			t.Errorf("the summary lacks the vaccinations: %s", text(doc))
+		}
 	}
 }

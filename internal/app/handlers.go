@@ -431,10 +431,12 @@ func dedup(s []string) []string {
 	return out
 }
 
-// linkedSet is the person and the records linked to it (CONTRACTS §2).
-// Until the identity service lands it is the record alone; the switch is
-// this one function.
-func (a *App) linkedSet(_ context.Context, id string) ([]string, error) {
+// linkedSet is the person and the records linked to it (CONTRACTS §2):
+// the identity service's linked set when it is served, else the record alone.
+func (a *App) linkedSet(ctx context.Context, id string) ([]string, error) {
+	if a.links != nil {
+		return a.links.LinkedSet(ctx, id)
+	}
 	return []string{id}, nil
 }
 

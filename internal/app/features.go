@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/mekong-fhir/mekong/internal/rest"
+)
+
+// The page's parts that other streams' interactions enable (CONTRACTS §2,
+// issue 12) are found on the service at start: when rest.Service has the
+// method, the part appears, with no change here.
+
+// cardIssuer is the SMART Health Card issuer ($health-card-qr: the card as
+// a PNG QR code).
+type cardIssuer interface {
+	HealthCardQR(ctx context.Context, r rest.Request) (*rest.Response, error)
+}
+
+// summarizer is the IPS Patient/$summary.
+type summarizer interface {
+	Summary(ctx context.Context, r rest.Request) (*rest.Response, error)
+}
+
+// linker is the identity service's linked set.
+type linker interface {
+	LinkedSet(ctx context.Context, patientID string) ([]string, error)
+}
+
+// detectFeatures fills the documents the service offers and the caller
+// did not set.
+func (a *App) detectFeatures() {
+	var svc any = a.svc
+	if ci, ok := svc.(cardIssuer); ok && a.cfg.Documents.Card == nil {
+		a.cfg.Documents.Card = func(ctx context.Context, base, id string) (*Card, error) {
+			res, err := ci.HealthCardQR(ctx, rest.Request{Base: base, Type: "Patient", ID: id,
+				Query: url.Values{"credentialType": {"Immunization"}, "_scale": {"4"}}})
+			if err != nil {
+				return nil, err
+			}
+			return &Card{QRs: [][]byte{res.Body}}, nil
+		}
+	}
+	if sm, ok := svc.(summarizer); ok && a.cfg.Documents.Summary == nil {
+		a.cfg.Documents.Summary = func(ctx context.Context, base, id string) ([]byte, error) {
+			res, err := sm.Summary(ctx, rest.Request{Base: base, Type: "Patient", ID: id, Query: url.Values{}})
+			if err != nil {
+				return nil, err
+			}
+			return res.Body, nil
+		}
+	}
+	if l, ok := svc.(linker); ok {
+		a.links = l
+	}
+}
