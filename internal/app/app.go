@@ -77,6 +77,9 @@ type App struct {
 	log      *slog.Logger
 	// links is the identity service when it is served (features.go).
 	links linker
+	// cardFromService is set when the card comes from rest.Service, whose
+	// HealthCardsEnabled then says whether it is on.
+	cardFromService bool
 }
 
 // New prepares the page.

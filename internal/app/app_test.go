@@ -458,6 +458,9 @@ func TestDocumentsLightUp(t *testing.T) {
 	_, hasCard := svc.(interface {
 		HealthCardQR(context.Context, rest.Request) (*rest.Response, error)
 	})
+	if en, ok := svc.(interface{ HealthCardsEnabled() bool }); ok {
+		hasCard = hasCard && en.HealthCardsEnabled()
+	}
 	_, hasSummary := svc.(interface {
 		Summary(context.Context, rest.Request) (*rest.Response, error)
 	})

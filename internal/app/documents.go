@@ -36,8 +36,8 @@ type cardView struct {
 // card is the vaccination card, laid out for A6 paper (static/print.css):
 // the person, the COVID-19 and other doses, and the SMART Health Card QR.
 func (a *App) card(c echo.Context) error {
-	if a.cfg.Documents.Card == nil {
-		return echo.ErrNotFound
+	if !a.hasCard() {
+		return a.notFound(c)
 	}
 	lang := langOf(c)
 	ctx := c.Request().Context()
@@ -63,7 +63,7 @@ func (a *App) card(c echo.Context) error {
 // own narrative XHTML is not inserted, so nothing in it can run).
 func (a *App) summary(c echo.Context) error {
 	if a.cfg.Documents.Summary == nil {
-		return echo.ErrNotFound
+		return a.notFound(c)
 	}
 	lang := langOf(c)
 	ctx := c.Request().Context()

@@ -22,9 +22,25 @@ type summarizer interface {
 	Summary(ctx context.Context, r rest.Request) (*rest.Response, error)
 }
 
+// enabler says whether an optional part is switched on by configuration
+// (HealthCardsEnabled); parts without it are always on when present.
+type cardsEnabled interface{ HealthCardsEnabled() bool }
+
 // linker is the identity service's linked set.
 type linker interface {
 	LinkedSet(ctx context.Context, patientID string) ([]string, error)
+}
+
+// hasCard reports whether the vaccination card is offered now: issued by
+// the service and, where it says, enabled.
+func (a *App) hasCard() bool {
+	if a.cfg.Documents.Card == nil {
+		return false
+	}
+	if e, ok := any(a.svc).(cardsEnabled); ok && a.cardFromService {
+		return e.HealthCardsEnabled()
+	}
+	return true
 }
 
 // detectFeatures fills the documents the service offers and the caller
@@ -32,6 +48,7 @@ type linker interface {
 func (a *App) detectFeatures() {
 	var svc any = a.svc
 	if ci, ok := svc.(cardIssuer); ok && a.cfg.Documents.Card == nil {
+		a.cardFromService = true
 		a.cfg.Documents.Card = func(ctx context.Context, base, id string) (*Card, error) {
 			res, err := ci.HealthCardQR(ctx, rest.Request{Base: base, Type: "Patient", ID: id,
 				Query: url.Values{"credentialType": {"Immunization"}, "_scale": {"4"}}})

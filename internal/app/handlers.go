@@ -211,7 +211,7 @@ func (a *App) person(c echo.Context) error {
 		refs[i] = "Patient/" + x
 	}
 	v := personView{Record: Record{Person: p}, Linked: ids, MayAccessLog: a.svc.MayReadAccessLog(ctx),
-		Card: a.cfg.Documents.Card != nil, Summary: a.cfg.Documents.Summary != nil, Started: c.QueryParam("btg") == "started"}
+		Card: a.hasCard(), Summary: a.cfg.Documents.Summary != nil, Started: c.QueryParam("btg") == "started"}
 	imms, t1, err := a.searchAll(ctx, base, "Immunization", url.Values{"patient": {strings.Join(refs, ",")}, "_count": {"200"}})
 	if err != nil {
 		return a.fail(c, err)
