@@ -33,8 +33,8 @@ type cardView struct {
 	QRs []string // data: URIs
 }
 
-// card is the vaccination card, laid out for A6 paper (static/print.css):
-// the person, the COVID-19 and other doses, and the SMART Health Card QR.
+// card is the COVID-19 vaccination card, laid out for A6 paper (app.css):
+// the person, the doses, and the SMART Health Card QR.
 func (a *App) card(c echo.Context) error {
 	if !a.hasCard() {
 		return a.notFound(c)
@@ -52,6 +52,13 @@ func (a *App) card(c echo.Context) error {
 		return a.fail(c, err)
 	}
 	v := cardView{Record: *rec}
+	covid := T(lang, "disease.covid")
+	v.Vaccines = v.Vaccines[:0:0]
+	for _, g := range rec.Vaccines {
+		if g.Name == covid {
+			v.Vaccines = append(v.Vaccines, g)
+		}
+	}
 	for _, png := range card.QRs {
 		v.QRs = append(v.QRs, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))
 	}

@@ -11,6 +11,10 @@ import (
 // issue 12) are found on the service at start: when rest.Service has the
 // method, the part appears, with no change here.
 
+// covidValueSet limits the card to COVID-19 vaccinations: what border
+// checks ask for, and what fits one QR code (a card is never split).
+const covidValueSet = "https://terminology.smarthealth.cards/ValueSet/immunization-covid-all"
+
 // cardIssuer is the SMART Health Card issuer ($health-card-qr: the card as
 // a PNG QR code).
 type cardIssuer interface {
@@ -51,7 +55,7 @@ func (a *App) detectFeatures() {
 		a.cardFromService = true
 		a.cfg.Documents.Card = func(ctx context.Context, base, id string) (*Card, error) {
 			res, err := ci.HealthCardQR(ctx, rest.Request{Base: base, Type: "Patient", ID: id,
-				Query: url.Values{"credentialType": {"Immunization"}, "_scale": {"4"}}})
+				Query: url.Values{"credentialType": {"Immunization"}, "credentialValueSet": {covidValueSet}, "_scale": {"4"}}})
 			if err != nil {
 				return nil, err
 			}
