@@ -467,7 +467,7 @@ func TestDocumentsLightUp(t *testing.T) {
 	for _, d := range []struct {
 		has        bool
 		path, name string
-	}{{hasCard, "/card", "Vaccination card"}, {hasSummary, "/summary", "Patient summary (IPS)"}} {
+	}{{hasCard, "/card", "COVID-19 vaccination card"}, {hasSummary, "/summary", "Patient summary (IPS)"}} {
 		status, doc := b.get("/app/patient/" + e.dara + d.path)
 		if !d.has {
 			if strings.Contains(page, d.name) || status != 404 {

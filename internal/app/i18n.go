@@ -240,7 +240,7 @@ var messages = map[string][3]string{
 	"timeline.vacc":       {"Vaccination: %s", "ការចាក់វ៉ាក់សាំង៖ %s", "ฉีดวัคซีน: %s"},
 	"timeline.result":     {"%s: %s", "%s៖ %s", "%s: %s"},
 	"docs.title":          {"Documents", "ឯកសារ", "เอกสาร"},
-	"docs.card":           {"Vaccination card (SMART Health Card)", "ប័ណ្ណចាក់វ៉ាក់សាំង (SMART Health Card)", "บัตรวัคซีน (SMART Health Card)"},
+	"docs.card":           {"COVID-19 vaccination card (SMART Health Card)", "ប័ណ្ណចាក់វ៉ាក់សាំងកូវីដ-១៩ (SMART Health Card)", "บัตรวัคซีนโควิด-19 (SMART Health Card)"},
 	"docs.ips":            {"Patient summary (IPS) to print", "សេចក្ដីសង្ខេបអ្នកជំងឺ (IPS) សម្រាប់បោះពុម្ព", "สรุปข้อมูลผู้ป่วย (IPS) สำหรับพิมพ์"},
 	"docs.download":       {"Download in a source format", "ទាញយកជាទម្រង់ប្រភព", "ดาวน์โหลดในรูปแบบต้นทาง"},
 	"docs.th43":           {"Thai 43 files (ZIP)", "ឯកសារថៃ ៤៣ (ZIP)", "43 แฟ้ม (ZIP)"},
