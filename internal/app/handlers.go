@@ -177,6 +177,7 @@ type personView struct {
 	Record
 	Linked        []string
 	Truncated     bool
+	MaxEntries    int
 	MayBreakGlass bool
 	BreakGlassMin int
 	Grant         *grantView
@@ -220,7 +221,7 @@ func (a *App) person(c echo.Context) error {
 	if err != nil {
 		return a.fail(c, err)
 	}
-	v.Truncated = t1 || t2
+	v.Truncated, v.MaxEntries = t1 || t2, maxRecordEntries
 	var ve, re []Event
 	v.Vaccines, ve = vaccinations(lang, imms)
 	v.Results, re = results(lang, obs)

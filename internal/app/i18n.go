@@ -124,7 +124,6 @@ var messages = map[string][3]string{
 	"nav.language":        {"Language", "ភាសា", "ภาษา"},
 	"nav.signout":         {"Sign out", "ចាកចេញ", "ออกจากระบบ"},
 	"nav.signedin":        {"Signed in as %s", "បានចូលជា %s", "เข้าสู่ระบบในชื่อ %s"},
-	"nav.review":          {"Identity review", "ពិនិត្យអត្តសញ្ញាណ", "ตรวจสอบตัวตน"},
 	"signin.title":        {"Sign in", "ចូល", "เข้าสู่ระบบ"},
 	"signin.intro":        {"Sign in with your health service account to find and read records.", "ចូលដោយគណនីសេវាសុខាភិបាលរបស់អ្នក ដើម្បីស្វែងរក និងអានកំណត់ត្រា។", "เข้าสู่ระบบด้วยบัญชีหน่วยบริการสุขภาพของคุณเพื่อค้นหาและอ่านระเบียน"},
 	"signin.button":       {"Sign in with %s", "ចូលតាមរយៈ %s", "เข้าสู่ระบบด้วย %s"},
@@ -272,7 +271,7 @@ var messages = map[string][3]string{
 	"error.forbidden":     {"Your role does not allow this.", "តួនាទីរបស់អ្នកមិនអនុញ្ញាតការនេះទេ។", "บทบาทของคุณไม่อนุญาตให้ทำสิ่งนี้"},
 	"error.message":       {"Message from the server:", "សារពីម៉ាស៊ីនមេ៖", "ข้อความจากเซิร์ฟเวอร์:"},
 	"error.back":          {"Back to search", "ត្រឡប់ទៅការស្វែងរក", "กลับไปค้นหา"},
-	"review.title":        {"Identity review", "ពិនិត្យអត្តសញ្ញាណ", "ตรวจสอบตัวตน"},
+	"record.truncated":    {"This record is long: only its first %d entries of each kind are shown.", "កំណត់ត្រានេះវែង៖ បង្ហាញតែ %d ធាតុដំបូងនៃប្រភេទនីមួយៗប៉ុណ្ណោះ។", "ระเบียนนี้ยาว: แสดงเฉพาะ %d รายการแรกของแต่ละประเภท"},
 }
 
 // MessageKeys lists the page's message keys (tests check each is translated).

@@ -24,9 +24,7 @@ type page struct {
 	User  string
 	Dev   bool
 	CSRF  string
-	// Nav flags what the header offers.
-	MayReview bool
-	View      any
+	View  any
 }
 
 // T translates for the page's language.
@@ -66,7 +64,6 @@ func (a *App) render(c echo.Context, status int, name, title string, view any) e
 		if p.User == "" {
 			p.User = s.user.Subject
 		}
-		p.MayReview = false
 	}
 	if pre, ok := c.Get("preCSRF").(string); ok {
 		p.CSRF = pre
