@@ -5,7 +5,10 @@
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/mekong-fhir/mekong/internal/cli.Version=$(VERSION)
-ADDR     ?= 127.0.0.1:8080
+BIN      ?= bin
+# ADDR changes the listen address of `make run` (make run ADDR=127.0.0.1:9090); left empty,
+# serve's own default applies: MEKONG_ADDR if set, else 127.0.0.1:8080.
+ADDR     ?=
 
 EXAMPLES_PKG    := hl7.fhir.r4.examples@4.0.1
 EXAMPLES_TGZ    := .cache/npm/hl7.fhir.r4.examples-4.0.1.tgz
@@ -17,12 +20,14 @@ EXAMPLES_DIR    := .cache/r4-examples/package
 all: build
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/mekong ./cmd/mekong
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/mekong ./cmd/mekong
 
-## run: serve http://$(ADDR)/fhir on the embedded database in ./data, trusting a local
-## development key (created once in ./data) and printing a token for curl
+## run: serve http://127.0.0.1:8080/fhir (ADDR=host:port or MEKONG_ADDR to change) on the embedded
+## database in ./data, trusting a local development key (created once in ./data) and printing a token
+## for curl. internal/devserver starts the server for the README and client-library tests from this
+## recipe (make -n run), so keep it one plain command line.
 run: build
-	./bin/mekong serve --dev --addr $(ADDR) --log-format text
+	$(BIN)/mekong serve --dev --log-format text$(if $(ADDR), --addr $(ADDR))
 
 ## test: vet, then every test (PostgreSQL ones on a throwaway cluster)
 test: conformance-data vet
@@ -80,4 +85,4 @@ $(EXAMPLES_DIR)/Patient-example.json:
 	touch $@
 
 clean:
-	rm -rf bin
+	rm -rf $(BIN)

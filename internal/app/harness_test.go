@@ -51,7 +51,8 @@ var registry = func() *search.Registry {
 // env is a gateway as `mekong serve --dev` runs it: the FHIR API with the
 // development issuer trusted, and the clinic page, over one store holding
 // one person recorded by a Thai hospital (43 files) and by Cambodia's
-// DHIS2, loaded through the real mappings.
+// DHIS2, loaded through the real mappings from examples/clinic-* (the
+// README loads the same files).
 type env struct {
 	t    *testing.T
 	srv  *httptest.Server
@@ -95,8 +96,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, st: st, svc: svc, app: a, key: key}
 	if o.st == nil {
-		e.load("th43", "testdata/th43/PERSON.txt", "testdata/th43/EPI.txt", "testdata/th43/LABFU.txt", "testdata/th43/SPECIALPP.txt")
-		e.load("dhis2", "testdata/dhis2.json")
+		th43 := "../../examples/clinic-th43/"
+		e.load("th43", th43+"PERSON.txt", th43+"EPI.txt", th43+"LABFU.txt", th43+"SPECIALPP.txt")
+		e.load("dhis2", "../../examples/clinic-dhis2.json")
 	}
 	e.dara = e.patientID("identifier=N01234567")
 	return e

@@ -29,24 +29,36 @@ const (
 	DevScopes = "user/*.cruds user/AuditEvent.rs mekong/label.*"
 )
 
-// DevKey loads the development signing key from dir, creating it (mode
-// 0600, with its public key beside it) on first use.
-func DevKey(dir string) (ed25519.PrivateKey, bool, error) {
+// LoadDevKey reads the development signing key in dir; it never creates
+// one (mekong token must not mint with a key the server does not trust).
+// A missing key is an error wrapping os.ErrNotExist.
+func LoadDevKey(dir string) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dir, DevKeyFile)
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	ek, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
+	}
+	return ek, nil
+}
+
+// DevKey loads the development signing key from dir, creating it (mode
+// 0600, with its public key beside it) on first use: serve --dev's key.
+func DevKey(dir string) (ed25519.PrivateKey, bool, error) {
+	path := filepath.Join(dir, DevKeyFile)
+	ek, err := LoadDevKey(dir)
 	if err == nil {
-		block, _ := pem.Decode(b)
-		if block == nil {
-			return nil, false, fmt.Errorf("%s: no PEM block", path)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, false, fmt.Errorf("%s: %w", path, err)
-		}
-		ek, ok := k.(ed25519.PrivateKey)
-		if !ok {
-			return nil, false, fmt.Errorf("%s: not an Ed25519 key", path)
-		}
 		return ek, false, writeDevPublic(dir, ek)
 	}
 	if !errors.Is(err, os.ErrNotExist) {

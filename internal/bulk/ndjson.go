@@ -70,3 +70,40 @@ func (l *lineReader) next() ([]byte, int64, error) {
 		return bytes.TrimRight(line, "\r\n"), l.n, nil
 	}
 }
+
+// CountLines counts the NDJSON lines an import of r would read (gzip or
+// not; blank lines do not count), so progress can be shown in resources.
+// It reads r to the end without keeping it.
+func CountLines(r io.Reader) (int64, error) {
+	dr, err := Decompress(r)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 1<<20)
+	var n int64
+	content := false // the current line has a non-space byte
+	for {
+		k, err := dr.Read(buf)
+		for _, c := range buf[:k] {
+			switch c {
+			case '\n':
+				if content {
+					n++
+				}
+				content = false
+			case ' ', '\t', '\r', '\v', '\f':
+			default:
+				content = true
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			if content {
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}

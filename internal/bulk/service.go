@@ -277,7 +277,7 @@ func progress(j *store.Job) string {
 	if j.Kind == "export" {
 		var st ExportState
 		_ = json.Unmarshal(j.State, &st)
-		return fmt.Sprintf("exported %d resources in %d files", st.Written, st.NextFile)
+		return fmt.Sprintf("exported %s in %s", count(st.Written, "resource"), count(int64(st.NextFile), "file"))
 	}
 	var st importState
 	_ = json.Unmarshal(j.State, &st)
@@ -285,7 +285,15 @@ func progress(j *store.Job) string {
 	for _, c := range st.Counts {
 		n += c.Total()
 	}
-	return fmt.Sprintf("input %d: %d lines read, %d resources stored, %d rejected", st.Input+1, st.Line, n, st.Rejected)
+	return fmt.Sprintf("input %d: %s read, %s stored, %d rejected", st.Input+1, count(st.Line, "line"), count(n, "resource"), st.Rejected)
+}
+
+// count is "1 resource", "2 resources".
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }
 
 // Cancel deletes a job and its files, stopping it at its next batch

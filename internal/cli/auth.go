@@ -2,10 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,8 +56,9 @@ type authSetup struct {
 }
 
 // setupAuth builds the authenticator serve runs with. It never returns an
-// open one unless --auth none was given.
-func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.Writer) (*authSetup, error) {
+// open one unless --auth none was given. addr is where serve listens, for
+// the --dev banner's curl line.
+func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.Writer, addr string) (*authSetup, error) {
 	mode, file, dev := cmd.String("auth"), cmd.String("auth-config"), cmd.Bool("dev")
 	switch {
 	case mode == "none":
@@ -91,7 +96,7 @@ func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.
 		}
 		// The token goes to stdout for the developer, never to the log.
 		fmt.Fprintf(out, "\nDevelopment token (issuer %s, scopes %q, valid 12h):\n\nexport TOKEN=%s\n\ncurl -H \"Authorization: Bearer $TOKEN\" http://%s/fhir/Patient\n\nMint others with: mekong token --scope 'patient/*.rs' --patient ID\n\n",
-			auth.DevIssuer, auth.DevScopes, tok, cmd.String("addr"))
+			auth.DevIssuer, auth.DevScopes, tok, addr)
 	}
 	v, err := auth.NewVerifier(ctx, cfg)
 	if err != nil {
@@ -128,10 +133,11 @@ func tokenCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "sub", Value: "dev-user", Usage: "the user (sub claim)"},
 			&ucli.StringFlag{Name: "client-id", Value: "mekong-dev-cli", Usage: "the client (client_id claim)"},
 			&ucli.DurationFlag{Name: "ttl", Value: 12 * time.Hour, Usage: "how long the token is valid"},
-			dataDirFlag(),
+			&ucli.StringFlag{Name: "data-dir", Sources: ucli.EnvVars("MEKONG_DATA_DIR"),
+				Usage: "the --data-dir of the serve --dev whose key signs the token (default: ./data, else the data/ of a parent directory or beside the binary's bin/)"},
 		},
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
-			key, _, err := auth.DevKey(cmd.String("data-dir"))
+			key, err := findDevKey(cmd)
 			if err != nil {
 				return fmt.Errorf("token: %w", err)
 			}
@@ -146,4 +152,67 @@ func tokenCommand() *ucli.Command {
 			return err
 		},
 	}
+}
+
+// findDevKey finds the key serve --dev signs with and never creates one: a
+// token from a new key would be refused by the running server with no hint.
+// Given --data-dir (or MEKONG_DATA_DIR), only that directory counts;
+// otherwise devKeyDirs. A key found elsewhere than ./data is named on stderr.
+func findDevKey(cmd *ucli.Command) (ed25519.PrivateKey, error) {
+	var dirs []string
+	if cmd.IsSet("data-dir") {
+		dirs = []string{cmd.String("data-dir")}
+	} else {
+		cwd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		exe, _ := os.Executable()
+		dirs = devKeyDirs(cwd, exe)
+	}
+	var looked []string
+	for i, dir := range dirs {
+		key, err := auth.LoadDevKey(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			looked = append(looked, filepath.Join(dir, auth.DevKeyFile))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			fmt.Fprintf(cmd.Root().ErrWriter, "mekong token: signing with the development key in %s (no %s here)\n", dir, filepath.Join("data", auth.DevKeyFile))
+		}
+		return key, nil
+	}
+	return nil, fmt.Errorf("no development signing key at %s. `mekong serve --dev` (make run) creates it in its --data-dir "+
+		"(./data of the directory it started in): run mekong token where you ran make run, or give --data-dir DIR "+
+		"(MEKONG_DATA_DIR) naming the server's; a new key would sign tokens the server refuses", strings.Join(looked, ", "))
+}
+
+// devKeyDirs lists where serve --dev's key may be: ./data, the data/ of
+// each parent directory (a shell in a subdirectory of the repository), and
+// the data/ beside the binary's bin/ (make run's layout: repo/bin/mekong
+// and repo/data), each once.
+func devKeyDirs(cwd, exe string) []string {
+	var dirs []string
+	add := func(d string) {
+		if !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	add(filepath.Join(cwd, "data"))
+	for d := filepath.Dir(cwd); ; d = filepath.Dir(d) {
+		add(filepath.Join(d, "data"))
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	if exe != "" {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		add(filepath.Join(filepath.Dir(filepath.Dir(exe)), "data"))
+	}
+	return dirs
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,6 +73,9 @@ func TestServeAuthNoneWarns(t *testing.T) {
 // the key it created.
 func TestTokenCommand(t *testing.T) {
 	dir := t.TempDir()
+	if _, _, err := auth.DevKey(dir); err != nil { // what serve --dev does
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	err := root(&out, io.Discard).Run(context.Background(), []string{"mekong", "token", "--data-dir", dir,
 		"--scope", "patient/*.rs", "--patient", "p1", "--sensitive", "--org", "Organization/clinic-1"})
@@ -93,4 +97,73 @@ func TestTokenCommand(t *testing.T) {
 	if strings.Contains(out.String(), "\n\n") || strings.Count(out.String(), ".") != 2 {
 		t.Fatalf("token output is not one JWT: %q", out.String())
 	}
+}
+
+// Issue 14 item 12: mekong token never creates a key (the running server
+// would refuse its tokens with no hint); it says where the key is expected.
+func TestTokenWithoutKeyFailsNamingWhere(t *testing.T) {
+	dir := t.TempDir()
+	err := root(io.Discard, io.Discard).Run(context.Background(), []string{"mekong", "token", "--data-dir", dir})
+	if err == nil {
+		t.Fatal("token minted without a key")
+	}
+	for _, want := range []string{filepath.Join(dir, auth.DevKeyFile), "serve --dev", "--data-dir", "MEKONG_DATA_DIR"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("token wrote %v into the data directory", entries)
+	}
+}
+
+// Run from a subdirectory of where make run started, token finds ./data
+// above it, says so on stderr, and the token verifies with that key.
+func TestTokenFindsTheServersKeyFromASubdirectory(t *testing.T) {
+	unsetenv(t, "MEKONG_DATA_DIR")
+	repo := t.TempDir()
+	if _, _, err := auth.DevKey(filepath.Join(repo, "data")); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(repo, "internal", "cli")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	var out, errOut bytes.Buffer
+	if err := root(&out, &errOut).Run(context.Background(), []string{"mekong", "token"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), filepath.Join(repo, "data")) {
+		t.Errorf("stderr does not name the key's directory: %q", errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(sub, "data")); !os.IsNotExist(err) {
+		t.Errorf("token created %s/data", sub)
+	}
+	v, err := auth.NewVerifier(context.Background(), &auth.Config{Issuers: []auth.IssuerConfig{auth.DevIssuerConfig(filepath.Join(repo, "data"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Authenticate(context.Background(), "Bearer "+strings.TrimSpace(out.String())); err != nil {
+		t.Fatalf("the server's verifier refuses the token: %v", err)
+	}
+}
+
+func TestDevKeyDirs(t *testing.T) {
+	got := devKeyDirs("/home/u/mekong/internal", "/home/u/mekong/bin/mekong")
+	want := []string{"/home/u/mekong/internal/data", "/home/u/mekong/data", "/home/u/data", "/home/data", "/data"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("devKeyDirs = %v, want %v", got, want)
+	}
+	got = devKeyDirs("/tmp", "/opt/mekong/bin/mekong")
+	if got[len(got)-1] != "/opt/mekong/data" {
+		t.Errorf("devKeyDirs does not look beside the binary: %v", got)
+	}
+}
+
+// unsetenv removes a variable for the test (t.Setenv can only set one).
+func unsetenv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "")
+	os.Unsetenv(name)
 }

@@ -4,12 +4,14 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 
 	ucli "github.com/urfave/cli/v3"
+	"golang.org/x/term"
 
 	"github.com/mekong-fhir/mekong/internal/backend"
 )
@@ -23,15 +25,40 @@ func Run(ctx context.Context, args []string) error {
 }
 
 func root(stdout, stderr io.Writer) *ucli.Command {
-	return &ucli.Command{
+	cmd := &ucli.Command{
 		Name:      "mekong",
 		Usage:     "FHIR R4 gateway for cross-border health records",
+		Version:   Version + " (FHIR 4.0.1)",
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Commands:  []*ucli.Command{serveCommand(), migrateCommand(), versionCommand(), seedCommand(), importCommand(), exportCommand(), ingestCommand(), exportSourceCommand(), tokenCommand()},
+		Commands: []*ucli.Command{serveCommand(), migrateCommand(), versionCommand(), seedCommand(), importCommand(), exportCommand(), ingestCommand(), exportSourceCommand(), tokenCommand(),
+			verifyCardCommand(), healthCardsCommand()},
+	}
+	onUsageError(cmd)
+	// --version prints what `mekong version` does.
+	ucli.VersionPrinter = func(c *ucli.Command) { printVersion(c.Root().Writer) }
+	return cmd
+}
+
+func printVersion(w io.Writer) error {
+	_, err := io.WriteString(w, "mekong "+Version+" (FHIR 4.0.1)\n")
+	return err
+}
+
+// onUsageError makes a usage mistake (a missing required flag, a bad
+// value) one line naming it and where the help is, on every command,
+// instead of the error followed by the whole help text.
+func onUsageError(cmd *ucli.Command) {
+	cmd.OnUsageError = func(_ context.Context, c *ucli.Command, err error, _ bool) error {
+		return fmt.Errorf("%s: %w (see %s --help)", c.Name, err, c.FullName())
+	}
+	for _, sub := range cmd.Commands {
+		onUsageError(sub)
 	}
 }
 
+// dbFlag is every command's --db: the same default and MEKONG_DB as serve,
+// so a command run beside the server works on the server's database.
 func dbFlag() *ucli.StringFlag {
 	return &ucli.StringFlag{Name: "db", Value: backend.DefaultURL, Sources: ucli.EnvVars("MEKONG_DB"),
 		Usage: "database: sqlite:PATH (embedded) or postgres://user@host/db"}
@@ -39,21 +66,40 @@ func dbFlag() *ucli.StringFlag {
 
 func logFlags() []ucli.Flag {
 	return []ucli.Flag{
-		&ucli.StringFlag{Name: "log-format", Value: "json", Sources: ucli.EnvVars("MEKONG_LOG_FORMAT"), Usage: "json or text"},
+		&ucli.StringFlag{Name: "log-format", Sources: ucli.EnvVars("MEKONG_LOG_FORMAT"),
+			Usage: "json or text (default: text on a terminal, json otherwise)",
+			Validator: func(f string) error {
+				if f != "json" && f != "text" {
+					return fmt.Errorf("--log-format %q: json or text", f)
+				}
+				return nil
+			}},
 		&ucli.StringFlag{Name: "log-level", Value: "info", Sources: ucli.EnvVars("MEKONG_LOG_LEVEL"), Usage: "debug, info, warn or error"},
 	}
 }
 
+// newLogger logs as --log-format says, or readable text when w is a
+// terminal (durations as 1.2s) and JSON otherwise, for log collectors.
 func newLogger(cmd *ucli.Command, w io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if strings.EqualFold(cmd.String("log-format"), "text") {
+	format := strings.ToLower(cmd.String("log-format"))
+	if format == "" && isTerminal(w) {
+		format = "text"
+	}
+	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// isTerminal tells a terminal from a file, a pipe or a log collector.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func versionCommand() *ucli.Command {
@@ -61,8 +107,7 @@ func versionCommand() *ucli.Command {
 		Name:  "version",
 		Usage: "print the version",
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
-			_, err := io.WriteString(cmd.Root().Writer, "mekong "+Version+" (FHIR 4.0.1)\n")
-			return err
+			return printVersion(cmd.Root().Writer)
 		},
 	}
 }

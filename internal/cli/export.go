@@ -19,12 +19,11 @@ import (
 
 func exportCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:  "export",
-		Usage: "write NDJSON files of the database's resources, as $export does, straight from the database",
-		Description: "Writes TYPE-N.ndjson files of stored bytes (deleted resources are left out) into --out.\n" +
-			"--db does not read MEKONG_DB, so the environment cannot silently pick the database exported.",
+		Name:        "export",
+		Usage:       "write NDJSON files of the database's resources, as $export does, straight from the database",
+		Description: "Writes TYPE-N.ndjson files of stored bytes (deleted resources are left out) into --out.",
 		Flags: append([]ucli.Flag{
-			&ucli.StringFlag{Name: "db", Required: true, Usage: "database: sqlite:PATH or postgres://user@host/db"},
+			dbFlag(),
 			&ucli.StringFlag{Name: "type", Usage: "comma-separated resource types (default: all served)"},
 			&ucli.StringFlag{Name: "since", Usage: "only resources changed at or after this instant (2026-03-01T00:00:00+07:00)"},
 			&ucli.BoolFlag{Name: "patient-compartment", Usage: "Patients and the resources in their compartments, as Patient/$export"},
@@ -81,7 +80,7 @@ func runExport(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	log.Info("export done", slog.String("out", out), slog.Int64("resources", written), slog.Duration("elapsed", time.Since(began).Round(time.Millisecond)))
+	log.Info("export done", slog.String("db", backend.Redact(cmd.String("db"))), slog.String("out", out), slog.Int64("resources", written), slog.Duration("elapsed", time.Since(began).Round(time.Millisecond)))
 	return nil
 }
 

@@ -22,7 +22,6 @@ func exportSourceCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "patient", Required: true, Usage: "the Patient's id"},
 			dbFlag(),
 			dhis2ConfigFlag(),
-			timezoneFlag(),
 			&ucli.StringFlag{Name: "out", Value: "-", Usage: "file to write, - for standard output"},
 			&ucli.StringFlag{Name: "hospcode", Usage: "th43: HOSPCODE for patients that did not come from a 43-file export"},
 			&ucli.StringFlag{Name: "typearea", Usage: "th43: PERSON.TYPEAREA for patients that did not come from a 43-file export"},

@@ -13,9 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	ucli "github.com/urfave/cli/v3"
-	"golang.org/x/term"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -86,6 +84,7 @@ type importEnv struct {
 	stored, rejected atomic.Int64
 	counts           map[string]bulk.Counts
 	began            time.Time
+	prog             *importProgress
 }
 
 func runImport(ctx context.Context, cmd *ucli.Command) error {
@@ -128,7 +127,11 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 		}
 	}()
 	load := importFormats[cmd.String("format")]
-	for _, f := range files {
+	countCtx, stopCounting := context.WithCancel(ctx)
+	defer stopCounting()
+	env.prog = newImportProgress(countCtx, files, env.began)
+	for i, f := range files {
+		env.prog.startFile(i, time.Now())
 		if err := load(ctx, env, f); err != nil {
 			return fmt.Errorf("import: %s: %w", f, err)
 		}
@@ -140,7 +143,7 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 		slog.Int64("rejected", env.rejected.Load()), slog.Duration("elapsed", elapsed.Round(time.Millisecond)),
 		slog.Float64("per_second", float64(env.stored.Load())/max(elapsed.Seconds(), 1e-9)))
 	if n := env.rejected.Load(); n > 0 {
-		return fmt.Errorf("import: %d lines rejected; their OperationOutcomes are in %s", n, env.errorsWhere(files))
+		return fmt.Errorf("import: %s rejected; their OperationOutcomes are in %s", plural(n, "line"), env.errorsWhere(files))
 	}
 	return nil
 }
@@ -178,12 +181,7 @@ func importNDJSONFile(ctx context.Context, env *importEnv, path string) error {
 		return err
 	}
 	defer f.Close()
-	var size int64
-	if fi, err := f.Stat(); err == nil {
-		size = fi.Size()
-	}
-	cr := &countingReader{r: f}
-	report := env.progress(path, size, cr)
+	report := env.prog.reporter(env.stderr, env.log, isTerminal(env.stderr))
 	defer report.stop()
 
 	var errOut *os.File // opened at the first rejected line, so clean imports leave no file
@@ -194,7 +192,8 @@ func importNDJSONFile(ctx context.Context, env *importEnv, path string) error {
 			}
 		}()
 	}
-	return env.im.Import(ctx, path, cr, 0, func(b bulk.Batch) error {
+	return env.im.Import(ctx, path, f, 0, func(b bulk.Batch) error {
+		var lines int64
 		for typ, c := range b.Counts {
 			o := env.counts[typ]
 			o.Created += c.Created
@@ -202,6 +201,7 @@ func importNDJSONFile(ctx context.Context, env *importEnv, path string) error {
 			o.Unchanged += c.Unchanged
 			env.counts[typ] = o
 			env.stored.Add(c.Total())
+			lines += c.Total()
 		}
 		if len(b.Errors) > 0 {
 			if errOut == nil {
@@ -217,6 +217,7 @@ func importNDJSONFile(ctx context.Context, env *importEnv, path string) error {
 			}
 			env.rejected.Add(int64(len(b.Errors)))
 		}
+		env.prog.add(lines+int64(len(b.Errors)), int64(len(b.Errors)))
 		report.update()
 		return nil
 	})
@@ -234,64 +235,4 @@ func (env *importEnv) errorFile(input string) (*os.File, error) {
 		env.errOut = f
 	}
 	return env.errOut, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// reporter shows progress: a bar with resources, rate and ETA on a
-// terminal; a log line every importProgressEvery otherwise, since a bar's
-// carriage returns garble log files and CI output.
-type reporter struct {
-	update func()
-	stop   func()
-}
-
-func (env *importEnv) progress(path string, size int64, cr *countingReader) reporter {
-	if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionSetDescription(path), progressbar.OptionFullWidth())
-		return reporter{
-			update: func() {
-				el := time.Since(env.began).Seconds()
-				bar.Describe(fmt.Sprintf("%s: %d resources (%.0f/s), %d rejected", path, env.stored.Load(),
-					float64(env.stored.Load())/max(el, 1e-9), env.rejected.Load()))
-				_ = bar.Set64(cr.n.Load())
-			},
-			stop: func() { _ = bar.Finish(); fmt.Fprintln(f) },
-		}
-	}
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(importProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				el := time.Since(env.began).Seconds()
-				env.log.Info("import progress", slog.String("file", path), slog.Int64("resources", env.stored.Load()),
-					slog.Int64("rejected", env.rejected.Load()), slog.Float64("per_second", float64(env.stored.Load())/max(el, 1e-9)),
-					slog.Int64("bytes_read", cr.n.Load()), slog.Int64("bytes_total", size))
-			}
-		}
-	}()
-	return reporter{update: func() {}, stop: func() {
-		close(done)
-		<-stopped
-		env.log.Info("import file read", slog.String("file", path), slog.Int64("resources", env.stored.Load()),
-			slog.Int64("rejected", env.rejected.Load()), slog.Int64("bytes_read", cr.n.Load()))
-	}}
 }

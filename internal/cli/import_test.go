@@ -35,11 +35,11 @@ func TestImportCommand(t *testing.T) {
 	db := "sqlite:" + filepath.Join(dir, "m.db")
 	for run := 1; run <= 2; run++ {
 		logs, err := runMekong(t, &bytes.Buffer{}, "import", "--db", db, "--log-format", "text", in)
-		if err == nil || !strings.Contains(err.Error(), "1 lines rejected") || !strings.Contains(err.Error(), "load.errors.ndjson") {
+		if err == nil || !strings.Contains(err.Error(), "1 line rejected") || !strings.Contains(err.Error(), "load.errors.ndjson") {
 			t.Fatalf("run %d: error %v, want a rejected-lines failure naming the error file", run, err)
 		}
 		// Not a terminal: log lines, no progress bar.
-		if !strings.Contains(logs, "msg=\"import file read\"") || !strings.Contains(logs, "msg=\"import done\"") || strings.Contains(logs, "\r") {
+		if !strings.Contains(logs, "msg=\"import file done\"") || !strings.Contains(logs, "msg=\"import done\"") || strings.Contains(logs, "\r") {
 			t.Fatalf("run %d logs:\n%s", run, logs)
 		}
 		wantSummary := "resources=3 created=3 updated=0 unchanged=0 rejected=1"

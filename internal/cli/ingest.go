@@ -11,7 +11,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	ucli "github.com/urfave/cli/v3"
-	"golang.org/x/term"
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -29,8 +28,11 @@ func dhis2ConfigFlag() *ucli.StringFlag {
 		Usage: "DHIS2 tracker mapping configuration (JSON, see mappings/README.md); default: the shipped example configuration"}
 }
 
+// defaultTimezone is serve's --timezone default.
+const defaultTimezone = "+07:00"
+
 func timezoneFlag() *ucli.StringFlag {
-	return &ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
+	return &ucli.StringFlag{Name: "timezone", Value: defaultTimezone, Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 		Usage: "zone for dates without a timezone when indexing, as for serve"}
 }
 
@@ -55,7 +57,13 @@ func mappingOptions(cmd *ucli.Command) (ingest.Options, error) {
 // the server would use on it, so command-line writes are validated and
 // indexed exactly like API writes.
 func openService(ctx context.Context, cmd *ucli.Command) (*rest.Service, io.Closer, error) {
-	loc, err := ParseZone(cmd.String("timezone"))
+	// export-source indexes nothing and has no --timezone; its searches
+	// take serve's default zone.
+	tz := cmd.String("timezone")
+	if tz == "" {
+		tz = defaultTimezone
+	}
+	loc, err := ParseZone(tz)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--timezone: %w", err)
 	}
@@ -138,7 +146,8 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	if rep.Problems() {
-		return fmt.Errorf("ingest: %d rows rejected, %d persons not stored (valid rows were stored)", len(rep.Rejects), len(rep.Failed))
+		return fmt.Errorf("ingest: %s rejected, %s not stored (valid rows were stored)",
+			plural(int64(len(rep.Rejects)), "row"), plural(int64(len(rep.Failed)), "person"))
 	}
 	return nil
 }
@@ -146,7 +155,7 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 // ingestProgress draws a progress bar on a terminal and logs a line every
 // few seconds otherwise (a log file or CI has no use for a bar).
 func ingestProgress(w io.Writer, log *slog.Logger, total int) (progress func(done, total int), stop func()) {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(w) {
 		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("ingest"),
 			progressbar.OptionShowCount(), progressbar.OptionSetItsString("persons"), progressbar.OptionShowIts(),
 			progressbar.OptionClearOnFinish())

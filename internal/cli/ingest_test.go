@@ -85,7 +85,7 @@ func TestIngestCommandReportsRejects(t *testing.T) {
 	os.WriteFile(bad, csv, 0o644)
 	reportPath := filepath.Join(tmp, "report.json")
 	logs, err := runMekong(t, nil, "ingest", "--format", "iom-csv", "--db", dbURL, "--report", reportPath, bad)
-	if err == nil || !strings.Contains(err.Error(), "rejected") {
+	if err == nil || !strings.Contains(err.Error(), "1 row rejected, 0 persons not stored") {
 		t.Fatalf("error %v, want one rejected value\n%s", err, logs)
 	}
 	var rep ingest.Report
@@ -106,6 +106,11 @@ func TestIngestCommandReportsRejects(t *testing.T) {
 	logs, _ = runMekong(t, nil, "ingest", "--format", "iom-csv", "--db", dbURL, bad)
 	if !strings.Contains(logs, "rejected: "+bad+":4 cxr_result: ") || !strings.Contains(logs, bad+":3 birth_date: ") {
 		t.Errorf("stderr lacks the reject or the warning:\n%s", logs)
+	}
+	// Counts of one read in the singular (issue 14 item 14: "1 rows").
+	if !strings.Contains(logs, "iom-csv: 3 persons, 3 stored, 0 failed; resources 0 created, 0 updated, ") ||
+		!strings.Contains(logs, "; 1 row rejected, ") {
+		t.Errorf("summary line:\n%s", logs)
 	}
 }
 

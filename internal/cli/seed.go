@@ -36,9 +36,10 @@ func seedCommand() *ucli.Command {
 		Name:  "seed",
 		Usage: "generate deterministic, realistic migrant records as NDJSON or into the database",
 		Description: "Writes Patients with their Observations and Immunizations, grouped per patient, one resource per line.\n" +
-			"With --db each resource is PUT with its fixed id: a re-run with the same seed creates no new\n" +
-			"resources, only a new, identical version of each. --db does not read MEKONG_DB, so the\n" +
-			"environment cannot silently turn a file export into a database write.",
+			"With --to-db each resource is PUT with its fixed id into the database --db names (the same default\n" +
+			"and MEKONG_DB as serve): a re-run with the same seed creates no new resources, only a new, identical\n" +
+			"version of each. Only --to-db writes to a database, so MEKONG_DB in the environment cannot turn a\n" +
+			"file export into a database write.",
 		Flags: append([]ucli.Flag{
 			&ucli.IntFlag{Name: "patients", Required: true, Usage: "number of patients (about 14 resources each)",
 				Validator: func(n int) error {
@@ -49,8 +50,9 @@ func seedCommand() *ucli.Command {
 				}},
 			&ucli.Int64Flag{Name: "seed", Value: 1, Usage: "the same seed gives byte-identical records"},
 			&ucli.StringFlag{Name: "out", Value: "-", Usage: "NDJSON file to write (gzip if it ends in .gz), - for standard output"},
-			&ucli.StringFlag{Name: "db", Usage: "write into this database instead: sqlite:PATH or postgres://user@host/db"},
-			&ucli.IntFlag{Name: "workers", Value: max(4, 2*runtime.GOMAXPROCS(0)), Usage: "concurrent writers with --db",
+			&ucli.BoolFlag{Name: "to-db", Usage: "PUT the records into the database --db names instead of writing NDJSON"},
+			dbFlag(),
+			&ucli.IntFlag{Name: "workers", Value: max(4, 2*runtime.GOMAXPROCS(0)), Usage: "concurrent writers with --to-db",
 				Validator: func(n int) error {
 					if n < 1 {
 						return errors.New("--workers must be at least 1")
@@ -60,7 +62,7 @@ func seedCommand() *ucli.Command {
 			// Same flag and variable as serve: the search index of what seed
 			// writes must read date-only values in the zone the server uses.
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
-				Usage: "with --db: zone for dates without a timezone when indexing, as for serve"},
+				Usage: "with --to-db: zone for dates without a timezone when indexing, as for serve"},
 			&ucli.StringFlag{Name: "iom-system", Value: seed.DefaultIOMSystem, Sources: ucli.EnvVars("MEKONG_IOM_SYSTEM"),
 				Usage: "Identifier.system of IOM case numbers"},
 		}, logFlags()...),
@@ -70,15 +72,15 @@ func seedCommand() *ucli.Command {
 
 func runSeed(ctx context.Context, cmd *ucli.Command) error {
 	log := newLogger(cmd, cmd.Root().ErrWriter)
-	if cmd.IsSet("db") && cmd.IsSet("out") {
-		return errors.New("seed: give --out or --db, not both")
+	if cmd.Bool("to-db") && cmd.IsSet("out") {
+		return errors.New("seed: give --out or --to-db, not both")
 	}
 	cfg := seed.Config{Patients: cmd.Int("patients"), Seed: cmd.Int64("seed"), IOMSystem: cmd.String("iom-system")}
 	prog := &progress{log: log, total: cfg.Patients, began: time.Now()}
 	stop := prog.every(seedProgressEvery)
 	var err error
 	dest := cmd.String("out")
-	if cmd.IsSet("db") {
+	if cmd.Bool("to-db") {
 		dest = backend.Redact(cmd.String("db"))
 		loc, zerr := ParseZone(cmd.String("timezone"))
 		if zerr != nil {

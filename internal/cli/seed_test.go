@@ -132,7 +132,7 @@ func TestSeedRejectsBadFlags(t *testing.T) {
 		{"seed"},
 		{"seed", "--patients", "0"},
 		{"seed", "--patients", "3", "--workers", "0"},
-		{"seed", "--patients", "3", "--out", "x.ndjson", "--db", "sqlite:x.db"},
+		{"seed", "--patients", "3", "--out", "x.ndjson", "--to-db"},
 	} {
 		if _, err := runMekong(t, io.Discard, args...); err == nil {
 			t.Errorf("%v: no error", args)
@@ -140,7 +140,7 @@ func TestSeedRejectsBadFlags(t *testing.T) {
 	}
 }
 
-// --db writes every generated resource through the REST service; a re-run
+// --to-db writes every generated resource through the REST service; a re-run
 // with the same seed PUTs the same ids, so it adds a version to each
 // resource and creates none.
 func TestSeedIntoDatabaseIsIdempotent(t *testing.T) {
@@ -151,7 +151,7 @@ func TestSeedIntoDatabaseIsIdempotent(t *testing.T) {
 		perType[r.typ]++
 	}
 	for run := int64(1); run <= 2; run++ {
-		if logs, err := runMekong(t, io.Discard, "seed", "--patients", "20", "--seed", "3", "--db", dbURL, "--workers", "4"); err != nil {
+		if logs, err := runMekong(t, io.Discard, "seed", "--patients", "20", "--seed", "3", "--to-db", "--db", dbURL, "--workers", "4"); err != nil {
 			t.Fatalf("run %d: %v\n%s", run, err, logs)
 		}
 		db, err := backend.Open(context.Background(), dbURL)

@@ -37,7 +37,7 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(bulkFlags(), authFlags()...), logFlags()...)...),
+		}, append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -45,7 +45,15 @@ func serveCommand() *ucli.Command {
 }
 
 func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
-	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer)
+	// Bind first: a busy port fails before --dev prints a token for a
+	// server that will never run, and the banner shows the real address
+	// (":0" picks a free port).
+	ln, err := net.Listen("tcp", cmd.String("addr"))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer, ln.Addr().String())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -73,6 +81,11 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	}
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
+	cards, err := healthCardConfig(cmd) // SMART Health Cards (healthcards.go)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	svc.EnableHealthCards(cards, db)
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	clinic, err := clinicApp(cmd, as, svc, db, mappings, log)
 	if err != nil {
@@ -83,10 +96,6 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint,
 		AuthorizeEndpoint: as.authorizeEndpoint, App: clinic}, svc, db, log)
 
-	ln, err := net.Listen("tcp", cmd.String("addr"))
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

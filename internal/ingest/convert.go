@@ -23,7 +23,7 @@ func ConvertBundle(res *mapping.Result) []byte {
 	}
 	issues := reportIssues(res.Rejects, res.Unmapped, res.Warnings, nil)
 	if len(issues) == 0 {
-		issues = outcome.Info("%d persons converted; no row rejected, every code mapped", len(res.Persons))
+		issues = outcome.Info("%s converted; no row rejected, every code mapped", count(len(res.Persons), "person"))
 	}
 	b.Entries = append(b.Entries, bundle.Entry{Resource: outcome.JSON(issues)})
 	return b.JSON()

@@ -135,7 +135,7 @@ func (r *Report) Parameters() []byte {
 	}
 	issues := r.Issues()
 	if len(issues) == 0 {
-		issues = outcome.Info("%d of %d persons stored; no row rejected, every code mapped", r.Stored, r.Persons)
+		issues = outcome.Info("%d of %s stored; no row rejected, every code mapped", r.Stored, count(r.Persons, "person"))
 	}
 	ps = append(ps, param{Name: "outcome", Resource: outcome.JSON(issues)})
 	b, err := json.Marshal(struct {
@@ -151,8 +151,9 @@ func (r *Report) Parameters() []byte {
 // WriteText writes the report for a terminal: a summary line, then one line
 // per failure, reject and unmapped code.
 func (r *Report) WriteText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "%s: %d persons, %d stored, %d failed; resources %d created, %d updated, %d unchanged; %d rows rejected, %d codes unmapped\n",
-		r.Format, r.Persons, r.Stored, len(r.Failed), r.Created, r.Updated, r.Unchanged, len(r.Rejects), len(r.Unmapped))
+	_, err := fmt.Fprintf(w, "%s: %s, %d stored, %d failed; resources %d created, %d updated, %d unchanged; %s rejected, %s unmapped\n",
+		r.Format, count(r.Persons, "person"), r.Stored, len(r.Failed), r.Created, r.Updated, r.Unchanged,
+		count(len(r.Rejects), "row"), count(len(r.Unmapped), "code"))
 	for _, f := range r.Failed {
 		if err == nil {
 			_, err = fmt.Fprintf(w, "failed: %s: %d %s\n", f.Patient, f.Status, f.Reason)
@@ -174,4 +175,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return err
+}
+
+// count is "1 person", "2 persons".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

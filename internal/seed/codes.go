@@ -6,6 +6,8 @@ package seed
 // clinical system below appears in domain.md. A display is given only where
 // the source prints the exact one; otherwise the CodeableConcept carries text.
 
+import "github.com/mekong-fhir/mekong/mappings/mapping"
+
 // Systems.
 const (
 	sysLOINC     = "http://loinc.org"
@@ -27,9 +29,10 @@ const (
 	sysThaiCID        = "https://terms.sil-th.org/id/th-cid"
 
 	// DefaultIOMSystem is the Identifier.system of IOM case numbers when
-	// Config.IOMSystem is empty. IOM publishes no NamingSystem (§6), so this
-	// is a local URI a deployment replaces with its own.
-	DefaultIOMSystem = "https://mekong.example.org/id/iom-case"
+	// Config.IOMSystem is empty: the IOM mapping's, so seeded patients and
+	// ingested IOM exports match on case numbers. IOM publishes no
+	// NamingSystem (§6); a deployment may replace it with its own.
+	DefaultIOMSystem = mapping.IOMCaseNumber
 
 	extNationality = "http://hl7.org/fhir/StructureDefinition/patient-nationality" // core; TH Core uses it (§4.3)
 	extLanguage    = "http://hl7.org/fhir/StructureDefinition/language"            // TH Core tells name slices apart by it (§4.3)

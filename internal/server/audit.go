@@ -76,7 +76,8 @@ func audited(c echo.Context) bool {
 	if strings.HasPrefix(p, "/app") {
 		return !strings.HasPrefix(p, "/app/static/")
 	}
-	return strings.HasPrefix(p, "/fhir") && p != "/fhir/metadata" && !strings.HasSuffix(p, "/$validate")
+	return strings.HasPrefix(p, "/fhir") && p != "/fhir/metadata" && !strings.HasSuffix(p, "/$validate") &&
+		!strings.HasPrefix(p, "/fhir/.well-known/") // public documents (SMART configuration, health card keys)
 }
 
 // describe is the event of a request no interaction noted: one refused

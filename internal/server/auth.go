@@ -167,6 +167,9 @@ func (s *Server) smartConfiguration(c echo.Context) error {
 	if s.cfg.AuthorizeEndpoint != "" {
 		doc["authorization_endpoint"] = s.cfg.AuthorizeEndpoint
 	}
+	if s.svc.HealthCardsEnabled() { // cards-specification.md, "Discovery of FHIR Support"
+		doc["capabilities"] = append(doc["capabilities"].([]string), "health-cards")
+	}
 	return c.JSON(http.StatusOK, doc)
 }
 

@@ -60,6 +60,11 @@ func (s *Server) routes() {
 	r.operation(f, "POST", "/ConceptMap/$translate", translateOperation, s.translate)
 	r.operation(f, "GET", "/ConceptMap/:id/$translate", translateOperation, s.translate)
 	r.operation(f, "POST", "/ConceptMap/:id/$translate", translateOperation, s.translate)
+
+	// SMART Health Cards (healthcards.go): issue, QR (a PNG answer, so the
+	// FHIR format checks are lifted), revoke, import; the issuer's JWKS and
+	// revocation lists are public, outside the FHIR middleware.
+	s.healthCardRoutes(f, &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{sourceFormats, s.negotiate, s.authenticate, s.throttle}})
 	// Unknown paths get echo's 404 and a wrong method its 405; handleError
 	// renders both as OperationOutcomes.
 

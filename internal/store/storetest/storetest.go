@@ -48,6 +48,7 @@ func Run(t *testing.T, open Factory) {
 		{"BulkLoadNew", testBulkLoadNew},
 		{"BulkExportPage", testBulkExportPage},
 		{"Jobs", testJobs},
+		{"HealthCards", testHealthCards},
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
 		{"Sessions", testSessions},
