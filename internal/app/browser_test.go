@@ -383,6 +383,24 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("Card", func(t *testing.T) {
+		e.load("iom-json", "../../examples/iom.json")
+		id := e.patientID("identifier=N02345678")
+		u := newUI(t, browser, base, axe)
+		u.signIn("clinic")
+		u.open("/app/patient/"+id, "#docs-title")
+		u.do(chromedp.Click(chromedp.CSS(`a[href$="/card"]`)), chromedp.WaitVisible(chromedp.CSS(".qr img")))
+		var width int
+		u.eval(`document.querySelector(".qr img").naturalWidth`, &width)
+		if width < 100 {
+			t.Fatalf("the QR image did not load (%d px wide)", width)
+		}
+		u.checkA11y("card")
+		u.shot("card-en")
+		u.open("/app/patient/"+id+"/card?lang=km", ".qr img")
+		u.shot("card-km")
+	})
+
 	t.Run("PhoneScreen", func(t *testing.T) {
 		u := newUI(t, browser, base, axe)
 		u.do(chromedp.EmulateViewport(390, 844))

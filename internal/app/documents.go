@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/mekong-fhir/mekong/fhir/outcome"
 )
 
 // Documents are the printable documents of a record, built by other parts
@@ -15,9 +18,10 @@ import (
 // server sets each when its operation is served; the page offers only
 // those that are set, so they light up as they land.
 type Documents struct {
-	// Card issues the person's vaccination card: the SMART Health Card's
-	// QR codes as PNG images (one per chunk), for the caller in ctx.
-	Card func(ctx context.Context, base, patientID string) (*Card, error)
+	// Card issues the person's COVID-19 vaccination card: the SMART Health
+	// Card's QR codes as PNG images, for the caller in ctx; since ("" for
+	// all) keeps the doses given on or after a FHIR date.
+	Card func(ctx context.Context, base, patientID, since string) (*Card, error)
 	// Summary returns the person's IPS document Bundle (JSON) for the
 	// caller in ctx.
 	Summary func(ctx context.Context, base, patientID string) ([]byte, error)
@@ -34,6 +38,9 @@ type cardView struct {
 	// QRs are data: URIs of PNG images the server made; html/template
 	// passes only URLs marked safe into src.
 	QRs []template.URL
+	// Partial is the number of latest doses the card holds when all of
+	// them do not fit in one QR code (0: all).
+	Partial int
 }
 
 // card is the COVID-19 vaccination card, laid out for A6 paper (app.css):
@@ -50,21 +57,28 @@ func (a *App) card(c echo.Context) error {
 	if err != nil {
 		return a.fail(c, err)
 	}
-	card, err := a.cfg.Documents.Card(ctx, base, id)
-	if err != nil {
-		return a.fail(c, err)
-	}
 	v := cardView{Record: *rec}
 	covid := T(lang, "disease.covid")
 	v.Vaccines = v.Vaccines[:0:0]
+	var doses []Dose
 	for _, g := range rec.Vaccines {
 		if g.Name == covid {
 			v.Vaccines = append(v.Vaccines, g)
+			doses = g.Doses
 		}
 	}
+	// A card is one QR code, never split; when every dose does not fit,
+	// the card holds the latest doses that do, and says so.
+	card, err := a.cfg.Documents.Card(ctx, base, id, "")
+	for n := len(doses) - 1; err != nil && tooLarge(err) && n >= 1; n-- {
+		card, err = a.cfg.Documents.Card(ctx, base, id, doses[len(doses)-n].sortKey)
+		v.Partial = n
+	}
+	if err != nil {
+		return a.fail(c, err)
+	}
 	for _, png := range card.QRs {
-		v.QRs = append(v.QRs, template.URL("data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))) //nolint:gosec // our own PNG bytes, base64
-
+		v.QRs = append(v.QRs, template.URL("data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))) //nolint:gosec // our own PNG, base64
 	}
 	return a.render(c, http.StatusOK, "card", T(lang, "docs.card"), v)
 }
@@ -109,6 +123,12 @@ func (a *App) summary(c echo.Context) error {
 	rec.Vaccines, _ = vaccinations(lang, imms)
 	rec.Results, _ = results(lang, obs)
 	return a.render(c, http.StatusOK, "summary", T(lang, "docs.ips"), rec)
+}
+
+// tooLarge reports the issuer's refusal of a card too long for one QR code.
+func tooLarge(err error) bool {
+	var oe *outcome.Error
+	return errors.As(err, &oe) && oe.Status == http.StatusUnprocessableEntity
 }
 
 // loadRecord reads the person's banner and vaccinations (the card's content).

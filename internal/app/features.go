@@ -53,9 +53,12 @@ func (a *App) detectFeatures() {
 	var svc any = a.svc
 	if ci, ok := svc.(cardIssuer); ok && a.cfg.Documents.Card == nil {
 		a.cardFromService = true
-		a.cfg.Documents.Card = func(ctx context.Context, base, id string) (*Card, error) {
-			res, err := ci.HealthCardQR(ctx, rest.Request{Base: base, Type: "Patient", ID: id,
-				Query: url.Values{"credentialType": {"Immunization"}, "credentialValueSet": {covidValueSet}, "_scale": {"4"}}})
+		a.cfg.Documents.Card = func(ctx context.Context, base, id, since string) (*Card, error) {
+			q := url.Values{"credentialType": {"Immunization"}, "credentialValueSet": {covidValueSet}, "_scale": {"4"}}
+			if since != "" {
+				q.Set("_since", since)
+			}
+			res, err := ci.HealthCardQR(ctx, rest.Request{Base: base, Type: "Patient", ID: id, Query: q})
 			if err != nil {
 				return nil, err
 			}

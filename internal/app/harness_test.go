@@ -77,6 +77,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	svc := rest.New(st, parser, registry)
 	svc.Policy.BreakGlassFor = o.breakGlass
+	svc.EnableHealthCards(rest.HealthCardConfig{}, st) // as serve does; cards' iss is then the request's base
 	dir := t.TempDir()
 	key, _, err := auth.DevKey(dir)
 	if err != nil {

@@ -244,6 +244,7 @@ var messages = map[string][3]string{
 	"docs.download":       {"Download in a source format", "ទាញយកជាទម្រង់ប្រភព", "ดาวน์โหลดในรูปแบบต้นทาง"},
 	"docs.th43":           {"Thai 43 files (ZIP)", "ឯកសារថៃ ៤៣ (ZIP)", "43 แฟ้ม (ZIP)"},
 	"docs.dhis2":          {"DHIS2 tracker payload (JSON)", "ទិន្នន័យ DHIS2 tracker (JSON)", "ข้อมูล DHIS2 tracker (JSON)"},
+	"card.partial":        {"All doses do not fit in one QR code: this card holds the latest %d. Every dose is on the record above.", "ដូសទាំងអស់មិនអាចដាក់ក្នុងកូដ QR តែមួយបានទេ៖ ប័ណ្ណនេះមាន %d ដូសចុងក្រោយ។ ដូសទាំងអស់មាននៅក្នុងកំណត់ត្រាខាងលើ។", "ทุกเข็มไม่พอดีในคิวอาร์โค้ดเดียว: บัตรนี้มี %d เข็มล่าสุด ทุกเข็มอยู่ในระเบียนด้านบน"},
 	"docs.print":          {"Print", "បោះពុម្ព", "พิมพ์"},
 	"docs.back":           {"Back to the record", "ត្រឡប់ទៅកំណត់ត្រា", "กลับไปที่ระเบียน"},
 	"btg.title":           {"Emergency access", "ការចូលប្រើបន្ទាន់", "การเข้าถึงฉุกเฉิน"},
