@@ -53,6 +53,11 @@ func Run(t *testing.T, open Factory) {
 		{"RecordSameTransaction", testRecordSameTransaction},
 		{"Sessions", testSessions},
 		{"BreakGlass", testBreakGlass},
+		{"MatchKeys", testMatchKeys},
+		{"IdentityQueue", testIdentityQueue},
+		{"LinkedSets", testLinkedSets},
+		{"ReviewQueue", testReviewQueue},
+		{"CompartmentLinked", testCompartmentLinked},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
