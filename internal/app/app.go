@@ -138,6 +138,8 @@ func (a *App) Routes(e *echo.Echo) {
 	h("GET", "/app/patient/:id/export", a.export, signed...)
 	h("GET", "/app/patient/:id/card", a.card, signed...)
 	h("GET", "/app/patient/:id/summary", a.summary, signed...)
+	h("GET", "/app/review", a.review, signed...)
+	h("POST", "/app/identity/:decision", a.decide, signed...)
 	h("GET", "/app/*", a.notFound)
 }
 

@@ -401,6 +401,26 @@ func TestBrowser(t *testing.T) {
 		u.shot("card-km")
 	})
 
+	t.Run("IdentityReview", func(t *testing.T) {
+		e := newEnv(t, envOpts{})
+		twinID := e.createTwin()
+		u := newUI(t, browser, e.srv.URL, axe)
+		u.signIn("steward")
+		u.do(chromedp.Click(chromedp.CSS(`.account a[href="/app/review"]`)), chromedp.WaitVisible(chromedp.CSS(".pair")))
+		if got := u.text(".pair"); !strings.Contains(got, "KHM-MHA-2024-0999") || !strings.Contains(got, "N01234567") || !strings.Contains(got, "Birth date agree") {
+			t.Errorf("the pair: %s", got)
+		}
+		u.checkA11y("identity review")
+		u.shot("review-en")
+		u.do(chromedp.SendKeys(chromedp.CSS("#reason-0"), "Same passport photo"), chromedp.Click(chromedp.CSS(`button[formaction="/app/identity/link"]`)),
+			chromedp.WaitVisible(chromedp.CSS(".notice")))
+		u.open("/app/patient/"+e.dara, "#linked-title")
+		if got := u.text("#linked-title ~ ul"); !strings.Contains(got, "KHM-MHA-2024-0999") {
+			t.Errorf("linked records: %s", got)
+		}
+		_ = twinID
+	})
+
 	t.Run("PhoneScreen", func(t *testing.T) {
 		u := newUI(t, browser, base, axe)
 		u.do(chromedp.EmulateViewport(390, 844))

@@ -60,13 +60,14 @@ func (a *App) search(c echo.Context) error {
 		q.Set("identifier", ident)
 	} else {
 		v.ByName = true
-		if ms, ok, err := a.matchPatients(ctx, v.Q, v.Year); err != nil {
+		// The matcher finds names spelt differently in any script; the
+		// name parameter then adds records whose names begin with what was
+		// typed, so neither way of finding someone is lost.
+		ms, ok, err := a.matchPatients(ctx, lang, v.Q, v.Year)
+		if err != nil {
 			return a.fail(c, err)
-		} else if ok {
-			v.Fuzzy = true
-			v.Results = ms
-			return a.render(c, http.StatusOK, "search", T(lang, "search.title"), v)
 		}
+		v.Fuzzy, v.Results = ok, ms
 		for _, w := range strings.Fields(v.Q) {
 			q.Add("name", w)
 		}
@@ -79,11 +80,20 @@ func (a *App) search(c echo.Context) error {
 		return a.fail(c, err)
 	}
 	for _, body := range matches(res.Body) {
-		if p, err := personOf(lang, body, a.now()); err == nil {
+		if p, err := personOf(lang, body, a.now()); err == nil && !hasPerson(v.Results, p.ID) {
 			v.Results = append(v.Results, p)
 		}
 	}
 	return a.render(c, http.StatusOK, "search", T(lang, "search.title"), v)
+}
+
+func hasPerson(ps []Person, id string) bool {
+	for _, p := range ps {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // identifierQuery tells an identifier from a name: identifiers carry
@@ -176,6 +186,8 @@ func (a *App) searchAll(ctx context.Context, base, typ string, q url.Values) ([]
 type personView struct {
 	Record
 	Linked        []string
+	LinkedPeople  []Person
+	Steward       bool
 	Truncated     bool
 	MaxEntries    int
 	MayBreakGlass bool
@@ -222,6 +234,8 @@ func (a *App) person(c echo.Context) error {
 		return a.fail(c, err)
 	}
 	v.Truncated, v.MaxEntries = t1 || t2, maxRecordEntries
+	v.LinkedPeople = a.linkedPeople(ctx, lang, base, ids)
+	v.Steward = isSteward(ctx) && a.identityOn()
 	var ve, re []Event
 	v.Vaccines, ve = vaccinations(lang, imms)
 	v.Results, re = results(lang, obs)
@@ -439,13 +453,6 @@ func (a *App) linkedSet(ctx context.Context, id string) ([]string, error) {
 		return a.links.LinkedSet(ctx, id)
 	}
 	return []string{id}, nil
-}
-
-// matchPatients is the fuzzy name search ($match, CONTRACTS §2); ok is
-// false until the identity service lands, and the page searches names
-// with the name parameter instead.
-func (a *App) matchPatients(_ context.Context, _, _ string) ([]Person, bool, error) {
-	return nil, false, nil
 }
 
 func restRead(base, id string) rest.Request {

@@ -24,7 +24,9 @@ type page struct {
 	User  string
 	Dev   bool
 	CSRF  string
-	View  any
+	// Steward shows the identity review in the header.
+	Steward bool
+	View    any
 }
 
 // T translates for the page's language.
@@ -45,7 +47,8 @@ func (a *App) parseTemplates() error {
 			continue
 		}
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
-			"inc": func(i int) int { return i + 1 },
+			"inc":       func(i int) int { return i + 1 },
+			"pairSides": func(p pairView) []Person { return []Person{p.A, p.B} },
 		}).ParseFS(templateFS, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("app: template %s: %w", base, err)
@@ -64,6 +67,7 @@ func (a *App) render(c echo.Context, status int, name, title string, view any) e
 		if p.User == "" {
 			p.User = s.user.Subject
 		}
+		p.Steward = isSteward(c.Request().Context()) && a.identityOn()
 	}
 	if pre, ok := c.Get("preCSRF").(string); ok {
 		p.CSRF = pre

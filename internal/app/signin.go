@@ -61,7 +61,7 @@ type DevRole struct {
 var DevRoles = []DevRole{
 	{"clinic", "user/Patient.rs user/Immunization.rs user/Observation.rs " + auth.BreakGlassScope},
 	{"clinician", "user/Patient.rs user/Immunization.rs user/Observation.rs " + auth.LabelScopePrefix + "*"},
-	{"steward", "user/Patient.cruds user/Immunization.rs user/Observation.rs"},
+	{"steward", "user/Patient.rs user/Immunization.rs user/Observation.rs " + auth.IdentityScope},
 	{"auditor", "user/Patient.rs user/AuditEvent.rs user/Provenance.rs " + auth.LabelScopePrefix + "*"},
 }
 
