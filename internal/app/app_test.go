@@ -488,3 +488,22 @@ func TestDocumentsLightUp(t *testing.T) {
 		}
 	}
 }
+
+// A doubted identifier (CONTRACTS §7: kept under the doubtful-identifier
+// system with the system it was meant for) is shown under that system's
+// name, marked doubtful.
+func TestDoubtfulIdentifierShown(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	body := `{"resourceType":"Patient","name":[{"family":"KEO","given":["VIBOL"]}],"birthDate":"1985",
+	 "identifier":[{"extension":[{"url":"https://mekong-fhir.github.io/fhir/StructureDefinition/identifier-doubt",
+	   "extension":[{"url":"system","valueUri":"https://terms.sil-th.org/id/th-cid"},{"url":"reason","valueString":"check digit"}]}],
+	   "system":"https://mekong-fhir.github.io/fhir/sid/doubtful-identifier","value":"1234567890123"}]}`
+	res, err := e.svc.Create(context.Background(), rest.Request{Base: e.srv.URL + "/fhir", Type: "Patient", Body: []byte(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("clinic")
+	_, page := b.get("/app/patient/" + res.Version.ID)
+	wantIn(t, page, "Thai ID 1234567890123 doubtful")
+}

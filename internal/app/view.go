@@ -86,25 +86,10 @@ type Record struct {
 	// shown as a count.
 }
 
-type extension = mapping.Extension
-
-const extIdentifierDoubt = "https://mekong-fhir.github.io/fhir/StructureDefinition/identifier-doubt"
-
-// patientJSON is the part of a Patient the page reads beyond mapping.Patient.
-type patientJSON struct {
-	mapping.Patient
-	Identifier []struct {
-		mapping.Identifier
-		Extension []extension `json:"extension,omitempty"`
-	} `json:"identifier"`
-	Meta *struct {
-		Source string `json:"source"`
-	} `json:"meta"`
-}
 
 // personOf builds the banner of a Patient.
 func personOf(lang string, body []byte, now time.Time) (Person, error) {
-	var p patientJSON
+	var p mapping.Patient
 	if err := json.Unmarshal(body, &p); err != nil {
 		return Person{}, err
 	}
@@ -152,16 +137,15 @@ func personOf(lang string, body []byte, now time.Time) (Person, error) {
 		if id.Value == "" {
 			continue
 		}
-		doubt := false
-		for _, e := range id.Extension {
-			doubt = doubt || e.URL == extIdentifierDoubt
-		}
-		out.Idents = append(out.Idents, Ident{Label: identLabel(lang, id.System), Value: id.Value, Doubtful: doubt})
-		if s := sourceOfSystem(id.System); s != "" {
+		// A doubted identifier (CONTRACTS §7) is shown under the system
+		// its source meant, marked doubtful; it never names a nationality.
+		system := id.MeantSystem()
+		out.Idents = append(out.Idents, Ident{Label: identLabel(lang, system), Value: id.Value, Doubtful: id.IsDoubtful()})
+		if s := sourceOfSystem(system); s != "" {
 			sources[s] = true
 		}
-		if out.Nationality == "" {
-			if c := mapping.PassportCountry(id.System); c != "" {
+		if out.Nationality == "" && !id.IsDoubtful() {
+			if c := mapping.PassportCountry(system); c != "" {
 				out.Nationality = countryName(lang, c)
 			}
 		}
