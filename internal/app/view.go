@@ -86,7 +86,6 @@ type Record struct {
 	// shown as a count.
 }
 
-
 // personOf builds the banner of a Patient.
 func personOf(lang string, body []byte, now time.Time) (Person, error) {
 	var p mapping.Patient
