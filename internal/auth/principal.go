@@ -176,6 +176,19 @@ func (p *Principal) MaySee(label string) bool {
 	return false
 }
 
+// MayBreakGlass reports whether p's scopes include BreakGlassScope.
+func (p *Principal) MayBreakGlass() bool {
+	if p == nil || p.Unauthenticated {
+		return false
+	}
+	for _, s := range p.RawScopes {
+		if s == BreakGlassScope {
+			return true
+		}
+	}
+	return false
+}
+
 // IdentitySteward reports whether p holds the identity steward's scope
 // (IdentityScope).
 func (p *Principal) IdentitySteward() bool {

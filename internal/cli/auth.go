@@ -46,11 +46,13 @@ var errNoAuth = errors.New("no authentication configured: give --auth-config FIL
 
 // authSetup is what serve needs from the auth flags.
 type authSetup struct {
-	authenticator     auth.Authenticator
-	rateLimit         *auth.RateLimit
-	policy            rest.Policy
-	tokenEndpoint     string
+	authenticator auth.Authenticator
+	rateLimit     *auth.RateLimit
+	policy        rest.Policy
+	tokenEndpoint string
+	// authorizeEndpoint and clinic configure the clinic page's sign-in (app.go).
 	authorizeEndpoint string
+	clinic            *auth.ClinicAppConfig
 }
 
 // setupAuth builds the authenticator serve runs with. It never returns an
@@ -101,7 +103,11 @@ func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.
 		return nil, err
 	}
 	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint,
-		authorizeEndpoint: cfg.AuthorizeEndpoint}
+		authorizeEndpoint: cfg.AuthorizeEndpoint, clinic: cfg.ClinicApp}
+	if cfg.ClinicApp != nil {
+		s.policy.BreakGlassFor = time.Duration(cfg.ClinicApp.BreakGlassDuration)
+		s.policy.ClinicAccessLog = cfg.ClinicApp.ClinicAccessLog
+	}
 	if s.rateLimit == nil {
 		rl := defaultRateLimit
 		s.rateLimit = &rl

@@ -109,10 +109,14 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	svc.EnableHealthCards(cards, db)
 	m := newMetrics(db)
 	bulkSvc := newBulkService(cmd, db, svc, log, m)
+	clinic, err := clinicApp(cmd, as, svc, db, mappings, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
 		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint,
-		AuthorizeEndpoint: as.authorizeEndpoint, Metrics: m}, svc, db, log)
+		AuthorizeEndpoint: as.authorizeEndpoint, Metrics: m, App: clinic}, svc, db, log)
 	defer serveMetrics(mln, m, log)()
 	tr, err := newTracing(ctx, cmd)
 	if err != nil {
@@ -130,7 +134,7 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("mekong serving", slog.String("url", "http://"+ln.Addr().String()+"/fhir"),
+	log.Info("mekong serving", slog.String("url", "http://"+ln.Addr().String()+"/fhir"), slog.String("clinic_page", "http://"+ln.Addr().String()+"/app"),
 		slog.String("db", backend.Redact(dbURL)), slog.Int("migrations_applied", applied), slog.String("version", Version))
 
 	errc := make(chan error, 1)
@@ -139,6 +143,7 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	// committed batches and is resumed when its lease runs out.
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); bulkSvc.Run(ctx) }()
+	go purgeSessions(ctx, clinic, log)
 	defer func() { <-workerDone }()
 	// The identity linker works the queue of Patient writes (internal/rest/identity_linker.go).
 	linkerDone := make(chan struct{})

@@ -27,6 +27,8 @@ type Service struct {
 	reg    *search.Registry
 	types  map[string]bool
 	audit  *audit.Builder
+	// grants are the break-the-glass grants (nil: a store without them).
+	grants store.BreakGlass
 	// NewID assigns ids to created resources.
 	NewID func() string
 	// Policy says which labels are restricted and which resources are
@@ -55,6 +57,7 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID),
 		ReferentialIntegrity: true}
 	svc.store = &recorder{Store: s, svc: svc}
+	svc.grants, _ = s.(store.BreakGlass)
 	svc.ident = newIdentity(s)
 	return svc
 }

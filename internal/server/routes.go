@@ -87,6 +87,12 @@ func (s *Server) routes() {
 	s.healthCardRoutes(f, &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{sourceFormats, s.negotiate, s.authenticate, s.throttle}})
 	// Unknown paths get echo's 404 and a wrong method its 405; handleError
 	// renders both as OperationOutcomes.
+
+	// The clinic page (internal/app): HTML at /app, calling the same
+	// interactions as the routes above, audited by auditTrail like them.
+	if s.cfg.App != nil {
+		s.cfg.App.Routes(e)
+	}
 }
 
 // fhirRoutes adds routes under the FHIR base with the FHIR middleware.

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/app"
 	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
@@ -60,6 +61,8 @@ type Config struct {
 	// and is served at GET /metrics to tokens with the scope
 	// mekong/metrics; nil records nothing and serves no /metrics.
 	Metrics *metrics.Metrics
+	// App is the clinic page served at /app; nil serves none.
+	App *app.App
 }
 
 // maxClients bounds the per-client rate limiters kept in memory.

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Factory) {
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
 		{"DanglingReferences", testDanglingReferences},
+		{"Sessions", testSessions},
+		{"BreakGlass", testBreakGlass},
 		{"MatchKeys", testMatchKeys},
 		{"IdentityQueue", testIdentityQueue},
 		{"LinkedSets", testLinkedSets},
