@@ -102,33 +102,14 @@ func (p *Parser) Parse(body []byte) (*Resource, error) {
 	if err != nil {
 		return nil, scanError(err)
 	}
-	r := &Resource{}
-	for _, m := range members {
-		switch m.Name {
-		case "resourceType":
-			if err := json.Unmarshal(m.Value, &r.Type); err != nil {
-				return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "resourceType must be a string").At("resourceType")
-			}
-		case "id":
-			if err := json.Unmarshal(m.Value, &r.ID); err != nil {
-				return nil, outcome.New(http.StatusBadRequest, outcome.CodeValue, "id must be a string")
-			}
-		case "meta":
-			meta, err := objectMembers(m.Value)
-			if err != nil {
-				return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "meta must be an object")
-			}
-			for _, mm := range meta {
-				switch mm.Name {
-				case "versionId", "lastUpdated", "_versionId", "_lastUpdated":
-					// The server owns these (https://hl7.org/fhir/R4/resource.html#Meta).
-				default:
-					r.meta = append(r.meta, mm)
-				}
-			}
-		default:
-			r.members = append(r.members, m)
-		}
+	r, bad := split(members)
+	switch bad {
+	case "resourceType":
+		return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "resourceType must be a string").At("resourceType")
+	case "id":
+		return nil, outcome.New(http.StatusBadRequest, outcome.CodeValue, "id must be a string")
+	case "meta":
+		return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "meta must be an object")
 	}
 	if r.ID != "" && !ValidID(r.ID) {
 		return nil, outcome.New(http.StatusBadRequest, outcome.CodeValue,

@@ -17,6 +17,12 @@ const (
 	// "mekong/label.HIV", "mekong/label.R", "mekong/label.V",
 	// "mekong/label.TB", or "mekong/label.*" for all of them.
 	LabelScopePrefix = "mekong/label."
+	// IdentityScope makes the caller an identity steward: it may read the
+	// review queue of probable matches and decide which Patients are one
+	// person (Patient/$identity-link, $identity-unlink), always with a
+	// reason. It grants no access to data by itself: the Patients decided on
+	// must also be readable with the token's resource scopes.
+	IdentityScope = "mekong/identity"
 )
 
 // LabelScopes maps the names of label permissions to the labels they

@@ -8,6 +8,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -173,6 +174,15 @@ func (p *Principal) MaySee(label string) bool {
 		}
 	}
 	return false
+}
+
+// IdentitySteward reports whether p holds the identity steward's scope
+// (IdentityScope).
+func (p *Principal) IdentitySteward() bool {
+	if p == nil {
+		return false
+	}
+	return p.Unauthenticated || slices.Contains(p.RawScopes, IdentityScope)
 }
 
 type principalKey struct{}

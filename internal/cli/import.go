@@ -58,7 +58,7 @@ func importCommand() *ucli.Command {
 			&ucli.IntFlag{Name: "batch", Value: 1000, Usage: "lines per transaction"},
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 				Usage: "zone for dates without a timezone when indexing, as for serve"},
-		}, logFlags()...),
+		}, append(identityFlags(), logFlags()...)...),
 		Action: runImport,
 	}
 }
@@ -113,8 +113,12 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
+	svc := rest.New(db, parser, reg)
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 	env := &importEnv{
-		im:      &bulk.Importer{Svc: rest.New(db, parser, reg), Store: db, BatchSize: cmd.Int("batch")},
+		im:      &bulk.Importer{Svc: svc, Store: db, BatchSize: cmd.Int("batch")},
 		log:     log,
 		stderr:  cmd.Root().ErrWriter,
 		errPath: cmd.String("errors"),
@@ -135,6 +139,9 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 		if err := load(ctx, env, f); err != nil {
 			return fmt.Errorf("import: %s: %w", f, err)
 		}
+	}
+	if err := linkWritten(ctx, svc, log); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	c := env.total()
 	elapsed := time.Since(env.began)

@@ -99,7 +99,7 @@ func ingestCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			timezoneFlag(),
 			&ucli.StringFlag{Name: "report", Usage: "write the full report as JSON to this file"},
-		}, logFlags()...),
+		}, append(identityFlags(), logFlags()...)...),
 		Action: runIngest,
 	}
 }
@@ -124,11 +124,17 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer db.Close()
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	began := time.Now()
 	progress, done := ingestProgress(cmd.Root().ErrWriter, log, len(res.Persons))
 	rep, err := ingest.Ingest(ctx, svc, "", format, res, progress)
 	done()
 	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	if err := linkWritten(ctx, svc, log); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	log.Info("ingest done", slog.String("format", format), slog.Int("persons", rep.Persons), slog.Int("stored", rep.Stored),

@@ -37,7 +37,7 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), logFlags()...)...),
+		}, append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), identityFlags()...), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -86,6 +86,9 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	svc.EnableHealthCards(cards, db)
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	bulkSvc := newBulkService(cmd, db, svc, log)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
@@ -107,6 +110,10 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); bulkSvc.Run(ctx) }()
 	defer func() { <-workerDone }()
+	// The identity linker works the queue of Patient writes (internal/rest/identity_linker.go).
+	linkerDone := make(chan struct{})
+	go func() { defer close(linkerDone); svc.RunLinker(ctx, log) }()
+	defer func() { <-linkerDone }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

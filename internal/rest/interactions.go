@@ -257,6 +257,10 @@ func (s *Service) prepare(ctx context.Context, w *store.Write, res *resource.Res
 		}
 	}
 	label(res, s.Policy.Labeling)
+	if s.ident != nil && res.Type == store.LinkedType && w.Method != store.MethodPatch {
+		// A patch keeps its links itself (patchIn): it starts from the current version.
+		keepLinks(res, s.priorContent(ctx, w))
+	}
 	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
 	ix, err := s.index(res, w.ID)
 	if err != nil {
@@ -271,7 +275,26 @@ func (s *Service) index(res *resource.Resource, id string) (*search.Index, error
 	if err != nil {
 		return nil, err
 	}
-	return s.reg.Extract(res.Type, m)
+	ix, err := s.reg.Extract(res.Type, m)
+	if err != nil {
+		return nil, err
+	}
+	ix.Tokens = append(ix.Tokens, s.matchKeys(res, id)...)
+	return ix, nil
+}
+
+// priorContent is the current content of the resource an update with a
+// known id replaces (nil for a create, a conditional update, or a resource
+// the caller cannot see, whose write fails anyway).
+func (s *Service) priorContent(ctx context.Context, w *store.Write) []byte {
+	if w.Method != store.MethodPut || w.ID == "" {
+		return nil
+	}
+	v, err := s.store.Read(ctx, w.Type, w.ID)
+	if err != nil || v.Deleted {
+		return nil
+	}
+	return v.Content
 }
 
 // Prepare is the check and indexing every write goes through, for writers
@@ -293,6 +316,9 @@ func (s *Service) Prepare(body []byte, id string) (*resource.Resource, *search.I
 	}
 	// Bulk data is labelled like data written one by one, before indexing.
 	label(res, s.Policy.Labeling)
+	if s.ident != nil {
+		keepLinks(res, nil) // the importer keeps a stored Patient's links (KeepLinks)
+	}
 	ix, err := s.index(res, id)
 	if err != nil {
 		return nil, nil, err

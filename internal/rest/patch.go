@@ -182,6 +182,9 @@ func (s *Service) patchIn(ctx context.Context, tx store.Tx, job patchJob) (*stor
 	// Conditional on the version patched, whatever the client sent: a
 	// write in between must not be overwritten.
 	w := store.Write{Type: job.typ, ID: job.id, Method: store.MethodPatch, Tenant: job.tenant, IfMatch: cur.VersionID}
+	if s.ident != nil {
+		keepLinks(res, cur.Content) // a patch cannot change the links the server maintains
+	}
 	if err := s.prepare(ctx, &w, res); err != nil {
 		return nil, err
 	}

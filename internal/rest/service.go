@@ -34,6 +34,9 @@ type Service struct {
 	Policy Policy
 	// cards issues and verifies SMART Health Cards (EnableHealthCards).
 	cards *cardService
+	// ident links the records of one person (identity.go); nil when the
+	// store keeps no identity links.
+	ident *identity
 }
 
 // New returns a service for the registry's resource types, plus the
@@ -46,6 +49,7 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	}
 	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID)}
 	svc.store = &recorder{Store: s, svc: svc}
+	svc.ident = newIdentity(s)
 	return svc
 }
 

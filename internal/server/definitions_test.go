@@ -222,7 +222,7 @@ func TestCapabilityListsMappings(t *testing.T) {
 	check("ConceptMap interactions", interactions["ConceptMap"], "read", "search-type")
 	check("StructureDefinition interactions", interactions["StructureDefinition"], "read", "search-type")
 	check("ConceptMap operations", ops["ConceptMap"], "translate")
-	check("Patient operations", ops["Patient"], "validate", "everything", "export-source")
+	check("Patient operations", ops["Patient"], "validate", "everything", "match", "identity-link", "identity-unlink", "identity-review", "export-source")
 	check("Observation operations", ops["Observation"], "validate")
 	check("system operations", ops["[base]"],
 		"convert https://mekong-fhir.github.io/fhir/OperationDefinition/convert",

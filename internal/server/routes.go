@@ -44,6 +44,16 @@ func (s *Server) routes() {
 	r.operation(f, "GET", "/:type/:id/$everything", everythingOperation, s.everything)
 	s.bulkRoutes(&fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.authenticate, s.throttle}})
 
+	// Identity (identity.go): $match, and the steward's review queue and
+	// decisions. Static paths beat /:type and /:type/:id, so they coexist.
+	if s.svc.IdentityEnabled() {
+		r.operation(f, "POST", "/Patient/$match", matchOperation, s.match)
+		r.operation(f, "POST", "/Patient/$identity-link", identityLinkOperation, s.identityLink)
+		r.operation(f, "POST", "/Patient/$identity-unlink", identityUnlinkOperation, s.identityUnlink)
+		r.operation(f, "GET", "/Patient/$identity-review", identityReviewOperation, s.identityReview)
+		f.Add("GET", "/Patient/:id/$identity-review", s.identityReview)
+	}
+
 	// Source-system mappings (sources.go): their bodies and answers are CSV,
 	// ZIP or tracker JSON, so sourceFormats lifts the FHIR JSON checks.
 	src := &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{sourceFormats, s.negotiate, s.authenticate, s.throttle}}

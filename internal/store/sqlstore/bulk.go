@@ -111,7 +111,13 @@ func (db *DB) insertNew(ctx context.Context, batch []store.NewResource) error {
 	for i := range batch {
 		all[i] = indexed{typ: batch[i].Type, id: batch[i].ID, ix: batch[i].Index}
 	}
-	if err := db.insertIndex(ctx, tx, all, nil); err != nil {
+	var queued [][]any
+	for i := range batch {
+		if batch[i].Type == store.LinkedType {
+			queued = append(queued, []any{batch[i].ID})
+		}
+	}
+	if err := db.insertIndex(ctx, tx, all, nil, queued); err != nil {
 		return err
 	}
 	// Access tags (labels, patients) make loaded data as restricted as

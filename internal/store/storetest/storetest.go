@@ -51,6 +51,11 @@ func Run(t *testing.T, open Factory) {
 		{"HealthCards", testHealthCards},
 		{"Access", testAccess},
 		{"RecordSameTransaction", testRecordSameTransaction},
+		{"MatchKeys", testMatchKeys},
+		{"IdentityQueue", testIdentityQueue},
+		{"LinkedSets", testLinkedSets},
+		{"ReviewQueue", testReviewQueue},
+		{"CompartmentLinked", testCompartmentLinked},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
