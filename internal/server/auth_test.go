@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mekong-fhir/mekong/internal/auth"
+	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 	"github.com/mekong-fhir/mekong/internal/store"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
@@ -21,7 +22,7 @@ type authAPI struct {
 	mint func(scope, patient string) string
 }
 
-func newAuthAPI(t *testing.T, st store.Store, cfg server.Config) *authAPI {
+func newAuthAPI(t *testing.T, st store.Store, cfg server.Config, opts ...func(*rest.Service)) *authAPI {
 	t.Helper()
 	dir := t.TempDir()
 	key, _, err := auth.DevKey(dir)
@@ -33,7 +34,7 @@ func newAuthAPI(t *testing.T, st store.Store, cfg server.Config) *authAPI {
 		t.Fatal(err)
 	}
 	cfg.Auth = v
-	return &authAPI{api: newAPI(t, st, cfg), mint: func(scope, patient string) string {
+	return &authAPI{api: newAPI(t, st, cfg, opts...), mint: func(scope, patient string) string {
 		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, ClientID: "client-" + scope + patient})
 		if err != nil {
 			t.Fatal(err)

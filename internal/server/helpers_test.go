@@ -48,10 +48,15 @@ var registry = func() *search.Registry {
 	return r
 }()
 
-func newAPI(t *testing.T, st store.Store, cfg server.Config) *api {
+// newAPI serves st; opts configure the service before the server is built
+// (health cards, a matcher).
+func newAPI(t *testing.T, st store.Store, cfg server.Config, opts ...func(*rest.Service)) *api {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	svc := rest.New(st, parser, registry)
+	for _, o := range opts {
+		o(svc)
+	}
 	h := server.New(cfg, svc, st, slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
