@@ -220,3 +220,44 @@ func TestTwoInstancesOneIssuer(t *testing.T) {
 		t.Fatalf("instances publish different keys:\n%s\n%s", j1, j2)
 	}
 }
+
+// A card covers the person: issuing for one Patient of a linked set puts
+// in the vaccinations recorded on the others (CONTRACTS §2, LinkedSet).
+func TestHealthCardsIssueLinkedSet(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			var svc *rest.Service
+			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{}, func(s *rest.Service) {
+				s.SetIdentity(gradeEngine{}, rest.IdentityOptions{})
+				svc = s
+			})
+			tok := a.mint("user/*.cruds mekong/label.*", "")
+			a.want(a.as(tok, "PUT", "/Patient/kh", `{"resourceType":"Patient","id":"kh","name":[{"family":"Sok","given":["Dara"]}],"birthDate":"1990-04-01"}`), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Immunization/kh1", imm("kh1", "kh")), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Patient/th", `{"resourceType":"Patient","id":"th","name":[{"family":"Sok","given":["Dara"]}],"birthDate":"1990-04-01"}`), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Immunization/th1", strings.Replace(imm("th1", "th"), "2021-07-02", "2021-09-30", 1)), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Patient/other", `{"resourceType":"Patient","id":"other","name":[{"family":"Chan","given":["Vanna"]}],"birthDate":"1995-02-11"}`), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Immunization/o1", imm("o1", "other")), http.StatusCreated)
+			links := func() []string {
+				_, l := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/kh/$health-cards-issue", issueParams("Immunization")), http.StatusOK))
+				var hosted []string
+				for _, x := range l {
+					hosted = append(hosted, strings.TrimPrefix(x[1], a.base+"/"))
+				}
+				return hosted
+			}
+			// Before the linker has run: kh alone.
+			if got := strings.Join(links(), " "); got != "Patient/kh Immunization/kh1" {
+				t.Errorf("unlinked: %s", got)
+			}
+			if _, err := svc.DrainLinks(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			// Linked: both records' vaccinations, under one Patient (resource:0); never the other person's.
+			if got := strings.Join(links(), " "); got != "Patient/kh Immunization/kh1 Immunization/th1" {
+				t.Errorf("linked: %s", got)
+			}
+		})
+	}
+}
