@@ -34,7 +34,7 @@ func healthCardFlags() []ucli.Flag {
 
 func trustedIssuersFlag() *ucli.StringFlag {
 	return &ucli.StringFlag{Name: "trusted-issuers", Sources: ucli.EnvVars("MEKONG_TRUSTED_ISSUERS"),
-		Usage: "JSON file of trusted SMART Health Card issuers (see docs/trusted-issuers.example.json)"}
+		Usage: "JSON file of trusted SMART Health Card issuers (see examples/cards/trusted-issuers.json)"}
 }
 
 // healthCardConfig reads the flags.
