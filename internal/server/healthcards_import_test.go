@@ -40,6 +40,7 @@ const (
 // grades matches with the test double of the matcher (gradeEngine).
 type cardPair struct {
 	a, b  *authAPI
+	aSvc  *rest.Service
 	bSvc  *rest.Service
 	bDB   store.Store
 	trust *trust.Store
@@ -47,7 +48,8 @@ type cardPair struct {
 
 func newCardPair(t *testing.T, b storetest.Backend, bCfg rest.HealthCardConfig) *cardPair {
 	t.Helper()
-	p := &cardPair{a: newCardAPI(t, b.Open(t), rest.HealthCardConfig{})}
+	p := &cardPair{}
+	p.a = newCardAPI(t, b.Open(t), rest.HealthCardConfig{}, func(svc *rest.Service) { p.aSvc = svc })
 	tr, err := trust.New(&trust.Config{
 		Issuers:  []trust.IssuerConfig{{Iss: p.a.base, Name: "Kampong Cham provincial gateway"}},
 		CacheFor: trust.Duration(time.Nanosecond), // every import sees the issuer's current keys and revocations
@@ -422,6 +424,16 @@ func TestImportHealthCardRefused(t *testing.T) {
 			is := p.b.want(p.b.as(importer, "POST", "/$import-health-card", importBody(jws)), http.StatusUnprocessableEntity).issue(t)
 			if d := is["diagnostics"].(string); !strings.Contains(d, "revoked by the issuer") {
 				t.Errorf("revoked: %v", is)
+			}
+			// A key removed from a's JWKS (mekong health-cards remove-key, for a
+			// compromised key): a card it signed, though not revoked, is refused.
+			fresh := p.issue(t, "p1", issueParams("Immunization"))
+			if _, err := p.aSvc.RemoveHealthCardKey(t.Context(), parsed.Header.Kid, "compromised"); err != nil {
+				t.Fatal(err)
+			}
+			is = p.b.want(p.b.as(importer, "POST", "/$import-health-card", importBody(fresh)), http.StatusUnprocessableEntity).issue(t)
+			if d := is["diagnostics"].(string); !strings.Contains(d, "has no key "+parsed.Header.Kid) {
+				t.Errorf("removed key: %v", is)
 			}
 			if got := p.stored(t); got != empty {
 				t.Errorf("refused cards stored something: %s, then %s", empty, got)
