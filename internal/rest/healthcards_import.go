@@ -47,8 +47,9 @@ func (s *Service) ImportHealthCard(ctx context.Context, r Request) (*Response, e
 		return nil, err
 	}
 	// One event for the operation, whatever its end (the writes have their
-	// own); without it a refusal would be recorded as a transaction.
-	ev := audit.Event{Action: audit.ActionCreate, Interaction: "operation", Query: "$import-health-card"}
+	// own), naming it and the holder; without it a refusal would be recorded
+	// as a transaction.
+	ev := audit.Event{Action: audit.ActionExecute, Interaction: "operation", Query: "$import-health-card"}
 	defer func() { audit.Note(ctx, ev) }()
 	for _, typ := range importTypes {
 		if _, err := s.authorize(ctx, typ, auth.Create); err != nil {
@@ -78,12 +79,17 @@ func (s *Service) ImportHealthCard(ctx context.Context, r Request) (*Response, e
 		return nil, outcome.Unprocessable(outcome.CodeNotSupported, "the card holds no Immunization or Observation about its Patient to import%s; nothing was imported",
 			strings.Join(append([]string{""}, why...), "; ")).At("verifiableCredential")
 	}
-	holder, err := s.cardHolder(ctx, r, contents)
+	holder, err := s.cardHolder(ctx, r, res, contents)
 	if holder != nil && holder.id != "" {
 		ev.Patients = []string{holder.id}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if holder.how == "issued-here" {
+		// What the card holds was read from this server's records of this
+		// person: storing it again would duplicate them.
+		return &Response{Status: http.StatusOK, Body: (&cardImport{patientID: holder.id}).parameters(res, contents, holder)}, nil
 	}
 	done, err := s.storeCard(ctx, r, res, contents, holder)
 	if err != nil {
@@ -185,7 +191,9 @@ type holderOf struct {
 	// id is the Patient's id; "" when the import creates it.
 	id string
 	// how: "identified" (by the holder identifier an earlier import gave),
-	// "matched" (a certain match of the identity matcher) or "created".
+	// "issued-here" (a card this server issued for this Patient: its
+	// content is here already), "matched" (a certain match of the identity
+	// matcher) or "created".
 	how   string
 	grade string
 	score float64
@@ -197,7 +205,7 @@ const importCandidates = 10
 // cardHolder finds the card's holder among the Patients the caller may
 // search; an error when the matcher finds candidates none of which is
 // certain.
-func (s *Service) cardHolder(ctx context.Context, r Request, c *healthcard.Contents) (*holderOf, error) {
+func (s *Service) cardHolder(ctx context.Context, r Request, res *healthcard.Result, c *healthcard.Contents) (*holderOf, error) {
 	sctx, err := s.authorize(ctx, "Patient", auth.Search)
 	if err != nil {
 		return nil, err
@@ -225,6 +233,9 @@ func (s *Service) cardHolder(ctx context.Context, r Request, c *healthcard.Conte
 		}
 		return nil, err
 	}
+	if id, err := s.issuedHere(ctx, r, res, cands); err != nil || id != "" {
+		return &holderOf{id: id, how: "issued-here"}, err
+	}
 	var certain []MatchCandidate
 	for _, m := range cands {
 		if m.Grade == "certain" {
@@ -244,6 +255,28 @@ func (s *Service) cardHolder(ctx context.Context, r Request, c *healthcard.Conte
 		return &holderOf{how: "created"}, nil
 	}
 	return nil, candidatesError(cands, len(certain))
+}
+
+// issuedHere finds, among the matcher's candidates, the Patient this server
+// issued a card for: its rid is that Patient's (RID of this database's
+// secret, the card's kid and the Patient id), which no other Patient's can
+// be. "" when the card is another issuer's, has no rid, or was issued for
+// none of them.
+func (s *Service) issuedHere(ctx context.Context, r Request, res *healthcard.Result, cands []MatchCandidate) (string, error) {
+	rid := res.JWS.Claims.VC.RID
+	if res.Issuer != s.HealthCardIssuer(r.Base) || rid == "" || len(cands) == 0 || s.cards.keys.db == nil {
+		return "", nil
+	}
+	secret, err := s.cards.keys.secret(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cands {
+		if healthcard.RID(secret, res.JWS.Header.Kid, c.Version.ID) == rid {
+			return c.Version.ID, nil
+		}
+	}
+	return "", nil
 }
 
 // candidatesError reports the Patients that may be the card's holder. The

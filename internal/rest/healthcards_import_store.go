@@ -291,6 +291,10 @@ func (d *cardImport) parameters(res *healthcard.Result, c *healthcard.Contents, 
 	for _, p := range d.provenances {
 		add(map[string]any{"name": "provenance", "valueReference": ref(p)})
 	}
+	if h.how == "issued-here" {
+		add(map[string]any{"name": "outcome", "resource": json.RawMessage(outcome.JSON(outcome.Info(
+			"this server issued the card from the records of Patient/%s, which hold what it says: nothing was imported", d.patientID)))})
+	}
 	ps = append([]map[string]any{{"name": "result", "valueCode": result}}, ps...)
 	out, _ := json.Marshal(map[string]any{"resourceType": "Parameters", "parameter": ps})
 	return out

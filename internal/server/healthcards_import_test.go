@@ -286,6 +286,18 @@ func TestImportHealthCardRoundTrip(t *testing.T) {
 			if v := p.b.want(p.b.as(admin, "GET", "/Patient/"+first.patient, ""), http.StatusOK).json(t)["meta"].(map[string]any)["versionId"]; v != "1" {
 				t.Errorf("the Patient has version %v", v)
 			}
+
+			// The card back at the server that issued it: its rid is p1's, and
+			// what it holds is p1's records: nothing is stored twice.
+			aTok := p.a.mint(adminScopes, "")
+			home := importedOf(t, p.a.want(p.a.as(p.a.mint(importScopes, ""), "POST", "/$import-health-card", importBody(jws)), http.StatusOK))
+			if home.result != "unchanged" || home.found != "issued-here" || home.patient != "p1" || len(home.resources) != 0 ||
+				!bytes.Contains(home.raw, []byte("this server issued the card")) {
+				t.Errorf("own card at home: %s", home.raw)
+			}
+			if n := count(t, p.a, aTok, "/Immunization"); n != 1 {
+				t.Errorf("the issuer holds %d Immunizations", n)
+			}
 		})
 	}
 }
