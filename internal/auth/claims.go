@@ -23,6 +23,9 @@ const (
 	// reason. It grants no access to data by itself: the Patients decided on
 	// must also be readable with the token's resource scopes.
 	IdentityScope = "mekong/identity"
+	// MetricsScope lets a token read GET /metrics on the API's address
+	// (Prometheus sends it as its bearer token).
+	MetricsScope = "mekong/metrics"
 )
 
 // LabelScopes maps the names of label permissions to the labels they

@@ -25,9 +25,9 @@ const (
 	DevKeyFile       = "dev-signing-key.pem"
 	DevPublicKeyFile = "dev-signing-key.pub.pem"
 	// DevScopes are the broad scopes of the token serve --dev prints:
-	// everything, every label, the auditor's AuditEvent search and the
-	// identity steward's decisions.
-	DevScopes = "user/*.cruds user/AuditEvent.rs mekong/label.* mekong/identity"
+	// everything, every label, the auditor's AuditEvent search, the
+	// identity steward's decisions, /metrics.
+	DevScopes = "user/*.cruds user/AuditEvent.rs mekong/label.* mekong/identity mekong/metrics"
 )
 
 // LoadDevKey reads the development signing key in dir; it never creates

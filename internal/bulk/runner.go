@@ -67,6 +67,7 @@ func (s *Service) RunOnce(ctx context.Context) (bool, error) {
 		if ferr := s.st.FinishJob(ctx, *j, nil, nil); ferr != nil && !errors.Is(ferr, store.ErrLeaseLost) {
 			return true, ferr
 		}
+		s.cfg.Observer.BulkJob(j.Kind, "failed")
 		return true, nil
 	}
 	s.log.Info("bulk job done", slog.String("job", j.ID))
@@ -97,7 +98,12 @@ func (s *Service) runExport(ctx context.Context, j *store.Job) error {
 	}
 	j.Status, j.Expires, j.Owner = store.JobDone, s.now().Add(s.cfg.Retention), s.owner
 	j.State, _ = json.Marshal(st)
-	return s.st.FinishJob(ctx, *j, nil, nil)
+	if err := s.st.FinishJob(ctx, *j, nil, nil); err != nil {
+		return err
+	}
+	s.cfg.Observer.BulkJob(j.Kind, "completed")
+	s.cfg.Observer.BulkResources(j.Kind, "exported", st.Written)
+	return nil
 }
 
 func (s *Service) runImport(ctx context.Context, j *store.Job) error {
@@ -166,7 +172,17 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 	}
 	j.Status, j.Expires, j.Owner = store.JobDone, s.now().Add(s.cfg.Retention), s.owner
 	j.State, _ = json.Marshal(st)
-	return s.st.FinishJob(ctx, *j, []string{store.FileErrorPart, store.FileInput}, errFiles)
+	if err := s.st.FinishJob(ctx, *j, []string{store.FileErrorPart, store.FileInput}, errFiles); err != nil {
+		return err
+	}
+	var imported int64
+	for _, c := range st.Counts {
+		imported += c.Total()
+	}
+	s.cfg.Observer.BulkJob(j.Kind, "completed")
+	s.cfg.Observer.BulkResources(j.Kind, "imported", imported)
+	s.cfg.Observer.BulkResources(j.Kind, "rejected", st.Rejected)
+	return nil
 }
 
 func addCounts(a, b map[string]Counts) map[string]Counts {

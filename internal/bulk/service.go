@@ -45,7 +45,23 @@ type Config struct {
 	Poll time.Duration
 	// Client fetches URL inputs (default: 5 minute timeout).
 	Client *http.Client
+	// Observer hears of jobs and their resources, for metrics; nil hears
+	// nothing (*metrics.Metrics implements it).
+	Observer Observer
 }
+
+// Observer hears what bulk jobs do: kind is "import" or "export"; a job is
+// "accepted", then "completed", "failed" or "cancelled"; a completed job's
+// resources are "imported", "rejected" or "exported".
+type Observer interface {
+	BulkJob(kind, outcome string)
+	BulkResources(kind, outcome string, n int64)
+}
+
+type noObserver struct{}
+
+func (noObserver) BulkJob(string, string)              {}
+func (noObserver) BulkResources(string, string, int64) {}
 
 // Service runs the asynchronous bulk interactions
 // (https://hl7.org/fhir/R4/async.html): kick-off, status, files, cancel.
@@ -72,6 +88,9 @@ func New(cfg Config, st JobStore, svc *rest.Service, log *slog.Logger) *Service 
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 5 * time.Minute}
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	return &Service{cfg: cfg, st: st, svc: svc, log: log, owner: uuid.NewString(), now: time.Now}
 }
@@ -129,6 +148,7 @@ func (s *Service) Export(ctx context.Context, r Request, patient bool) (*Respons
 	if err := s.st.CreateJob(ctx, j, nil); err != nil {
 		return nil, err
 	}
+	s.cfg.Observer.BulkJob(j.Kind, "accepted")
 	return s.accepted(r.Base, j.ID), nil
 }
 
@@ -186,6 +206,7 @@ func (s *Service) Import(ctx context.Context, r Request) (*Response, error) {
 	if err := s.st.CreateJob(ctx, j, files); err != nil {
 		return nil, err
 	}
+	s.cfg.Observer.BulkJob(j.Kind, "accepted")
 	return s.accepted(r.Base, j.ID), nil
 }
 
@@ -299,6 +320,10 @@ func count(n int64, noun string) string {
 // Cancel deletes a job and its files, stopping it at its next batch
 // (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-delete-request).
 func (s *Service) Cancel(ctx context.Context, id string) (*Response, error) {
+	kind := "unknown"
+	if j, err := s.st.Job(ctx, id); err == nil && j != nil {
+		kind = j.Kind
+	}
 	found, err := s.st.DeleteJob(ctx, id)
 	if err != nil {
 		return nil, err
@@ -306,6 +331,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Response, error) {
 	if !found {
 		return nil, outcome.NotFound("bulk job %q is not known", id)
 	}
+	s.cfg.Observer.BulkJob(kind, "cancelled")
 	return &Response{Status: http.StatusAccepted, ContentType: "application/fhir+json",
 		Body: outcome.JSON(outcome.Info("bulk job %s cancelled and its files deleted", id))}, nil
 }

@@ -24,7 +24,7 @@ func bulkFlags() []ucli.Flag {
 	}
 }
 
-func newBulkService(cmd *ucli.Command, db bulk.JobStore, svc *rest.Service, log *slog.Logger) *bulk.Service {
+func newBulkService(cmd *ucli.Command, db bulk.JobStore, svc *rest.Service, log *slog.Logger, obs bulk.Observer) *bulk.Service {
 	var prefixes []string
 	for _, p := range cmd.StringSlice("import-url-prefix") {
 		for _, q := range strings.Split(p, ",") {
@@ -33,5 +33,5 @@ func newBulkService(cmd *ucli.Command, db bulk.JobStore, svc *rest.Service, log 
 			}
 		}
 	}
-	return bulk.New(bulk.Config{Retention: cmd.Duration("bulk-retention"), ImportURLPrefixes: prefixes}, db, svc, log)
+	return bulk.New(bulk.Config{Retention: cmd.Duration("bulk-retention"), ImportURLPrefixes: prefixes, Observer: obs}, db, svc, log)
 }

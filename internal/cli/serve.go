@@ -37,7 +37,7 @@ func serveCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), identityFlags()...), logFlags()...)...),
+		}, append(append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), identityFlags()...), observabilityFlags()...), logFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -53,6 +53,13 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close()
+	mln, err := listenMetrics(cmd)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer, ln.Addr().String())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -89,13 +96,24 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if err := setupIdentity(cmd, svc); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	bulkSvc := newBulkService(cmd, db, svc, log)
+	m := newMetrics(db)
+	bulkSvc := newBulkService(cmd, db, svc, log, m)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
-		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint}, svc, db, log)
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint, Metrics: m}, svc, db, log)
+	defer serveMetrics(mln, m, log)()
+	tr, err := newTracing(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tr.Shutdown(sctx) // flush the last spans
+	}()
 
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           tr.Handler(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

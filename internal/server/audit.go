@@ -49,7 +49,9 @@ func (s *Server) auditTrail(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		writes, err := s.auditWrites(events, col.Request, auth.FromContext(ctx), res.Status)
 		if err == nil {
+			waited := s.cfg.Metrics.AuditWait()
 			err = s.audits.Write(ctx, writes)
+			waited()
 		}
 		if err != nil {
 			s.log.Error("audit write failed; the response is withheld", slog.String("request_id", col.Request.ID), slog.String("error", err.Error()))

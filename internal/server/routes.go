@@ -9,6 +9,11 @@ func (s *Server) routes() {
 	e := s.e
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	// Prometheus metrics (metrics.go), outside /fhir: to tokens with the scope
+	// mekong/metrics here; --metrics-addr serves them on an address of their own.
+	if s.cfg.Metrics != nil {
+		e.GET("/metrics", s.serveMetrics)
+	}
 
 	// Middleware is attached per route, not to a Group: an echo Group with
 	// middleware adds a catch-all route that would turn 405s into 404s.

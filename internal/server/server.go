@@ -21,6 +21,7 @@ import (
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/definitions"
 	"github.com/mekong-fhir/mekong/internal/ingest"
+	"github.com/mekong-fhir/mekong/internal/metrics"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -51,6 +52,10 @@ type Config struct {
 	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
 	// /.well-known/smart-configuration when set.
 	TokenEndpoint string
+	// Metrics records requests, the audit writer, bulk jobs and $ingest,
+	// and is served at GET /metrics to tokens with the scope
+	// mekong/metrics; nil records nothing and serves no /metrics.
+	Metrics *metrics.Metrics
 }
 
 // maxClients bounds the per-client rate limiters kept in memory.
@@ -77,6 +82,8 @@ type Server struct {
 	defs   *definitions.Catalog
 	// audits commits the AuditEvents of reads and searches (group commit).
 	audits *audit.Writer
+	// served are the stored types, for the metrics' type label.
+	served map[string]bool
 }
 
 // New builds the handler.
@@ -91,6 +98,10 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 		auth: cfg.Auth, limits: newLimiters(cfg.RateLimit, maxClients), audits: audit.NewWriter(st)}
 	if s.auth == nil {
 		s.auth = auth.Open{}
+	}
+	s.served = map[string]bool{}
+	for _, t := range svc.Types() {
+		s.served[t] = true
 	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
@@ -107,6 +118,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 				c.Set("request_id", id)
 			},
 		}),
+		s.observe, // metrics and trace attributes: every status, the audit commit's wait included
 		s.accessLog,
 		s.auditTrail, // outside everything that can refuse a request
 		s.recoverPanics,
@@ -118,6 +130,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 		}),
 	)
 	s.routes()
+	cfg.Metrics.RegisterAudit(s.audits)
 	return s
 }
 

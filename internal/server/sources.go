@@ -77,6 +77,7 @@ func (s *Server) ingestSource(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.cfg.Metrics.Ingested(format, rep.Stored, len(rep.Failed), len(rep.Rejects))
 	return writeJSON(c, http.StatusOK, rep.Parameters())
 }
 

@@ -75,6 +75,10 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 // Writer exposes the write pool to dialect packages (bulk paths).
 func (db *DB) Writer() *sql.DB { return db.w }
 
+// Pools returns the write and read pools (the same pool on PostgreSQL), so
+// their statistics can be exported as metrics.
+func (db *DB) Pools() (writer, reader *sql.DB) { return db.w, db.r }
+
 // Ping implements store.Store.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.PingContext(ctx); err != nil {
