@@ -79,8 +79,13 @@ bench-ingest:
 ## held-out splits, and hard negatives (twins, siblings, common names) graded certain
 bench-match:
 	MEKONG_BENCH_MATCH=1 $(GO) test -run TestBenchMatch -v -count=1 ./internal/match/eval/
-	@# Stream identity: $$match p95 latency with 100,000 generated patients on PostgreSQL and ingest
-	@# throughput with matching on and off are added here, after the engine-level figures above.
+	@# Identity in the server (internal/benchidentity): Patient/$$match latency over 100,000 generated patients on
+	@# PostgreSQL (p50/p95/p99, one client then four), and ingest throughput with identity linking on and off on
+	@# durable PostgreSQL (transaction Bundles from 8 clients, and a bulk import; medians of alternating runs,
+	@# timed until every Patient is linked). MEKONG_BENCH_PATIENTS, MEKONG_BENCH_INGEST_N and MEKONG_BENCH_RUNS
+	@# shorten it.
+	MEKONG_BENCH_IDENTITY=1 MEKONG_TEST_PG_DURABLE=1 MEKONG_BENCH_PATIENTS=$${MEKONG_BENCH_PATIENTS:-100000} \
+		$(GO) test -run 'TestMatchLatency|TestIngestThroughput' -v -count=1 -timeout 90m ./internal/benchidentity/
 
 ## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
 conformance-data: $(EXAMPLES_DIR)/Patient-example.json

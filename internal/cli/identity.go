@@ -45,9 +45,24 @@ func setupIdentity(cmd *ucli.Command, svc *rest.Service) error {
 	return nil
 }
 
-// linkWritten links the Patients a command wrote (and any others still
-// queued) before it exits, so a command-line import or ingest links like
-// one through the API even when no server runs.
+// linking runs write (an import, an ingest) with the linker working beside
+// it, as it does in serve, then links what is still queued before the
+// command exits: a command-line load is linked like one through the API,
+// even when no server runs.
+func linking(ctx context.Context, svc *rest.Service, log *slog.Logger, write func() error) error {
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); svc.RunLinker(lctx, log) }()
+	err := write()
+	stop()
+	<-done
+	if err != nil {
+		return err
+	}
+	return linkWritten(ctx, svc, log)
+}
+
+// linkWritten links the Patients still queued.
 func linkWritten(ctx context.Context, svc *rest.Service, log *slog.Logger) error {
 	began := time.Now()
 	st, err := svc.DrainLinks(ctx)

@@ -134,14 +134,17 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 	countCtx, stopCounting := context.WithCancel(ctx)
 	defer stopCounting()
 	env.prog = newImportProgress(countCtx, files, env.began)
-	for i, f := range files {
-		env.prog.startFile(i, time.Now())
-		if err := load(ctx, env, f); err != nil {
-			return fmt.Errorf("import: %s: %w", f, err)
+	err = linking(ctx, svc, log, func() error {
+		for i, f := range files {
+			env.prog.startFile(i, time.Now())
+			if err := load(ctx, env, f); err != nil {
+				return fmt.Errorf("import: %s: %w", f, err)
+			}
 		}
-	}
-	if err := linkWritten(ctx, svc, log); err != nil {
-		return fmt.Errorf("import: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	c := env.total()
 	elapsed := time.Since(env.began)

@@ -129,12 +129,14 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 	}
 	began := time.Now()
 	progress, done := ingestProgress(cmd.Root().ErrWriter, log, len(res.Persons))
-	rep, err := ingest.Ingest(ctx, svc, "", format, res, progress)
-	done()
+	var rep *ingest.Report
+	err = linking(ctx, svc, log, func() error {
+		var err error
+		rep, err = ingest.Ingest(ctx, svc, "", format, res, progress)
+		done()
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
-	}
-	if err := linkWritten(ctx, svc, log); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	log.Info("ingest done", slog.String("format", format), slog.Int("persons", rep.Persons), slog.Int("stored", rep.Stored),

@@ -88,14 +88,14 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	}
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	cards, err := healthCardConfig(cmd) // SMART Health Cards (healthcards.go)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	svc.EnableHealthCards(cards, db)
-	if err := setupIdentity(cmd, svc); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	m := newMetrics(db)
 	bulkSvc := newBulkService(cmd, db, svc, log, m)
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,

@@ -54,6 +54,9 @@ type IdentityOptions struct {
 	// own instance woke it (writes through another instance, the command
 	// line): the bound on the linking delay (default 2s).
 	Poll time.Duration
+	// CacheSize is the number of Patient versions whose matcher records
+	// are kept in memory (default 50,000, about 30 MB; negative: none).
+	CacheSize int
 }
 
 func (o IdentityOptions) withDefaults() IdentityOptions {
@@ -72,6 +75,9 @@ func (o IdentityOptions) withDefaults() IdentityOptions {
 	if o.Poll <= 0 {
 		o.Poll = 2 * time.Second
 	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 50000
+	}
 	return o
 }
 
@@ -82,6 +88,8 @@ type identity struct {
 	opts   IdentityOptions
 	// wake nudges the linker after a local write.
 	wake chan struct{}
+	// cache holds the matcher's records of recently compared Patients.
+	cache *recordCache
 }
 
 // newIdentity enables identity when the store keeps identity links, with
@@ -95,17 +103,27 @@ func newIdentity(st store.Store) *identity {
 	if err != nil {
 		panic(fmt.Sprintf("rest: the matcher's default configuration is invalid: %v", err)) // embedded; cannot fail at run time
 	}
-	return &identity{st: ist, engine: m, opts: IdentityOptions{}.withDefaults(), wake: make(chan struct{}, 1)}
+	o := IdentityOptions{}.withDefaults()
+	return &identity{st: ist, engine: m, opts: o, wake: make(chan struct{}, 1), cache: newRecordCache(o.CacheSize)}
 }
 
 // SetIdentity replaces the matcher and the options (serve's configuration
-// file, tests). It must be called before the service is used.
+// file, tests). A nil engine turns identity off: no keys, no linking, no
+// $match (for measuring what identity costs). It must be called before the
+// service is used.
 func (s *Service) SetIdentity(e Engine, o IdentityOptions) {
 	if s.ident == nil {
 		return
 	}
+	if e == nil {
+		s.ident = nil
+		return
+	}
 	s.ident.engine = e
 	s.ident.opts = o.withDefaults()
+	// Records depend on nothing the engine is configured with, but a new
+	// engine starts from an empty cache all the same.
+	s.ident.cache = newRecordCache(s.ident.opts.CacheSize)
 }
 
 // IdentityEnabled reports whether the store keeps identity links.

@@ -40,7 +40,8 @@ func (s *Service) IdentityLink(ctx context.Context, r Request) (*Response, error
 		if !ok {
 			return outcome.New(http.StatusConflict, outcome.CodeConflict, "Patient/%s and Patient/%s cannot be linked: %s", in.a, in.b, why)
 		}
-		return lt.itx.SavePairs(ctx, []store.Pair{steward(ctx, ex, in, store.PairLinked)})
+		lt.save(steward(ctx, ex, in, store.PairLinked))
+		return nil
 	})
 	if err != nil {
 		return nil, err

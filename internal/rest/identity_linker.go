@@ -1,10 +1,13 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/mekong-fhir/mekong/internal/auth"
@@ -88,10 +91,22 @@ func (s *Service) RunLinker(ctx context.Context, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-s.ident.wake:
+			// Let the writes of a busy moment gather: one batch of many
+			// Patients costs the database far less than many batches of
+			// one, and 100 ms is nothing next to the poll bound.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(min(linkSettle, s.ident.opts.Poll)):
+			}
 		case <-tick.C:
 		}
 	}
 }
+
+// linkSettle is how long the linker waits after a local write before it
+// looks at the queue.
+const linkSettle = 100 * time.Millisecond
 
 // DrainLinks works the queue until it is empty: the command line after an
 // import or ingest, and tests.
@@ -127,6 +142,9 @@ type queued struct {
 	keys    []string
 	// results are the grades against each candidate and paired Patient.
 	results map[string]scored
+	// hadLinks is set when the version compared carries links the server
+	// maintains.
+	hadLinks bool
 }
 
 type scored struct {
@@ -170,6 +188,19 @@ func (s *Service) linkBatch(ctx context.Context) (LinkStats, int, error) {
 		if err := lt.rekey(lctx, decide); err != nil {
 			return err
 		}
+		// Every pair and set the decisions may look at, read at once.
+		var ids []string
+		for _, q := range decide {
+			ids = append(ids, q.id)
+			for o, sc := range q.results {
+				if sc.r.Grade == "certain" || sc.r.Grade == "probable" {
+					ids = append(ids, o)
+				}
+			}
+		}
+		if err := lt.load(lctx, ids...); err != nil {
+			return err
+		}
 		for _, q := range decide {
 			if err := lt.decide(lctx, q); err != nil {
 				return err
@@ -204,19 +235,28 @@ func (s *Service) compareQueued(ctx context.Context, items []store.QueueItem) ([
 	if err != nil {
 		return nil, err
 	}
+	var mu sync.Mutex // guards records and versions
 	records := map[string]match.Record{}
 	versions := map[string]int64{}
 	parse := func(v *store.Version) (match.Record, bool) {
-		if r, ok := records[v.ID]; ok {
-			return r, true
+		r, ok := id.cache.get(v.ID, v.VersionID)
+		if !ok {
+			var err error
+			if r, err = match.ParsePatient(v.ID, v.Content); err != nil {
+				return match.Record{}, false // stored content always parses; a record that does not is not compared
+			}
+			id.cache.put(v.ID, v.VersionID, r)
 		}
-		r, err := match.ParsePatient(v.ID, v.Content)
-		if err != nil {
-			return match.Record{}, false // stored content always parses; a record that does not is not compared
-		}
+		mu.Lock()
 		records[v.ID], versions[v.ID] = r, v.VersionID
+		mu.Unlock()
 		return r, true
 	}
+	// The batch's Patients are looked up together: a few statements for the
+	// whole batch, not a few per Patient.
+	var live []*queued
+	var probes []match.Record
+	var qs []store.CandidateQuery
 	for i := range vs {
 		q := byID[vs[i].ID]
 		rec, ok := parse(&vs[i])
@@ -224,17 +264,32 @@ func (s *Service) compareQueued(ctx context.Context, items []store.QueueItem) ([
 			continue
 		}
 		q.live, q.version = true, vs[i].VersionID
+		q.hadLinks = bytes.Contains(vs[i].Content, []byte(linkExtension))
 		q.keys = id.engine.Keys(rec)
-		c, err := id.st.MatchCandidates(ctx, store.CandidateQuery{Keys: id.engine.ProbeKeys(rec), PerKey: id.opts.PerKey,
-			Limit: id.opts.Candidates, Exclude: []string{q.id}})
-		if err != nil {
-			return nil, err
+		live = append(live, q)
+		probes = append(probes, rec)
+		qs = append(qs, store.CandidateQuery{Keys: id.engine.ProbeKeys(rec), PerKey: id.opts.PerKey, Limit: id.opts.Candidates,
+			Exclude: []string{q.id}})
+	}
+	cands, _, err := id.candidatesBatch(ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range live {
+		for _, c := range cands[i] {
+			records[c.v.ID], versions[c.v.ID] = c.rec, c.v.VersionID
 		}
-		for j := range c.Versions {
-			if cr, ok := parse(&c.Versions[j]); ok {
-				q.results[cr.ID] = scored{version: c.Versions[j].VersionID, r: id.engine.Compare(rec, cr)}
-			}
+	}
+	// Comparing is the CPU work: on every core.
+	err = parallel(len(live), func(i int) error {
+		q := live[i]
+		for _, c := range cands[i] {
+			q.results[c.v.ID] = scored{version: c.v.VersionID, r: id.engine.Compare(probes[i], c.rec)}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Patients paired by the engine but no longer among the candidates
 	// (a name or identifier changed) are compared again, so a pair that no
@@ -328,30 +383,41 @@ func (lt *linkTx) rekey(ctx context.Context, batch []*queued) error {
 // the link), probable queues, anything lower removes the engine's pair. A
 // steward's decision is never touched. A deleted Patient loses the engine's
 // pairs.
+//
+// Most Patients match no one: for them nothing is written and no set is
+// looked at, unless their stored version lost links the server maintains.
 func (lt *linkTx) decide(ctx context.Context, q *queued) error {
-	if err := lt.touch(ctx, q.id); err != nil {
+	if err := lt.load(ctx, q.id); err != nil {
 		return err
 	}
-	pairs, err := lt.itx.PairsOf(ctx, []string{q.id})
-	if err != nil {
-		return err
+	existing := maps.Clone(lt.pairs.of(q.id))
+	inSet := q.hadLinks
+	for _, p := range existing {
+		inSet = inSet || p.State == store.PairLinked
 	}
-	existing := map[string]*store.Pair{}
-	for i := range pairs {
-		existing[pairs[i].Other(q.id)] = &pairs[i]
+	if inSet {
+		// Its set as it was, shown again once the decisions are made (it may
+		// split, or the Patient's new version may lack its links).
+		if err := lt.touch(ctx, q.id); err != nil {
+			return err
+		}
 	}
-	var drop [][2]string
+	drop := func(p *store.Pair) error {
+		lt.drop(p.A, p.B)
+		lt.stats.Dropped++
+		return lt.touch(ctx, p.Other(q.id))
+	}
 	if !q.live {
-		for other, p := range existing {
+		for _, p := range existing {
 			if !p.Manual {
-				drop = append(drop, [2]string{p.A, p.B})
-				if err := lt.touch(ctx, other); err != nil {
+				if err := drop(p); err != nil {
 					return err
 				}
+			} else if err := lt.touch(ctx, p.Other(q.id)); err != nil {
+				return err
 			}
 		}
-		lt.stats.Dropped += len(drop)
-		return lt.itx.DeletePairs(ctx, drop)
+		return nil
 	}
 	others := make([]string, 0, len(q.results))
 	for o := range q.results {
@@ -370,26 +436,36 @@ func (lt *linkTx) decide(ctx context.Context, q *queued) error {
 			continue
 		}
 		sc, compared := q.results[o]
-		state := ""
-		note := ""
+		state, note := "", ""
 		switch {
 		case compared && sc.r.Grade == "certain":
 			state = store.PairLinked
-			ok, why, err := lt.joinable(ctx, q.id, o)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				state, note = store.PairReview, why
+			if ex == nil || ex.State != store.PairLinked {
+				ok, why, err := lt.joinable(ctx, q.id, o)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					state, note = store.PairReview, why
+				}
 			}
 		case compared && sc.r.Grade == "probable":
 			state = store.PairReview
+			if ex == nil || ex.State != store.PairReview {
+				// A pair no steward could confirm (a steward's decision or
+				// the set size stands in the way) is not queued.
+				ok, _, err := lt.joinable(ctx, q.id, o)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					state = ""
+				}
+			}
 		}
 		if state == "" {
 			if ex != nil {
-				drop = append(drop, [2]string{ex.A, ex.B})
-				lt.stats.Dropped++
-				if err := lt.touch(ctx, o); err != nil {
+				if err := drop(ex); err != nil {
 					return err
 				}
 			}
@@ -413,20 +489,51 @@ func (lt *linkTx) decide(ctx context.Context, q *queued) error {
 				lt.stats.Queued++
 			}
 		}
-		// Saved one by one: the next pair's joinable must see this one.
-		if err := lt.itx.SavePairs(ctx, []store.Pair{p}); err != nil {
-			return err
+		if ex != nil && ex.State == store.PairLinked && state != store.PairLinked {
+			// A link becoming a review splits the set: show it as it was.
+			if err := lt.touch(ctx, q.id); err != nil {
+				return err
+			}
 		}
-		if err := lt.touch(ctx, o); err != nil {
-			return err
+		lt.save(p) // the next pair's joinable sees this one
+		if state == store.PairLinked || (ex != nil && ex.State == store.PairLinked) {
+			if err := lt.touch(ctx, q.id, o); err != nil {
+				return err
+			}
 		}
 	}
-	if len(drop) > 0 {
-		if err := lt.itx.DeletePairs(ctx, drop); err != nil {
-			return err
-		}
-	}
-	// Sets that lost a pair may have split: their members are re-read at
-	// projection time from the pairs as they are now.
-	return lt.touch(ctx, q.id)
+	return nil
 }
+
+// pairIndex is the pairs of a batch's Patients, kept current as decisions
+// are saved, so a batch reads them once.
+type pairIndex struct {
+	by map[string]map[string]*store.Pair
+}
+
+func newPairIndex(ps []store.Pair) *pairIndex {
+	x := &pairIndex{by: map[string]map[string]*store.Pair{}}
+	for i := range ps {
+		x.put(ps[i])
+	}
+	return x
+}
+
+func (x *pairIndex) put(p store.Pair) {
+	for _, end := range []string{p.A, p.B} {
+		if x.by[end] == nil {
+			x.by[end] = map[string]*store.Pair{}
+		}
+		cp := p
+		x.by[end][p.Other(end)] = &cp
+	}
+}
+
+func (x *pairIndex) drop(a, b string) {
+	delete(x.by[a], b)
+	delete(x.by[b], a)
+}
+
+func (x *pairIndex) of(id string) map[string]*store.Pair { return x.by[id] }
+
+func (x *pairIndex) get(a, b string) *store.Pair { return x.by[a][b] }

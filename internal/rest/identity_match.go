@@ -67,7 +67,7 @@ func (s *Service) matchPatients(ctx context.Context, probe []byte, onlyCertain b
 		return nil, nil, outcome.Invalid("the Patient has nothing to match on: give at least a name, an identifier or a birth date").At("resource")
 	}
 	id := s.ident
-	c, err := id.st.MatchCandidates(ctx, store.CandidateQuery{Keys: keys, PerKey: id.opts.PerKey, Limit: id.opts.Candidates})
+	cands, c, err := id.candidates(ctx, store.CandidateQuery{Keys: keys, PerKey: id.opts.PerKey, Limit: id.opts.Candidates})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,17 +77,12 @@ func (s *Service) matchPatients(ctx context.Context, probe []byte, onlyCertain b
 			Diagnostics: "some of the Patient's details are shared by too many records to compare them all; add identifiers or a full birth date to narrow the match"})
 	}
 	var out []MatchCandidate
-	for i := range c.Versions {
-		v := &c.Versions[i]
-		cr, err := match.ParsePatient(v.ID, v.Content)
-		if err != nil {
-			continue // stored content always parses
-		}
-		r := id.engine.Compare(rec, cr)
+	for i := range cands {
+		r := id.engine.Compare(rec, cands[i].rec)
 		if r.Grade == "" || (onlyCertain && r.Grade != "certain") {
 			continue
 		}
-		out = append(out, MatchCandidate{Version: *v, Score: r.Score, Grade: string(r.Grade), Evidence: r.Evidence})
+		out = append(out, MatchCandidate{Version: cands[i].v, Score: r.Score, Grade: string(r.Grade), Evidence: r.Evidence})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {
@@ -108,6 +103,9 @@ func (s *Service) matchPatients(ctx context.Context, probe []byte, onlyCertain b
 	}
 	if len(out) > count {
 		out = out[:count]
+	}
+	if out, err = id.withContent(ctx, out); err != nil {
+		return nil, nil, err
 	}
 	returned := make([]store.Version, len(out))
 	for i := range out {
@@ -308,4 +306,39 @@ func checkProbe(in *matchIn) error {
 		return outcome.Invalid("count %d is out of range: from 1 to %d", in.count, MaxMatchCount).At("count")
 	}
 	return nil
+}
+
+// withContent reads the stored Patients of the matches returned, which the
+// comparison did without (their records were cached). A match deleted in
+// between is left out.
+func (id *identity) withContent(ctx context.Context, out []MatchCandidate) ([]MatchCandidate, error) {
+	var ids []string
+	for i := range out {
+		if out[i].Version.Content == nil {
+			ids = append(ids, out[i].Version.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	vs, err := id.st.Patients(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]store.Version{}
+	for _, v := range vs {
+		byID[v.ID] = v
+	}
+	kept := out[:0]
+	for _, c := range out {
+		if c.Version.Content == nil {
+			v, ok := byID[c.Version.ID]
+			if !ok {
+				continue
+			}
+			c.Version = v
+		}
+		kept = append(kept, c)
+	}
+	return kept, nil
 }

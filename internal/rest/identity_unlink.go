@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,9 +37,7 @@ func (s *Service) IdentityUnlink(ctx context.Context, r Request) (*Response, err
 		if ex != nil && ex.State == store.PairReview {
 			kind = decisionReject
 		}
-		if err := lt.itx.SavePairs(ctx, []store.Pair{steward(ctx, ex, in, store.PairDistinct)}); err != nil {
-			return err
-		}
+		lt.save(steward(ctx, ex, in, store.PairDistinct))
 		return lt.separate(ctx, in.a, in.b)
 	})
 	if err != nil {
@@ -57,9 +56,13 @@ func (lt *linkTx) separate(ctx context.Context, a, b string) error {
 		if err != nil {
 			return err
 		}
-		ps, err := lt.itx.PairsOf(ctx, comp)
-		if err != nil {
-			return err
+		var ps []store.Pair
+		for _, m := range comp {
+			for o, p := range lt.pairs.of(m) {
+				if m < o || !slices.Contains(comp, o) {
+					ps = append(ps, *p)
+				}
+			}
 		}
 		path := linkedPath(ps, a, b)
 		if path == nil {
@@ -84,9 +87,7 @@ func (lt *linkTx) separate(ctx context.Context, a, b string) error {
 		d.State = store.PairReview
 		d.Note = fmt.Sprintf("put back in review: it joined Patient/%s and Patient/%s, which a steward decided are different people", a, b)
 		d.Updated = time.Now().UTC()
-		if err := lt.itx.SavePairs(ctx, []store.Pair{d}); err != nil {
-			return err
-		}
+		lt.save(d)
 		lt.stats.Queued++
 	}
 	return fmt.Errorf("rest: identity: could not separate two Patients in %d steps", 4*lt.s.ident.opts.MaxSet)

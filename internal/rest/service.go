@@ -32,11 +32,11 @@ type Service struct {
 	// Policy says which labels are restricted and which resources are
 	// labelled on write; New sets DefaultPolicy.
 	Policy Policy
-	// cards issues and verifies SMART Health Cards (EnableHealthCards).
-	cards *cardService
 	// ident links the records of one person (identity.go); nil when the
 	// store keeps no identity links.
 	ident *identity
+	// cards issues and verifies SMART Health Cards (EnableHealthCards).
+	cards *cardService
 }
 
 // New returns a service for the registry's resource types, plus the

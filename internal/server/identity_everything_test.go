@@ -67,7 +67,7 @@ func TestLinkedEverythingAndSearch(t *testing.T) {
 			{"steward", pa, all},
 			{"steward", pr, all},
 			{"nurse", pb, []string{"Observation/" + oa, "Observation/" + ob, "Patient/" + pa, "Patient/" + pb}}, // no HIV, no R
-			{"patient:" + pa, pa, []string{"Observation/" + oa, "Patient/" + pa}},                            // its own compartment only
+			{"patient:" + pa, pa, []string{"Observation/" + oa, "Patient/" + pa}},                               // its own compartment only
 		} {
 			c.want = slices.Sorted(slices.Values(c.want))
 			got, total := a.everythingIDs(c.who, c.of)

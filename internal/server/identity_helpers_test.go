@@ -317,4 +317,6 @@ func decision(patient, other, reason string) string {
 	return string(b)
 }
 
-func withPrincipal(ctx context.Context, p *auth.Principal) context.Context { return auth.WithPrincipal(ctx, p) }
+func withPrincipal(ctx context.Context, p *auth.Principal) context.Context {
+	return auth.WithPrincipal(ctx, p)
+}

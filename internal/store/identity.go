@@ -83,6 +83,9 @@ type CandidateQuery struct {
 	Limit int
 	// Exclude leaves these ids out (the probe itself).
 	Exclude []string
+	// VersionsOnly returns the candidates' ids and version numbers without
+	// their content, for callers that keep what they compare cached.
+	VersionsOnly bool
 }
 
 // Candidates are the live Patients sharing a key with a probe.
@@ -125,6 +128,9 @@ type Identity interface {
 	// MatchCandidates returns the live Patients visible to the caller that
 	// carry any of q.Keys, with their content.
 	MatchCandidates(ctx context.Context, q CandidateQuery) (*Candidates, error)
+	// MatchCandidatesBatch is MatchCandidates for several probes at once
+	// (the linker's batch), in a fixed number of statements.
+	MatchCandidatesBatch(ctx context.Context, qs []CandidateQuery) ([]*Candidates, error)
 	// Patients returns the current versions of the live Patients of ids
 	// visible to the caller, in the order of ids.
 	Patients(ctx context.Context, ids []string) ([]Version, error)
@@ -153,13 +159,16 @@ type IdentityTx interface {
 	// TakeQueued deletes the queue items of seqs and returns those that
 	// were still there (another worker may have taken the rest).
 	TakeQueued(ctx context.Context, seqs []int64) ([]int64, error)
-	// PairsOf and LinkedComponent see the transaction's own changes.
+	// PairsOf sees the transaction's own changes.
 	PairsOf(ctx context.Context, ids []string) ([]Pair, error)
-	LinkedComponent(ctx context.Context, id string, limit int) ([]string, error)
 	// SavePairs inserts or replaces pairs.
 	SavePairs(ctx context.Context, ps []Pair) error
 	// DeletePairs removes pairs (each given as A < B).
 	DeletePairs(ctx context.Context, keys [][2]string) error
+	// Current returns the current versions of the live Patients of ids
+	// (with their content when content is set), whoever asks: the
+	// identity transaction works for the server.
+	Current(ctx context.Context, ids []string, content bool) ([]Version, error)
 	// SetMatchKeys replaces the blocking keys of a live Patient (keys of an
 	// older engine version, or data stored before keys existed).
 	SetMatchKeys(ctx context.Context, id string, keys []string) error

@@ -51,7 +51,7 @@ func copyBatch(ctx context.Context, tx pgx.Tx, batch []NewResource) error {
 	var res, ver, str, tok, dat, num, qty, ref, uri, cmp, tags, queued [][]any
 	for _, r := range batch {
 		us := r.LastUpdated.UnixMicro()
-		if r.Type == store.LinkedType {
+		if r.Type == store.LinkedType && !r.Unqueued {
 			queued = append(queued, []any{r.ID})
 		}
 		res = append(res, []any{r.Type, r.ID, int64(1), us, false, r.Tenant, r.Content})

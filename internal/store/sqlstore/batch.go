@@ -325,16 +325,16 @@ func (db *DB) flush(ctx context.Context, tx *sql.Tx, write []*planned) error {
 	if err := db.clearIndex(ctx, tx, cleared); err != nil {
 		return err
 	}
-	return db.insertIndex(ctx, tx, live, tags, queuedRows(write))
+	return db.insertIndex(ctx, tx, live, tags, db.queuedRows(write))
 }
 
 // queuedRows are the identity_queue rows of a batch: every Patient version
 // written (deletes too: a deleted Patient leaves its linked set), except the
 // linker's own.
-func queuedRows(write []*planned) [][]any {
+func (db *DB) queuedRows(write []*planned) [][]any {
 	var rows [][]any
 	for _, p := range write {
-		if p.w.Type == store.LinkedType && !p.w.Unqueued {
+		if p.w.Type == store.LinkedType && !p.w.Unqueued && !db.unqueued {
 			rows = append(rows, []any{p.w.ID})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -53,6 +54,12 @@ func (db *DB) Existing(ctx context.Context, typ string, ids []string) (map[strin
 func (db *DB) LoadNew(ctx context.Context, batch []store.NewResource) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	if db.unqueued {
+		batch = slices.Clone(batch)
+		for i := range batch {
+			batch[i].Unqueued = true
+		}
 	}
 	var err error
 	if db.d.LoadNew != nil {
@@ -113,7 +120,7 @@ func (db *DB) insertNew(ctx context.Context, batch []store.NewResource) error {
 	}
 	var queued [][]any
 	for i := range batch {
-		if batch[i].Type == store.LinkedType {
+		if batch[i].Type == store.LinkedType && !batch[i].Unqueued {
 			queued = append(queued, []any{batch[i].ID})
 		}
 	}

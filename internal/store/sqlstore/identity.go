@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -27,82 +28,157 @@ var pairsTable = tbl("identity_pairs", "a", cText, "b", cText, "state", cText, "
 
 const pairCols = `a, b, state, manual, score, grade, evidence, note, reason, actor, va, vb, updated`
 
-// MatchCandidates implements store.Identity. Each key's Patients come from
-// the search_token lookup index, at most PerKey+1 of them per key in one
-// statement; a key with more is a mega-block and is skipped, so a common
-// name never floods the comparison. The candidates' resources are then read
-// with the caller's Access, so a hidden Patient is never returned.
+// MatchCandidates implements store.Identity.
 func (db *DB) MatchCandidates(ctx context.Context, q store.CandidateQuery) (*store.Candidates, error) {
+	out, err := db.MatchCandidatesBatch(ctx, []store.CandidateQuery{q})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// MatchCandidatesBatch implements store.Identity. Each distinct key's
+// Patients come from the search_token lookup index, at most PerKey+1 of
+// them per key, for all the queries in one statement; a key with more is a
+// mega-block and is skipped, so a common name never floods the comparison.
+// The candidates' resources are then read with the caller's Access, all in
+// one statement, so a hidden Patient is never returned.
+func (db *DB) MatchCandidatesBatch(ctx context.Context, qs []store.CandidateQuery) ([]*store.Candidates, error) {
 	acc, err := accessOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &store.Candidates{}
-	if len(q.Keys) == 0 || q.Limit <= 0 {
-		return out, nil
-	}
-	perKey := max(q.PerKey, 1)
-	var b strings.Builder
-	args := make([]any, 0, 4*len(q.Keys))
-	for i, k := range q.Keys {
-		if i > 0 {
-			b.WriteString(" UNION ALL ")
-		}
-		// The key's position is written as a literal: PostgreSQL cannot type
-		// a bare parameter in a select list.
-		fmt.Fprintf(&b, `SELECT * FROM (SELECT %d AS k, t.res_id FROM search_token t WHERE t.res_type = ? AND t.param = ?
-			AND t.code = ? AND t.system = ? LIMIT ?) q%d`, i, i)
-		args = append(args, store.LinkedType, store.MatchKeyParam, k, "", perKey+1)
-	}
-	rows, err := db.r.QueryContext(ctx, rebind(db.d, b.String()), args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore.MatchCandidates: %w", err)
-	}
-	perKeyIDs := make([][]string, len(q.Keys))
-	for rows.Next() {
-		var k int
-		var id string
-		if err := rows.Scan(&k, &id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlstore.MatchCandidates: %w", err)
-		}
-		perKeyIDs[k] = append(perKeyIDs[k], id)
-	}
-	err = rows.Err()
-	rows.Close()
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore.MatchCandidates: %w", err)
-	}
-	seen := map[string]bool{}
-	for _, id := range q.Exclude {
-		seen[id] = true
-	}
-	var ids []string
-	for _, block := range perKeyIDs {
-		if len(block) > perKey {
-			out.Skipped++
+	out := make([]*store.Candidates, len(qs))
+	perKey := 1
+	var keys []string
+	seenKey := map[string]bool{}
+	content := false
+	for i, q := range qs {
+		out[i] = &store.Candidates{}
+		if q.Limit <= 0 {
 			continue
 		}
-		for _, id := range block {
-			if seen[id] {
-				continue
+		perKey = max(perKey, q.PerKey)
+		content = content || !q.VersionsOnly
+		for _, k := range q.Keys {
+			if !seenKey[k] {
+				seenKey[k] = true
+				keys = append(keys, k)
 			}
-			if len(ids) == q.Limit {
-				out.Truncated = true
-				break
-			}
-			seen[id] = true
-			ids = append(ids, id)
 		}
 	}
-	if len(ids) == 0 {
+	if len(keys) == 0 {
 		return out, nil
 	}
-	vs, err := db.liveVersions(ctx, db.r, acc, store.LinkedType, ids)
+	blocks, err := db.keyBlocks(ctx, keys, perKey+1)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.MatchCandidates: %w", err)
 	}
-	out.Versions = vs
+	idsOf := make([][]string, len(qs))
+	var all []string
+	seenID := map[string]bool{}
+	for i, q := range qs {
+		if q.Limit <= 0 {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, id := range q.Exclude {
+			seen[id] = true
+		}
+		limit := max(q.PerKey, 1)
+		for _, k := range q.Keys {
+			block := blocks[k]
+			if len(block) > limit {
+				out[i].Skipped++
+				continue
+			}
+			for _, id := range block {
+				if seen[id] {
+					continue
+				}
+				if len(idsOf[i]) == q.Limit {
+					out[i].Truncated = true
+					break
+				}
+				seen[id] = true
+				idsOf[i] = append(idsOf[i], id)
+				if !seenID[id] {
+					seenID[id] = true
+					all = append(all, id)
+				}
+			}
+		}
+	}
+	if len(all) == 0 {
+		return out, nil
+	}
+	vs, err := db.liveVersions(ctx, db.r, acc, store.LinkedType, all, content)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.MatchCandidates: %w", err)
+	}
+	byID := make(map[string]store.Version, len(vs))
+	for _, v := range vs {
+		byID[v.ID] = v
+	}
+	for i, q := range qs {
+		for _, id := range idsOf[i] {
+			if v, ok := byID[id]; ok {
+				if q.VersionsOnly {
+					v.Content = nil
+				}
+				out[i].Versions = append(out[i].Versions, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+// keyBlocks returns, for each key, up to limit ids of the Patients that
+// carry it, in id order. On PostgreSQL one statement whatever the number of
+// keys (a lateral lookup per element of the key array, so it stays
+// prepared); elsewhere a UNION ALL of per-key lookups per chunk of keys.
+func (db *DB) keyBlocks(ctx context.Context, keys []string, limit int) (map[string][]string, error) {
+	out := make(map[string][]string, len(keys))
+	scan := func(rows *sql.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				return err
+			}
+			out[k] = append(out[k], id)
+		}
+		return rows.Err()
+	}
+	if db.d.Arrays {
+		rows, err := db.r.QueryContext(ctx, rebind(db.d, `SELECT k.code, x.res_id FROM unnest(?::text[]) AS k(code)
+			CROSS JOIN LATERAL (SELECT t.res_id FROM search_token t WHERE t.res_type = ? AND t.param = ? AND t.code = k.code
+			AND t.system = '' ORDER BY t.res_id LIMIT ?) x`), keys, store.LinkedType, store.MatchKeyParam, limit)
+		if err != nil {
+			return nil, err
+		}
+		return out, scan(rows)
+	}
+	const chunk = 100
+	for start := 0; start < len(keys); start += chunk {
+		var b strings.Builder
+		var args []any
+		for i, k := range keys[start:min(len(keys), start+chunk)] {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&b, `SELECT * FROM (SELECT t.code, t.res_id FROM search_token t WHERE t.res_type = ? AND t.param = ?
+				AND t.code = ? AND t.system = ? ORDER BY t.res_id LIMIT ?) q%d`, i)
+			args = append(args, store.LinkedType, store.MatchKeyParam, k, "", limit)
+		}
+		rows, err := db.r.QueryContext(ctx, rebind(db.d, b.String()), args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := scan(rows); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -112,7 +188,7 @@ func (db *DB) Patients(ctx context.Context, ids []string) ([]store.Version, erro
 	if err != nil {
 		return nil, err
 	}
-	vs, err := db.liveVersions(ctx, db.r, acc, store.LinkedType, ids)
+	vs, err := db.liveVersions(ctx, db.r, acc, store.LinkedType, ids, true)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore.Patients: %w", err)
 	}
@@ -120,13 +196,17 @@ func (db *DB) Patients(ctx context.Context, ids []string) ([]store.Version, erro
 }
 
 // liveVersions reads the current versions of the live resources of ids
-// visible under acc, in the order of ids.
-func (db *DB) liveVersions(ctx context.Context, q queryer, acc *store.Access, typ string, ids []string) ([]store.Version, error) {
+// visible under acc, in the order of ids, with their content or without.
+func (db *DB) liveVersions(ctx context.Context, q queryer, acc *store.Access, typ string, ids []string, content bool) ([]store.Version, error) {
 	byID := make(map[string]store.Version, len(ids))
+	cols := "r.res_id, r.version_id, r.last_updated, r.content"
+	if !content {
+		cols = "r.res_id, r.version_id, r.last_updated, NULL"
+	}
 	for start := 0; start < len(ids); start += maxRowsPerInsert {
 		chunk := ids[start:min(len(ids), start+maxRowsPerInsert)]
 		b := &builder{acc: acc, fence: db.d.ProbeFence}
-		b.w("SELECT r.res_id, r.version_id, r.last_updated, r.content FROM resources r WHERE r.res_type = ")
+		b.w("SELECT ", cols, " FROM resources r WHERE r.res_type = ")
 		b.a(typ)
 		b.w(" AND r.deleted = ")
 		b.a(false)
@@ -350,11 +430,6 @@ func (t *txStore) PairsOf(ctx context.Context, ids []string) ([]store.Pair, erro
 	return t.db.pairsOf(ctx, t.tx, ids)
 }
 
-// LinkedComponent implements store.IdentityTx.
-func (t *txStore) LinkedComponent(ctx context.Context, id string, limit int) ([]string, error) {
-	return t.db.linkedComponent(ctx, t.tx, id, limit)
-}
-
 // SavePairs implements store.IdentityTx.
 func (t *txStore) SavePairs(ctx context.Context, ps []store.Pair) error {
 	if len(ps) == 0 {
@@ -394,6 +469,15 @@ func (t *txStore) DeletePairs(ctx context.Context, keys [][2]string) error {
 		}
 	}
 	return nil
+}
+
+// Current implements store.IdentityTx.
+func (t *txStore) Current(ctx context.Context, ids []string, content bool) ([]store.Version, error) {
+	vs, err := t.db.liveVersions(ctx, t.tx, nil, store.LinkedType, ids, content)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore.Current: %w", err)
+	}
+	return vs, nil
 }
 
 // SetMatchKeys implements store.IdentityTx.

@@ -62,7 +62,16 @@ type DB struct {
 	w, r *sql.DB
 	q    queries
 	now  func() time.Time
+	// unqueued turns the identity queue off (SetIdentityQueue).
+	unqueued bool
 }
+
+// SetIdentityQueue turns the identity queue (store.Identity) on, as it is
+// by default, or off: then no write queues a Patient for the linker. Off is
+// for measuring what identity linking costs a write path, never for a
+// database whose Patients are linked: a write missing from the queue is
+// never linked. Call it before the store is used.
+func (db *DB) SetIdentityQueue(on bool) { db.unqueued = !on }
 
 // New wraps open pools. Call Migrate before use.
 func New(d Dialect, writer, reader *sql.DB) *DB {

@@ -79,6 +79,36 @@ func testMatchKeys(t *testing.T, s store.Store) {
 	if got, _ := candidateIDs(t, compartment, id, store.CandidateQuery{Keys: []string{"n:sok"}, PerKey: 10, Limit: 10}); !slices.Equal(got, []string{"p2"}) {
 		t.Fatalf("a patient-scoped caller: %v, want only p2", got)
 	}
+	// Several probes at once give what each gives alone; Patients reads
+	// the live, visible ones in the order asked.
+	batch, err := id.MatchCandidatesBatch(ctx, []store.CandidateQuery{
+		{Keys: []string{"id:2", "n:sok"}, PerKey: 10, Limit: 10},
+		{Keys: []string{"n:chan"}, PerKey: 10, Limit: 10, VersionsOnly: true},
+		{Keys: []string{"n:nobody"}, PerKey: 10, Limit: 10},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got0, got1 []string
+	for _, v := range batch[0].Versions {
+		got0 = append(got0, v.ID)
+	}
+	for _, v := range batch[1].Versions {
+		got1 = append(got1, v.ID)
+		if v.Content != nil || v.VersionID != 1 {
+			t.Errorf("VersionsOnly candidate %s has content or no version", v.ID)
+		}
+	}
+	if !slices.Equal(got0, []string{"p2", "p1", "p3"}) || !slices.Equal(got1, []string{"p4"}) || len(batch[2].Versions) != 0 {
+		t.Fatalf("batch: %v %v %v", got0, got1, batch[2].Versions)
+	}
+	vs, err := id.Patients(hidden, []string{"p3", "p2", "nope", "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || vs[0].ID != "p2" || vs[1].ID != "p1" || len(vs[0].Content) == 0 {
+		t.Fatalf("Patients without R: %+v", vs)
+	}
 	// An update replaces the keys; a delete clears them.
 	put(t, s, store.Write{Type: "Patient", ID: "p1", Index: keyIndex(false, "n:sokh")})
 	put(t, s, store.Write{Type: "Patient", ID: "p2", Method: store.MethodDelete})
@@ -86,7 +116,7 @@ func testMatchKeys(t *testing.T, s store.Store) {
 		t.Fatalf("after p1's update and p2's delete: %v, want p3", got)
 	}
 	// SetMatchKeys replaces one Patient's keys and nothing else of its index.
-	err := s.Transaction(ctx, func(tx store.Tx) error {
+	err = s.Transaction(ctx, func(tx store.Tx) error {
 		itx := tx.(store.IdentityTx)
 		if err := itx.SetMatchKeys(ctx, "p3", []string{"k:new", "k:other"}); err != nil {
 			return err
@@ -262,9 +292,9 @@ func testLinkedSets(t *testing.T, s store.Store) {
 		if err := itx.DeletePairs(ctx, [][2]string{{"a", "b"}}); err != nil {
 			return err
 		}
-		got, err := itx.LinkedComponent(ctx, "a", 50)
-		if err != nil || !slices.Equal(got, []string{"a"}) {
-			t.Errorf("in the transaction, after DeletePairs: %v %v", got, err)
+		ps, err := itx.PairsOf(ctx, []string{"a"})
+		if err != nil || len(ps) != 0 {
+			t.Errorf("in the transaction, after DeletePairs: %v %v", ps, err)
 		}
 		return nil
 	})
