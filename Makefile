@@ -29,10 +29,11 @@ build:
 
 ## run: serve http://127.0.0.1:8080/fhir (ADDR=host:port or MEKONG_ADDR to change) on the embedded
 ## database in ./data, trusting a local development key (created once in ./data) and printing a token
-## for curl. internal/devserver starts the server for the README and client-library tests from this
+## for curl; SMART Health Cards of the specification's example issuer are trusted (examples/cards:
+## development only, its private keys are public) so the README can import one. internal/devserver starts the server for the README and client-library tests from this
 ## recipe (make -n run), so keep it one plain command line.
 run: build
-	$(BIN)/mekong serve --dev --log-format text$(if $(ADDR), --addr $(ADDR))
+	$(BIN)/mekong serve --dev --log-format text --trusted-issuers examples/cards/trusted-issuers.json$(if $(ADDR), --addr $(ADDR))
 
 ## test: vet, then every test (PostgreSQL ones on a throwaway cluster)
 test: conformance-data vet
