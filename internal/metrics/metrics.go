@@ -230,8 +230,7 @@ func (m *Metrics) Ingested(format string, stored, failed, rejectedRows int) {
 // ObserveMatch records the matcher's time for one $match probe. $match
 // requests are already counted and timed whole by the HTTP metrics
 // (interaction="operation", operation="match"); this is the engine's share,
-// for the $match handler to call (wired by the lead after stream identity
-// lands).
+// which server.New hands to rest.Service.MatchObserver.
 func (m *Metrics) ObserveMatch(d time.Duration) {
 	if m == nil {
 		return

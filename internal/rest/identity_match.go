@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
@@ -68,6 +69,10 @@ func (s *Service) matchPatients(ctx context.Context, probe []byte, onlyCertain b
 		return nil, nil, outcome.Invalid("the Patient has nothing to match on: give at least a name, an identifier or a birth date").At("resource")
 	}
 	id := s.ident
+	if s.MatchObserver != nil {
+		start := time.Now()
+		defer func() { s.MatchObserver(time.Since(start)) }()
+	}
 	cands, c, err := id.candidates(ctx, store.CandidateQuery{Keys: keys, PerKey: id.opts.PerKey, Limit: id.opts.Candidates})
 	if err != nil {
 		return nil, nil, err

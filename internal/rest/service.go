@@ -44,6 +44,10 @@ type Service struct {
 	cards *cardService
 	// IPS configures the documents of Patient/$summary.
 	IPS IPSOptions
+	// MatchObserver, when set, is told how long each $match probe spent
+	// finding and grading candidates (the /metrics histogram
+	// mekong_match_duration_seconds).
+	MatchObserver func(time.Duration)
 }
 
 // New returns a service for the registry's resource types, plus the

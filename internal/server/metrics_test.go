@@ -41,6 +41,7 @@ func TestMetricsByInteraction(t *testing.T) {
 	a.want(a.as(tok, "POST", "", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/`+secretID+`"}}]}`), 200)
 	a.want(a.as(tok, "POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`), 200)
 	a.want(a.do("GET", "/metadata", ""), 200)
+	a.want(a.as(tok, "POST", "/Patient/$match", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","identifier":[{"system":"http://hl7.org/fhir/sid/passport-KHM","value":"`+secretValue+`"}]}}]}`), 200)
 
 	// Behind a token: none is 401, one without the scope 403.
 	a.want(a.do("GET", a.srv.URL+"/metrics", ""), 401)
@@ -91,6 +92,7 @@ func TestMetricsByInteraction(t *testing.T) {
 		{map[string]string{"interaction": "batch", "type": ""}, 1},
 		{map[string]string{"interaction": "transaction", "type": ""}, 1},
 		{map[string]string{"interaction": "capabilities"}, 1},
+		{map[string]string{"interaction": "operation", "operation": "match", "type": "Patient"}, 1},
 	} {
 		if got := count(tc.labels); got != tc.want {
 			t.Errorf("mekong_http_requests_total%v = %v, want %v", tc.labels, got, tc.want)
@@ -98,6 +100,10 @@ func TestMetricsByInteraction(t *testing.T) {
 	}
 	if h := families["mekong_http_request_duration_seconds"]; h == nil || h.GetType().String() != "HISTOGRAM" {
 		t.Errorf("no latency histogram")
+	}
+	// The matcher's own share of the $match (issue 14 item 16).
+	if h := families["mekong_match_duration_seconds"]; h == nil || len(h.GetMetric()) != 1 || h.GetMetric()[0].GetHistogram().GetSampleCount() != 1 {
+		t.Errorf("mekong_match_duration_seconds does not hold the one $match: %v", h)
 	}
 	// The audit writer committed the reads' AuditEvents, and requests waited for it.
 	for _, name := range []string{"mekong_audit_commits_total", "mekong_audit_events_total", "mekong_audit_wait_seconds"} {

@@ -140,6 +140,9 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	)
 	s.routes()
 	cfg.Metrics.RegisterAudit(s.audits)
+	if cfg.Metrics != nil {
+		svc.MatchObserver = cfg.Metrics.ObserveMatch
+	}
 	return s
 }
 
