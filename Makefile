@@ -15,7 +15,12 @@ EXAMPLES_TGZ    := .cache/npm/hl7.fhir.r4.examples-4.0.1.tgz
 EXAMPLES_SHA256 := dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682
 EXAMPLES_DIR    := .cache/r4-examples/package
 
-.PHONY: all build run test test-short bench bench-search bench-ingest bench-audit bench-crash bench-match vet fmt generate conformance-data clean
+IPS_PKG    := hl7.fhir.uv.ips@2.0.0
+IPS_TGZ    := .cache/npm/hl7.fhir.uv.ips-2.0.0.tgz
+IPS_SHA256 := 4a5cff17580f869140614ac51097d81540c63644d550ced8d4cd9b9bce7345c4
+IPS_DIR    := .cache/ips/package
+
+.PHONY: all build run test test-short bench bench-search bench-ingest bench-audit bench-crash bench-match vet fmt generate conformance-data ips-data clean
 
 all: build
 
@@ -24,10 +29,11 @@ build:
 
 ## run: serve http://127.0.0.1:8080/fhir (ADDR=host:port or MEKONG_ADDR to change) on the embedded
 ## database in ./data, trusting a local development key (created once in ./data) and printing a token
-## for curl. internal/devserver starts the server for the README and client-library tests from this
+## for curl; SMART Health Cards of the specification's example issuer are trusted (examples/cards:
+## development only, its private keys are public) so the README can import one. internal/devserver starts the server for the README and client-library tests from this
 ## recipe (make -n run), so keep it one plain command line.
 run: build
-	$(BIN)/mekong serve --dev --log-format text$(if $(ADDR), --addr $(ADDR))
+	$(BIN)/mekong serve --dev --log-format text --trusted-issuers examples/cards/trusted-issuers.json$(if $(ADDR), --addr $(ADDR))
 
 ## test: vet, then every test (PostgreSQL ones on a throwaway cluster)
 test: conformance-data vet
@@ -93,12 +99,31 @@ bench-crash:
 ## held-out splits, and hard negatives (twins, siblings, common names) graded certain
 bench-match:
 	MEKONG_BENCH_MATCH=1 $(GO) test -run TestBenchMatch -v -count=1 ./internal/match/eval/
-	@# Stream identity: $$match p95 latency with 100,000 generated patients on PostgreSQL and ingest
-	@# throughput with matching on and off are added here, after the engine-level figures above.
+	@# Identity in the server (internal/benchidentity), each in its own process: Patient/$$match latency over 100,000
+	@# generated patients on PostgreSQL (p50/p95/p99, one client then four), and ingest throughput with identity linking
+	@# on and off on durable PostgreSQL (transaction Bundles from 8 clients, and a bulk import; medians of alternating runs,
+	@# timed until every Patient is linked). MEKONG_BENCH_PATIENTS, MEKONG_BENCH_INGEST_N and MEKONG_BENCH_RUNS
+	@# shorten it.
+	MEKONG_BENCH_IDENTITY=1 MEKONG_BENCH_PATIENTS=$${MEKONG_BENCH_PATIENTS:-100000} \
+		$(GO) test -run TestMatchLatency -v -count=1 -timeout 60m ./internal/benchidentity/
+	MEKONG_BENCH_IDENTITY=1 MEKONG_TEST_PG_DURABLE=1 \
+		$(GO) test -run TestIngestThroughput -v -count=1 -timeout 90m ./internal/benchidentity/
 
-## conformance-data: official FHIR R4 examples (CC0) and the fhirpath.js oracle into the git-ignored .cache/
-conformance-data: $(EXAMPLES_DIR)/Patient-example.json
+## conformance-data: official FHIR R4 examples (CC0), the IPS 2.0.0 package (CC0) and the fhirpath.js oracle
+## into the git-ignored .cache/
+conformance-data: $(EXAMPLES_DIR)/Patient-example.json ips-data
 	bash fhir/fhirpath/testdata/install-oracle.sh
+
+## ips-data: the International Patient Summary package (profiles, $summary definition, examples) that
+## internal/ips tests our documents against
+ips-data: $(IPS_DIR)/package.json
+
+$(IPS_DIR)/package.json:
+	mkdir -p .cache/npm .cache/ips
+	cd .cache/npm && npm pack --silent $(IPS_PKG) >/dev/null
+	echo "$(IPS_SHA256)  $(IPS_TGZ)" | sha256sum -c --quiet -
+	tar -xzf $(IPS_TGZ) -C .cache/ips
+	touch $@
 
 $(EXAMPLES_DIR)/Patient-example.json:
 	mkdir -p .cache/npm .cache/r4-examples

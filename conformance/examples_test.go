@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -61,19 +62,18 @@ func TestOfficialExamplesRoundTrip(t *testing.T) {
 	if len(files) != 91 {
 		t.Fatalf("found %d example files, want 91 (Patient 22, Observation 64, Immunization 5)", len(files))
 	}
-	p, err := resource.NewParser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, reg := parserAndRegistry(t)
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			st := b.Open(t)
-			srv := httptest.NewServer(server.New(server.Config{}, rest.New(st, p, reg), st, slog.New(slog.NewTextHandler(io.Discard, nil))))
+			// The package is not self-contained (its Observations refer to
+			// Patient/PatientId-patientId, Patient/727127 and others it does
+			// not hold), so the round trip is taken without referential
+			// integrity; TestOfficialExamplesReferentialIntegrity loads it with.
+			svc := rest.New(st, p, reg)
+			svc.ReferentialIntegrity = false
+			srv := httptest.NewServer(server.New(server.Config{}, svc, st, slog.New(slog.NewTextHandler(io.Discard, nil))))
 			defer srv.Close()
 			stored := 0
 			for _, f := range files {
@@ -116,6 +116,108 @@ func TestOfficialExamplesRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOfficialExamplesReferentialIntegrity PUTs the examples with
+// referential integrity on, in rounds until no more can be stored (they
+// refer to each other in no particular order). Every example left over
+// must be a 422 whose issues name a reference element and a target the
+// package does not hold: the rule refuses exactly the dangling ones.
+func TestOfficialExamplesReferentialIntegrity(t *testing.T) {
+	files := exampleFiles(t)
+	p, reg := parserAndRegistry(t)
+	st := storetest.Backends()[0].Open(t)
+	srv := httptest.NewServer(server.New(server.Config{}, rest.New(st, p, reg), st, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	held := map[string]bool{}
+	bodies := map[string][]byte{}
+	var pending []string
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct{ ResourceType, ID string }
+		json.Unmarshal(in, &head)
+		key := head.ResourceType + "/" + head.ID
+		if _, bad := invalidExamples[filepath.Base(f)]; !bad {
+			held[key] = true
+			bodies[key] = in
+			pending = append(pending, key)
+		}
+	}
+	last := map[string][]byte{}
+	for progress := true; progress; {
+		progress = false
+		var still []string
+		for _, key := range pending {
+			status, body := call(t, "PUT", srv.URL+"/fhir/"+key, bodies[key])
+			if status == http.StatusCreated {
+				progress = true
+				continue
+			}
+			last[key] = body
+			still = append(still, key)
+		}
+		pending = still
+	}
+	if len(pending) == len(held) || len(pending) == 0 {
+		t.Fatalf("%d of %d examples left over", len(pending), len(held))
+	}
+	target := regexp.MustCompile(`: (Patient|Observation|Immunization)/([A-Za-z0-9.-]+) does not exist`)
+	var cycle []string // refer (through each other) only to what the package holds
+	for _, key := range pending {
+		var oo struct {
+			Issue []struct {
+				Code, Diagnostics string
+				Expression        []string
+			}
+		}
+		json.Unmarshal(last[key], &oo)
+		dangling := false
+		for _, is := range oo.Issue {
+			m := target.FindStringSubmatch(is.Diagnostics)
+			if is.Code != "not-found" || m == nil || len(is.Expression) != 1 || !strings.HasPrefix(is.Diagnostics, is.Expression[0]+": ") {
+				t.Errorf("%s: issue %+v", key, is)
+				continue
+			}
+			if !held[m[1]+"/"+m[2]] {
+				dangling = true // refers to what the package does not hold
+			}
+		}
+		if !dangling {
+			cycle = append(cycle, key)
+		}
+	}
+	// Resources that refer to each other (Patient/pat1 and pat2 link to
+	// each other, and pat2's Observations wait for it) go in together, as
+	// one transaction: references are checked once its writes are in.
+	if len(cycle) > 0 {
+		var entries []string
+		for _, key := range cycle {
+			entries = append(entries, `{"resource":`+string(bodies[key])+`,"request":{"method":"PUT","url":"`+key+`"}}`)
+		}
+		status, body := call(t, "POST", srv.URL+"/fhir", []byte(`{"resourceType":"Bundle","type":"transaction","entry":[`+strings.Join(entries, ",")+`]}`))
+		if status != http.StatusOK {
+			t.Errorf("%v as one transaction: %d %s", cycle, status, body)
+		}
+	}
+	t.Logf("%d of %d examples stored one by one, %d in one transaction; %d refer to resources the package does not hold",
+		len(held)-len(pending), len(held), len(cycle), len(pending)-len(cycle))
+}
+
+// parserAndRegistry builds what a service validates and indexes with.
+func parserAndRegistry(t *testing.T) (*resource.Parser, *search.Registry) {
+	t.Helper()
+	p, err := resource.NewParser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, reg
 }
 
 func call(t *testing.T, method, url string, body []byte) (int, []byte) {

@@ -134,30 +134,37 @@ func TestSyntheaSearch(t *testing.T) {
 			st := b.Open(t)
 			svc := rest.New(st, p, reg)
 			ctx := context.Background()
-			work := make(chan syntheaResource)
-			var wg sync.WaitGroup
+			// Patients first, then the rest, each by 4 writers: with
+			// referential integrity an Observation may not come before
+			// its subject.
 			var mu sync.Mutex
 			var firstErr error
-			for w := 0; w < 4; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for r := range work {
-						if _, err := svc.Update(ctx, rest.Request{Base: "http://mekong.test/fhir", Type: r.typ, ID: r.id, Body: r.body}); err != nil {
-							mu.Lock()
-							if firstErr == nil {
-								firstErr = fmt.Errorf("%s/%s: %w", r.typ, r.id, err)
+			for _, patients := range []bool{true, false} {
+				work := make(chan syntheaResource)
+				var wg sync.WaitGroup
+				for w := 0; w < 4; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for r := range work {
+							if _, err := svc.Update(ctx, rest.Request{Base: "http://mekong.test/fhir", Type: r.typ, ID: r.id, Body: r.body}); err != nil {
+								mu.Lock()
+								if firstErr == nil {
+									firstErr = fmt.Errorf("%s/%s: %w", r.typ, r.id, err)
+								}
+								mu.Unlock()
 							}
-							mu.Unlock()
 						}
+					}()
+				}
+				for _, r := range all {
+					if (r.typ == "Patient") == patients {
+						work <- r
 					}
-				}()
+				}
+				close(work)
+				wg.Wait()
 			}
-			for _, r := range all {
-				work <- r
-			}
-			close(work)
-			wg.Wait()
 			if firstErr != nil {
 				t.Fatal(firstErr)
 			}

@@ -8,20 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/mekong-fhir/mekong/fhir/resource"
-	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
 
 func newService(t *testing.T, b storetest.Backend) *rest.Service {
-	p, _ := resource.NewParser()
-	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, time.FixedZone("UTC+07:00", 7*3600))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, reg := parserAndRegistry(t)
 	return rest.New(b.Open(t), p, reg)
 }
 

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Link is a Bundle.link.
@@ -36,10 +38,17 @@ type Entry struct {
 	FullURL  string
 	Resource []byte
 	// Mode is search.mode ("match", "include", "outcome") for searchset Bundles.
-	Mode     string
-	Request  *Request
-	Response *Response
+	Mode string
+	// Score is search.score, when set; MatchGrade is the match-grade
+	// extension of search (https://hl7.org/fhir/R4/patient-operation-match.html).
+	Score      *float64
+	MatchGrade string
+	Request    *Request
+	Response   *Response
 }
+
+// MatchGradeURL is the extension of Bundle.entry.search holding a match grade.
+const MatchGradeURL = "http://hl7.org/fhir/StructureDefinition/match-grade"
 
 // Bundle is a Bundle under construction.
 type Bundle struct {
@@ -98,8 +107,18 @@ func (b *Bundle) JSON() []byte {
 			}
 			if e.Mode != "" {
 				field("search")
-				out.WriteString(`{"mode":`)
+				out.WriteByte('{')
+				if e.MatchGrade != "" {
+					out.WriteString(`"extension":[{"url":"` + MatchGradeURL + `","valueCode":`)
+					writeJSON(out, e.MatchGrade)
+					out.WriteString(`}],`)
+				}
+				out.WriteString(`"mode":`)
 				writeJSON(out, e.Mode)
+				if e.Score != nil {
+					out.WriteString(`,"score":`)
+					out.WriteString(strconv.FormatFloat(*e.Score, 'f', -1, 64))
+				}
 				out.WriteByte('}')
 			}
 			if e.Request != nil {
@@ -119,7 +138,7 @@ func (b *Bundle) JSON() []byte {
 }
 
 func writeJSON(b *bytes.Buffer, v any) {
-	enc, err := json.Marshal(v)
+	enc, err := fhirjson.Marshal(v)
 	if err != nil { // only strings and plain structs reach here
 		panic(err)
 	}

@@ -39,3 +39,24 @@ func TestJSONCopiesResourcesVerbatim(t *testing.T) {
 		t.Errorf("(-want +got)\n%s", d)
 	}
 }
+
+// https://hl7.org/fhir/R4/patient-operation-match.html: a $match entry
+// carries search.mode match, search.score and the match-grade extension.
+func TestMatchEntry(t *testing.T) {
+	score := 0.9876
+	b := Bundle{Type: "searchset", Entries: []Entry{{FullURL: "http://x/fhir/Patient/a", Resource: []byte(`{"resourceType":"Patient","id":"a"}`),
+		Mode: "match", Score: &score, MatchGrade: "probable"}, {Resource: []byte(`{"resourceType":"OperationOutcome"}`), Mode: "outcome"}}}
+	var got map[string]any
+	if err := json.Unmarshal(b.JSON(), &got); err != nil {
+		t.Fatal(err)
+	}
+	search := got["entry"].([]any)[0].(map[string]any)["search"]
+	want := map[string]any{"mode": "match", "score": 0.9876,
+		"extension": []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/match-grade", "valueCode": "probable"}}}
+	if d := cmp.Diff(want, search); d != "" {
+		t.Errorf("search (-want +got):\n%s", d)
+	}
+	if s := got["entry"].([]any)[1].(map[string]any)["search"]; cmp.Diff(map[string]any{"mode": "outcome"}, s) != "" {
+		t.Errorf("outcome entry search: %v", s)
+	}
+}

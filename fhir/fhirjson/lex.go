@@ -1,6 +1,9 @@
 package fhirjson
 
-import "unicode/utf8"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 // plain marks the bytes a string can contain with no further check: printable
 // ASCII other than '"' and '\\'. The inner loop of scanString is a lookup in
@@ -150,7 +153,9 @@ func (s *scanner) scanNumber() kind {
 			i++
 		}
 	}
+	exp := false
 	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		exp = true
 		i++
 		if i < len(data) && (data[i] == '+' || data[i] == '-') {
 			i++
@@ -164,8 +169,23 @@ func (s *scanner) scanNumber() kind {
 			i++
 		}
 	}
+	// JSON has no limit on numbers, but every FHIR decimal Mekong reads is
+	// held as a 64-bit float, and the validating parser refuses larger
+	// ones without saying where; say it here, with the element.
+	if exp || i-s.pos > 300 {
+		if _, err := strconv.ParseFloat(string(data[s.pos:i]), 64); err != nil {
+			s.issue(s.line, s.col(s.pos), s.expr(), "number "+shorten(data[s.pos:i])+" is out of range: a FHIR number must lie within ±1.8e308")
+		}
+	}
 	s.pos = i
 	return kindNumber
+}
+
+func shorten(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:20]) + "…" + string(b[len(b)-10:])
+	}
+	return string(b)
 }
 
 // scanKey scans a member name at s.pos.

@@ -4,11 +4,12 @@
 package outcome
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Severity is an OperationOutcome.issue.severity code.
@@ -168,7 +169,7 @@ func JSON(issues []Issue) []byte {
 	if len(issues) == 0 {
 		issues = Info("ok")
 	}
-	b, err := json.Marshal(document{ResourceType: "OperationOutcome", Issue: issues})
+	b, err := fhirjson.Marshal(document{ResourceType: "OperationOutcome", Issue: issues})
 	if err != nil { // cannot happen: only strings
 		panic(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 )
 
@@ -270,7 +271,7 @@ func describe(e *element) string {
 }
 
 func compact(v any) string {
-	b, _ := json.Marshal(v)
+	b, _ := fhirjson.Marshal(v)
 	return string(b)
 }
 

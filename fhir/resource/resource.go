@@ -69,7 +69,7 @@ func (r *Resource) SetSource(uri string) {
 			kept = append(kept, m)
 		}
 	}
-	enc, _ := json.Marshal(uri)
+	enc, _ := fhirjson.Marshal(uri)
 	r.meta = append(kept, fhirjson.Member{Name: "source", Value: enc})
 }
 
@@ -102,33 +102,14 @@ func (p *Parser) Parse(body []byte) (*Resource, error) {
 	if err != nil {
 		return nil, scanError(err)
 	}
-	r := &Resource{}
-	for _, m := range members {
-		switch m.Name {
-		case "resourceType":
-			if err := json.Unmarshal(m.Value, &r.Type); err != nil {
-				return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "resourceType must be a string").At("resourceType")
-			}
-		case "id":
-			if err := json.Unmarshal(m.Value, &r.ID); err != nil {
-				return nil, outcome.New(http.StatusBadRequest, outcome.CodeValue, "id must be a string")
-			}
-		case "meta":
-			meta, err := objectMembers(m.Value)
-			if err != nil {
-				return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "meta must be an object")
-			}
-			for _, mm := range meta {
-				switch mm.Name {
-				case "versionId", "lastUpdated", "_versionId", "_lastUpdated":
-					// The server owns these (https://hl7.org/fhir/R4/resource.html#Meta).
-				default:
-					r.meta = append(r.meta, mm)
-				}
-			}
-		default:
-			r.members = append(r.members, m)
-		}
+	r, bad := split(members)
+	switch bad {
+	case "resourceType":
+		return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "resourceType must be a string").At("resourceType")
+	case "id":
+		return nil, outcome.New(http.StatusBadRequest, outcome.CodeValue, "id must be a string")
+	case "meta":
+		return nil, outcome.New(http.StatusBadRequest, outcome.CodeStructure, "meta must be an object")
 	}
 	if r.ID != "" && !ValidID(r.ID) {
 		return nil, outcome.New(http.StatusBadRequest, outcome.CodeValue,
@@ -136,7 +117,7 @@ func (p *Parser) Parse(body []byte) (*Resource, error) {
 	}
 	rep := &reporter{}
 	if _, err := p.u.UnmarshalWithErrorReporter(body, rep); err != nil {
-		return nil, parseError(err)
+		return nil, parseError(body, err)
 	}
 	if len(rep.issues) > 0 {
 		return nil, &outcome.Error{Status: rep.status(), Issues: rep.issues}
@@ -186,7 +167,7 @@ func FormatInstant(t time.Time) string {
 }
 
 func writeString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s)
+	enc, _ := fhirjson.Marshal(s)
 	b.Write(enc)
 }
 
@@ -248,7 +229,7 @@ var hints = map[string]string{
 	"expected instant":          "a FHIR instant is YYYY-MM-DDThh:mm:ss(.sss)Z or with an offset +zz:zz",
 	"expected decimal":          "a FHIR decimal is a JSON number, not a string",
 	"expected boolean":          "a FHIR boolean is JSON true or false, not a string",
-	"expected integer":          "a FHIR integer is a JSON number without a fraction",
+	"expected integer":          "a FHIR integer is a JSON number without a fraction, from -2147483648 to 2147483647",
 	"expected positive integer": "a FHIR positiveInt is a JSON integer greater than 0",
 	"expected string":           "this element is a JSON string",
 	"expected array":            "this element repeats: send a JSON array",
@@ -260,34 +241,6 @@ var hints = map[string]string{
 	"code type mismatch":        "the value is not one of the codes this element's required value set allows",
 	"unknown field":             "this element is not defined in FHIR R4 for this type (check its spelling and nesting)",
 	"unknown resource type":     "not an R4 resource type",
-}
-
-// parseError maps a fatal google/fhir/go error: these are all structure or
-// primitive-format problems, so 400.
-func parseError(err error) error {
-	msg := err.Error()
-	var path, detail string
-	if m := errorAt.FindStringSubmatch(msg); m != nil {
-		path, detail = m[1], m[2]
-	} else {
-		detail = msg
-	}
-	diag := detail
-	if h, ok := hints[detail]; ok {
-		diag = detail + ": " + h
-	}
-	if path != "" {
-		diag = path + ": " + diag
-	}
-	code := outcome.CodeStructure
-	if strings.HasPrefix(detail, "expected ") || detail == "code type mismatch" || strings.Contains(detail, "invalid") {
-		code = outcome.CodeValue
-	}
-	e := outcome.New(http.StatusBadRequest, code, "%s", diag)
-	if path != "" {
-		e.At(path)
-	}
-	return e
 }
 
 // reporter collects the validation findings google/fhir/go reports without aborting.

@@ -37,10 +37,10 @@ func (r *Resource) AddSecurity(labels ...Coding) {
 		}
 	}
 	for _, l := range labels {
-		b, _ := json.Marshal(l)
+		b, _ := fhirjson.Marshal(l)
 		raw = append(raw, b)
 	}
-	v, _ := json.Marshal(raw)
+	v, _ := fhirjson.Marshal(raw)
 	if i >= 0 {
 		r.meta[i].Value = v
 		return

@@ -137,6 +137,9 @@ func (r *Registry) Parse(types []string, params url.Values, opt Options) (*Query
 			return nil, outcome.NotFound("resource type %q is not served here", types[0])
 		}
 	}
+	if err := checkLimits(params); err != nil {
+		return nil, err
+	}
 	names := make([]string, 0, len(params))
 	for k := range params {
 		names = append(names, k)

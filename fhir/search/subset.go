@@ -38,7 +38,7 @@ func Subset(typ string, content []byte, summary string, elements []string) []byt
 			b.WriteByte(',')
 		}
 		first = false
-		name, _ := json.Marshal(m.Name)
+		name, _ := fhirjson.Marshal(m.Name)
 		b.Write(name)
 		b.WriteByte(':')
 		b.Write(value)
@@ -103,7 +103,7 @@ func tagged(meta []byte) []byte {
 	}
 	tags, _ := m["tag"].([]any)
 	m["tag"] = append(tags, subsetted)
-	out, err := json.Marshal(m)
+	out, err := fhirjson.Marshal(m)
 	if err != nil {
 		return meta
 	}

@@ -2,11 +2,11 @@ package audit
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/auth"
@@ -57,11 +57,11 @@ func Render(r *store.AuditRecord) []byte {
 	if prof := profileOf(Action(r.Action), a.Outcome, r.Patient); prof != "" {
 		meta.Profile = []string{prof}
 	}
-	raw, err := json.Marshal(a)
+	raw, err := fhirjson.Marshal(a)
 	if err != nil {
 		panic(err) // plain strings and structs: cannot fail
 	}
-	extra, err := json.Marshal(meta)
+	extra, err := fhirjson.Marshal(meta)
 	if err != nil {
 		panic(err)
 	}
@@ -202,11 +202,11 @@ func labelCodings(ls []Label) []coding {
 // was made of: no encode-and-decode round trip. The body is marshalled
 // once; Render only splices in the id and server meta.
 func (b *Builder) write(typ string, body *provenance, meta metaExtra) (store.Write, error) {
-	raw, err := json.Marshal(body)
+	raw, err := fhirjson.Marshal(body)
 	if err != nil {
 		return store.Write{}, fmt.Errorf("audit: %s: %w", typ, err)
 	}
-	extra, err := json.Marshal(meta)
+	extra, err := fhirjson.Marshal(meta)
 	if err != nil {
 		return store.Write{}, fmt.Errorf("audit: %s meta: %w", typ, err)
 	}

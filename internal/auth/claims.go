@@ -17,6 +17,20 @@ const (
 	// "mekong/label.HIV", "mekong/label.R", "mekong/label.V",
 	// "mekong/label.TB", or "mekong/label.*" for all of them.
 	LabelScopePrefix = "mekong/label."
+	// BreakGlassScope lets a user open one patient's restricted data for a
+	// limited time, giving a reason (break-the-glass, audited as an
+	// emergency override). Without it a user never sees more than its
+	// label scopes allow.
+	BreakGlassScope = "mekong/break-glass"
+	// IdentityScope makes the caller an identity steward: it may read the
+	// review queue of probable matches and decide which Patients are one
+	// person (Patient/$identity-link, $identity-unlink), always with a
+	// reason. It grants no access to data by itself: the Patients decided on
+	// must also be readable with the token's resource scopes.
+	IdentityScope = "mekong/identity"
+	// MetricsScope lets a token read GET /metrics on the API's address
+	// (Prometheus sends it as its bearer token).
+	MetricsScope = "mekong/metrics"
 )
 
 // LabelScopes maps the names of label permissions to the labels they

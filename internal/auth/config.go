@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Config is the authentication configuration file (--auth-config,
@@ -26,6 +28,43 @@ type Config struct {
 	// TokenEndpoint is where clients get tokens (the issuer's OAuth token
 	// endpoint), advertised in /.well-known/smart-configuration.
 	TokenEndpoint string `json:"token_endpoint,omitempty"`
+	// AuthorizeEndpoint is the issuer's OAuth authorization endpoint, where
+	// the clinic page (/app) sends users to sign in (SMART App Launch,
+	// standalone, authorization code with PKCE). With TokenEndpoint it is
+	// advertised in the SMART configuration, and with it the
+	// authorization_code grant.
+	AuthorizeEndpoint string `json:"authorize_endpoint,omitempty"`
+	// ClinicApp configures the clinic page's sign-in and its policies.
+	ClinicApp *ClinicAppConfig `json:"clinic_app,omitempty"`
+}
+
+// ClinicAppConfig is the clinic page's OAuth client at the issuer and its
+// session and confidentiality policy.
+type ClinicAppConfig struct {
+	// Issuer is the configured issuer (issuers[].issuer) the page signs
+	// users in with; its tokens are verified like any API token.
+	Issuer string `json:"issuer"`
+	// ClientID is the page's client at the issuer (a public client: PKCE,
+	// no secret), or a confidential one with ClientSecret.
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	// Scope is what the page asks for (default: openid fhirUser and the
+	// user/ read scopes of the served types); the issuer decides per user
+	// what it grants (label scopes, mekong/break-glass, AuditEvent).
+	Scope string `json:"scope,omitempty"`
+	// RedirectURL is the page's callback as registered at the issuer
+	// (default: https?://<host>/app/callback from the request).
+	RedirectURL string `json:"redirect_url,omitempty"`
+	// Audience is the aud sent to the authorize endpoint (SMART's aud: the
+	// FHIR base URL); default the request's /fhir base.
+	Audience string `json:"audience,omitempty"`
+	// IdleTimeout ends a session not used for this long (default 30m).
+	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+	// BreakGlassDuration is how long a break-the-glass grant lasts (default 60m).
+	BreakGlassDuration Duration `json:"break_glass_duration,omitempty"`
+	// ClinicAccessLog lets the organization managing a Patient see who
+	// accessed its record, besides auditors (default false).
+	ClinicAccessLog bool `json:"clinic_access_log,omitempty"`
 }
 
 // IssuerConfig is one trusted token issuer. Exactly one key source:
@@ -74,7 +113,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalJSON writes "60s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+func (d Duration) MarshalJSON() ([]byte, error) { return fhirjson.Marshal(time.Duration(d).String()) }
 
 // DefaultClockSkew is the leeway on token times.
 const DefaultClockSkew = 60 * time.Second
@@ -149,6 +188,16 @@ func (c *Config) Check() error {
 			case !symmetric[a] && !asymmetric[a]:
 				return fmt.Errorf("%s: unknown algorithm %q", where, a)
 			}
+		}
+	}
+	if a := c.ClinicApp; a != nil {
+		switch {
+		case a.Issuer != "" && !seen[a.Issuer]:
+			return fmt.Errorf("clinic_app.issuer %q is not one of the issuers", a.Issuer)
+		case a.Issuer != "" && (a.ClientID == "" || c.AuthorizeEndpoint == "" || c.TokenEndpoint == ""):
+			return fmt.Errorf("clinic_app: signing in with %s needs client_id, and authorize_endpoint and token_endpoint at the top level", a.Issuer)
+		case a.IdleTimeout < 0 || a.BreakGlassDuration < 0:
+			return fmt.Errorf("clinic_app: idle_timeout and break_glass_duration must be positive")
 		}
 	}
 	if c.RateLimit != nil && (c.RateLimit.PerSecond <= 0 || c.RateLimit.Burst < 1) {

@@ -25,8 +25,9 @@ const (
 	DevKeyFile       = "dev-signing-key.pem"
 	DevPublicKeyFile = "dev-signing-key.pub.pem"
 	// DevScopes are the broad scopes of the token serve --dev prints:
-	// everything, every label, and the auditor's AuditEvent search.
-	DevScopes = "user/*.cruds user/AuditEvent.rs mekong/label.*"
+	// everything, every label, the auditor's AuditEvent search, /metrics
+	// and the identity steward's decisions.
+	DevScopes = "user/*.cruds user/AuditEvent.rs mekong/label.* mekong/metrics mekong/identity"
 )
 
 // LoadDevKey reads the development signing key in dir; it never creates

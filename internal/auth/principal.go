@@ -8,6 +8,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -173,6 +174,28 @@ func (p *Principal) MaySee(label string) bool {
 		}
 	}
 	return false
+}
+
+// MayBreakGlass reports whether p's scopes include BreakGlassScope.
+func (p *Principal) MayBreakGlass() bool {
+	if p == nil || p.Unauthenticated {
+		return false
+	}
+	for _, s := range p.RawScopes {
+		if s == BreakGlassScope {
+			return true
+		}
+	}
+	return false
+}
+
+// IdentitySteward reports whether p holds the identity steward's scope
+// (IdentityScope).
+func (p *Principal) IdentitySteward() bool {
+	if p == nil {
+		return false
+	}
+	return p.Unauthenticated || slices.Contains(p.RawScopes, IdentityScope)
 }
 
 type principalKey struct{}

@@ -26,6 +26,8 @@ type ExportSpec struct {
 	Since time.Time `json:"since,omitzero"`
 	// Patient is Patient/$export: Patients and the resources in their compartments.
 	Patient bool `json:"patient,omitempty"`
+	// Client is who kicked the export off (owner.go).
+	Client string `json:"client,omitempty"`
 }
 
 // ExportState is the progress of an export: everything before it has been

@@ -44,7 +44,7 @@ func TestImportGoodAndBadLines(t *testing.T) {
 		wantErrs := []string{
 			`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"structure","diagnostics":"mixed.ndjson line 3: invalid JSON: unexpected end of input, expected a member name (a string) (line 1, column 37)","expression":["Patient"]}]}`,
 			`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"mixed.ndjson line 4: resource type \"Encounter\" is not served here; supported types: [Immunization Observation Patient]","expression":["resourceType"]}]}`,
-			`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"mixed.ndjson line 6: Patient.birthDate: expected date: a FHIR date is YYYY, YYYY-MM or YYYY-MM-DD","expression":["Patient.birthDate"]}]}`,
+			`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"mixed.ndjson line 6: Patient.birthDate: the date \"1990-13-01\" does not exist (there is no month 13)","expression":["Patient.birthDate"]}]}`,
 		}
 		if d := cmp.Diff(wantErrs, errs); d != "" {
 			t.Errorf("error lines (-want +got):\n%s", d)

@@ -5,16 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mekong-fhir/mekong/internal/auth"
 	"io"
+	"net/http"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -50,6 +52,9 @@ type Importer struct {
 	// Agent is who asked for the import (the $import caller), recorded in
 	// the Provenance of what it writes; nil for the command line.
 	Agent *auth.Principal
+	// MaxUncompressed bounds what a gzip input may expand to (default
+	// DefaultMaxUncompressed).
+	MaxUncompressed int64
 }
 
 // Counts are what an import did to one resource type.
@@ -104,7 +109,11 @@ func (im *Importer) Import(ctx context.Context, name string, r io.Reader, skip i
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	dr, err := Decompress(r)
+	dr, err := Decompress(r, im.MaxUncompressed)
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return done(Batch{Errors: [][]byte{errorLine(name, 0, outcome.Invalid("%v", err))}})
+	}
 	if err != nil {
 		return fmt.Errorf("bulk.Import: %s: %w", name, err)
 	}
@@ -119,10 +128,11 @@ func (im *Importer) Import(ctx context.Context, name string, r io.Reader, skip i
 	var readErr error
 	var wg sync.WaitGroup
 	wg.Add(2)
+	lr := newLineReader(dr)
 	go func() {
 		defer wg.Done()
 		defer close(raw)
-		readErr = readBatches(ctx, newLineReader(dr), skip, size, raw)
+		readErr = readBatches(ctx, lr, skip, size, raw)
 	}()
 	go func() {
 		defer wg.Done()
@@ -146,6 +156,11 @@ func (im *Importer) Import(ctx context.Context, name string, r io.Reader, skip i
 	}
 	if err := parent.Err(); err != nil {
 		return err
+	}
+	if errors.As(readErr, &ie) {
+		// Every line before the problem is stored; the problem is the
+		// input's last error line.
+		return done(Batch{Line: lr.n, Errors: [][]byte{errorLine(name, lr.n+1, outcome.New(http.StatusRequestEntityTooLarge, outcome.CodeTooLong, "%v", ie))}})
 	}
 	if readErr != nil {
 		return fmt.Errorf("bulk.Import: %s: %w", name, readErr)
@@ -226,9 +241,16 @@ func (im *Importer) writeAll(ctx context.Context, name string, ready <-chan []pa
 
 func readBatches(ctx context.Context, lr *lineReader, skip int64, size int, out chan<- []rawLine) error {
 	batch := make([]rawLine, 0, size)
+	held := 0
+	var inputErr error
 	for {
 		b, n, err := lr.next()
 		if errors.Is(err, io.EOF) {
+			break
+		}
+		var ie *InputError
+		if errors.As(err, &ie) {
+			inputErr = err // the lines before it are still imported
 			break
 		}
 		if err != nil {
@@ -238,7 +260,8 @@ func readBatches(ctx context.Context, lr *lineReader, skip int64, size int, out 
 			continue // committed by an earlier run, or a blank line
 		}
 		batch = append(batch, rawLine{n: n, b: b})
-		if len(batch) == size {
+		if held += len(b); len(batch) == size || held >= maxBatchBytes {
+			held = 0
 			select {
 			case out <- batch:
 			case <-ctx.Done():
@@ -254,7 +277,7 @@ func readBatches(ctx context.Context, lr *lineReader, skip int64, size int, out 
 			return ctx.Err()
 		}
 	}
-	return nil
+	return inputErr
 }
 
 func (im *Importer) parseAll(batch []rawLine, workers int) []parsed {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
+	"github.com/mekong-fhir/mekong/fhir/search"
 )
 
 // ndjsonFormats are the _outputFormat values of NDJSON
@@ -37,6 +38,9 @@ func exportParams(q url.Values, served []string, patient bool) (ExportSpec, erro
 	if s := q.Get("_since"); s != "" {
 		t, err := parseInstant(s)
 		if err != nil {
+			if _, derr := search.ParseDate(s, time.UTC); derr != nil && strings.Contains(derr.Error(), "does not exist") {
+				return spec, outcome.Invalid("_since: %v", derr).At("_since")
+			}
 			return spec, outcome.Invalid("_since %q is not a FHIR instant such as 2026-03-01T00:00:00+07:00", s).At("_since")
 		}
 		spec.Since = t

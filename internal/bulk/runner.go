@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
 
@@ -67,6 +68,7 @@ func (s *Service) RunOnce(ctx context.Context) (bool, error) {
 		if ferr := s.st.FinishJob(ctx, *j, nil, nil); ferr != nil && !errors.Is(ferr, store.ErrLeaseLost) {
 			return true, ferr
 		}
+		s.cfg.Observer.BulkJob(j.Kind, "failed")
 		return true, nil
 	}
 	s.log.Info("bulk job done", slog.String("job", j.ID))
@@ -90,15 +92,20 @@ func (s *Service) runExport(ctx context.Context, j *store.Job) error {
 	ex.Log, _ = s.st.(store.AuditLog)
 	err := ex.Export(ctx, spec, st, func(f store.File, next ExportState) error {
 		st = next
-		state, _ := json.Marshal(next)
+		state, _ := fhirjson.Marshal(next)
 		return s.st.SaveProgress(ctx, j.ID, s.owner, state, s.lease(), []store.File{f})
 	})
 	if err != nil {
 		return err
 	}
 	j.Status, j.Expires, j.Owner = store.JobDone, s.now().Add(s.cfg.Retention), s.owner
-	j.State, _ = json.Marshal(st)
-	return s.st.FinishJob(ctx, *j, nil, nil)
+	j.State, _ = fhirjson.Marshal(st)
+	if err := s.st.FinishJob(ctx, *j, nil, nil); err != nil {
+		return err
+	}
+	s.cfg.Observer.BulkJob(j.Kind, "completed")
+	s.cfg.Observer.BulkResources(j.Kind, "exported", st.Written)
+	return nil
 }
 
 func (s *Service) runImport(ctx context.Context, j *store.Job) error {
@@ -112,7 +119,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 			return fmt.Errorf("import state: %w", err)
 		}
 	}
-	im := &Importer{Svc: s.svc, Store: s.st, BatchSize: s.cfg.BatchSize, Now: s.now, Agent: params.Agent}
+	im := &Importer{Svc: s.svc, Store: s.st, BatchSize: s.cfg.BatchSize, Now: s.now, Agent: params.Agent, MaxUncompressed: s.cfg.MaxUncompressed}
 	for ; st.Input < len(params.Inputs); st.Input, st.Line = st.Input+1, 0 {
 		in := params.Inputs[st.Input]
 		name, r, err := s.openInput(ctx, j.ID, in)
@@ -130,7 +137,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 				next.ErrParts++
 				next.Rejected += int64(len(b.Errors))
 			}
-			state, _ := json.Marshal(next)
+			state, _ := fhirjson.Marshal(next)
 			if err := s.st.SaveProgress(ctx, j.ID, s.owner, state, s.lease(), files); err != nil {
 				return err
 			}
@@ -144,7 +151,7 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 		if st.Input+1 < len(params.Inputs) {
 			next := st
 			next.Input, next.Line = st.Input+1, 0
-			state, _ := json.Marshal(next)
+			state, _ := fhirjson.Marshal(next)
 			if err := s.st.SaveProgress(ctx, j.ID, s.owner, state, s.lease(), nil); err != nil {
 				return err
 			}
@@ -165,9 +172,32 @@ func (s *Service) runImport(ctx context.Context, j *store.Job) error {
 		}
 		errFiles = append(errFiles, store.File{Kind: store.FileError, N: 0, Type: "OperationOutcome", Count: count, Content: all.Bytes()})
 	}
+	// Referential integrity, once every input is in: the error file lists
+	// what still refers to nothing.
+	dangling, err := im.Dangling(ctx, j.TransactionTime)
+	if err != nil {
+		return err
+	}
+	if len(dangling) > 0 {
+		if len(errFiles) == 0 {
+			errFiles = append(errFiles, store.File{Kind: store.FileError, N: 0, Type: "OperationOutcome"})
+		}
+		errFiles[0].Content = append(errFiles[0].Content, joinLines(dangling)...)
+		errFiles[0].Count += int64(len(dangling))
+	}
 	j.Status, j.Expires, j.Owner = store.JobDone, s.now().Add(s.cfg.Retention), s.owner
-	j.State, _ = json.Marshal(st)
-	return s.st.FinishJob(ctx, *j, []string{store.FileErrorPart, store.FileInput}, errFiles)
+	j.State, _ = fhirjson.Marshal(st)
+	if err := s.st.FinishJob(ctx, *j, []string{store.FileErrorPart, store.FileInput}, errFiles); err != nil {
+		return err
+	}
+	var imported int64
+	for _, c := range st.Counts {
+		imported += c.Total()
+	}
+	s.cfg.Observer.BulkJob(j.Kind, "completed")
+	s.cfg.Observer.BulkResources(j.Kind, "imported", imported)
+	s.cfg.Observer.BulkResources(j.Kind, "rejected", st.Rejected)
+	return nil
 }
 
 func addCounts(a, b map[string]Counts) map[string]Counts {
@@ -219,6 +249,9 @@ func (s *Service) openInput(ctx context.Context, job string, in importInput) (st
 		return "", nil, err
 	}
 	req.Header.Set("Accept", "application/fhir+ndjson")
+	// Asked for explicitly, gzip is not inflated by the transport behind
+	// our back: Decompress does it, within MaxUncompressed.
+	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", nil, fmt.Errorf("fetching %s: %w", in.URL, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/internal/rest"
@@ -46,7 +47,26 @@ type Config struct {
 	Poll time.Duration
 	// Client fetches URL inputs (default: 5 minute timeout).
 	Client *http.Client
+	// MaxUncompressed bounds what one gzip input may expand to (default
+	// DefaultMaxUncompressed).
+	MaxUncompressed int64
+	// Observer hears of jobs and their resources, for metrics; nil hears
+	// nothing (*metrics.Metrics implements it).
+	Observer Observer
 }
+
+// Observer hears what bulk jobs do: kind is "import" or "export"; a job is
+// "accepted", then "completed", "failed" or "cancelled"; a completed job's
+// resources are "imported", "rejected" or "exported".
+type Observer interface {
+	BulkJob(kind, outcome string)
+	BulkResources(kind, outcome string, n int64)
+}
+
+type noObserver struct{}
+
+func (noObserver) BulkJob(string, string)              {}
+func (noObserver) BulkResources(string, string, int64) {}
 
 // Service runs the asynchronous bulk interactions
 // (https://hl7.org/fhir/R4/async.html): kick-off, status, files, cancel.
@@ -73,6 +93,9 @@ func New(cfg Config, st JobStore, svc *rest.Service, log *slog.Logger) *Service 
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 5 * time.Minute}
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	return &Service{cfg: cfg, st: st, svc: svc, log: log, owner: uuid.NewString(), now: time.Now}
 }
@@ -124,15 +147,17 @@ func (s *Service) Export(ctx context.Context, r Request, patient bool) (*Respons
 	if err != nil {
 		return nil, err
 	}
+	spec.Client = clientOf(ctx)
 	if err := checkAuditExport(ctx, spec.Types); err != nil {
 		return nil, err
 	}
-	params, _ := json.Marshal(spec)
+	params, _ := fhirjson.Marshal(spec)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "export", Request: r.URL, Params: params, Created: now, TransactionTime: now}
 	if err := s.st.CreateJob(ctx, j, nil); err != nil {
 		return nil, err
 	}
+	s.cfg.Observer.BulkJob(j.Kind, "accepted")
 	return s.accepted(r.Base, j.ID), nil
 }
 
@@ -184,12 +209,14 @@ func (s *Service) Import(ctx context.Context, r Request) (*Response, error) {
 		ip.Agent = &auth.Principal{Issuer: p.Issuer, Subject: p.Subject, ClientID: p.ClientID,
 			Organization: p.Organization, PurposeOfUse: p.PurposeOfUse}
 	}
-	params, _ := json.Marshal(ip)
+	ip.Client = clientOf(ctx)
+	params, _ := fhirjson.Marshal(ip)
 	now := s.now()
 	j := store.Job{ID: uuid.NewString(), Kind: "import", Request: r.URL, Params: params, Created: now, TransactionTime: now}
 	if err := s.st.CreateJob(ctx, j, files); err != nil {
 		return nil, err
 	}
+	s.cfg.Observer.BulkJob(j.Kind, "accepted")
 	return s.accepted(r.Base, j.ID), nil
 }
 
@@ -198,6 +225,8 @@ type importParams struct {
 	// Agent is the caller who started the job, for the Provenance of what
 	// it writes (its identity only, not its scopes).
 	Agent *auth.Principal `json:"agent,omitempty"`
+	// Client is who kicked the import off (owner.go).
+	Client string `json:"client,omitempty"`
 }
 
 type importState struct {
@@ -227,7 +256,7 @@ type manifestFile struct {
 // Status answers a status poll: 202 with X-Progress while the job runs,
 // 200 with the manifest when it is done, a 500 OperationOutcome when it failed.
 func (s *Service) Status(ctx context.Context, base, id string) (*Response, error) {
-	j, err := s.st.Job(ctx, id)
+	j, err := s.owned(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +272,9 @@ func (s *Service) Status(ctx context.Context, base, id string) (*Response, error
 	case store.JobFailed:
 		return nil, outcome.New(http.StatusInternalServerError, outcome.CodeException, "the %s job failed: %s", j.Kind, j.Error)
 	}
-	m := manifest{TransactionTime: resource.FormatInstant(j.TransactionTime), Request: j.Request,
+	// Files are served only with a bearer token, like every other route
+	// under the FHIR base: they hold patient data.
+	m := manifest{TransactionTime: resource.FormatInstant(j.TransactionTime), Request: j.Request, RequiresAccessToken: true,
 		Output: []manifestFile{}, Error: []manifestFile{}}
 	fileURL := func(kind string, n int) string {
 		return base + "/$bulk-file/" + j.ID + "/" + kind + "-" + strconv.Itoa(n) + ".ndjson"
@@ -272,7 +303,7 @@ func (s *Service) Status(ctx context.Context, base, id string) (*Response, error
 	for _, f := range errs {
 		m.Error = append(m.Error, manifestFile{Type: "OperationOutcome", URL: fileURL(f.Kind, f.N), Count: f.Count})
 	}
-	body, _ := json.Marshal(m)
+	body, _ := fhirjson.Marshal(m)
 	h.Set("Expires", j.Expires.UTC().Format(http.TimeFormat))
 	return &Response{Status: http.StatusOK, Header: h, ContentType: "application/json", Body: body}, nil
 }
@@ -306,6 +337,11 @@ func count(n int64, noun string) string {
 // Cancel deletes a job and its files, stopping it at its next batch
 // (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-delete-request).
 func (s *Service) Cancel(ctx context.Context, id string) (*Response, error) {
+	j, err := s.owned(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	kind := j.Kind
 	found, err := s.st.DeleteJob(ctx, id)
 	if err != nil {
 		return nil, err
@@ -313,6 +349,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Response, error) {
 	if !found {
 		return nil, outcome.NotFound("bulk job %q is not known", id)
 	}
+	s.cfg.Observer.BulkJob(kind, "cancelled")
 	return &Response{Status: http.StatusAccepted, ContentType: "application/fhir+json",
 		Body: outcome.JSON(outcome.Info("bulk job %s cancelled and its files deleted", id))}, nil
 }
@@ -324,7 +361,7 @@ func (s *Service) File(ctx context.Context, id, name string) (*Response, error) 
 	if !ok || err != nil || (kind != store.FileOutput && kind != store.FileError) || !strings.HasSuffix(name, ".ndjson") {
 		return nil, outcome.NotFound("no bulk file %q: files are named output-N.ndjson or error-N.ndjson", name)
 	}
-	j, err := s.st.Job(ctx, id)
+	j, err := s.owned(ctx, id)
 	if err != nil {
 		return nil, err
 	}

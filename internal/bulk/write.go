@@ -61,6 +61,18 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 		}
 		seen[key] = true
 		cur := existing[p.typ][p.id]
+		if cur != nil && !cur.Deleted {
+			// A stored Patient keeps the identity links the server
+			// maintains on it: importing its source's version again
+			// neither drops them nor makes a new version.
+			ix, changed, err := im.Svc.KeepLinks(p.res, p.id, cur.Content)
+			if err != nil {
+				return res, err
+			}
+			if changed {
+				p.ix = ix
+			}
+		}
 		switch {
 		case cur == nil:
 			fresh = append(fresh, store.NewResource{Type: p.typ, ID: p.id, Tenant: im.Tenant, LastUpdated: now,
@@ -95,6 +107,7 @@ func (im *Importer) write(ctx context.Context, name string, batch []parsed) (Bat
 	for _, r := range fresh {
 		count(r.Type, func(c *Counts) { c.Created++ })
 	}
+	im.Svc.WakeLinker() // the batch's Patients are queued for linking
 	if len(later) == 0 {
 		return res, nil
 	}
@@ -199,7 +212,11 @@ func errorLine(name string, line int64, err error) []byte {
 	}
 	issues := make([]outcome.Issue, len(oe.Issues))
 	for i, is := range oe.Issues {
-		is.Diagnostics = fmt.Sprintf("%s line %d: %s", name, line, is.Diagnostics)
+		if line > 0 {
+			is.Diagnostics = fmt.Sprintf("%s line %d: %s", name, line, is.Diagnostics)
+		} else {
+			is.Diagnostics = fmt.Sprintf("%s: %s", name, is.Diagnostics)
+		}
 		issues[i] = is
 	}
 	return outcome.JSON(issues)

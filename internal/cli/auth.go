@@ -50,6 +50,9 @@ type authSetup struct {
 	rateLimit     *auth.RateLimit
 	policy        rest.Policy
 	tokenEndpoint string
+	// authorizeEndpoint and clinic configure the clinic page's sign-in (app.go).
+	authorizeEndpoint string
+	clinic            *auth.ClinicAppConfig
 }
 
 // setupAuth builds the authenticator serve runs with. It never returns an
@@ -99,7 +102,12 @@ func setupAuth(ctx context.Context, cmd *ucli.Command, log *slog.Logger, out io.
 	if err != nil {
 		return nil, err
 	}
-	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint}
+	s := &authSetup{authenticator: v, rateLimit: cfg.RateLimit, policy: rest.DefaultPolicy(), tokenEndpoint: cfg.TokenEndpoint,
+		authorizeEndpoint: cfg.AuthorizeEndpoint, clinic: cfg.ClinicApp}
+	if cfg.ClinicApp != nil {
+		s.policy.BreakGlassFor = time.Duration(cfg.ClinicApp.BreakGlassDuration)
+		s.policy.ClinicAccessLog = cfg.ClinicApp.ClinicAccessLog
+	}
 	if s.rateLimit == nil {
 		rl := defaultRateLimit
 		s.rateLimit = &rl

@@ -105,22 +105,31 @@ func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
 	}
 }
 
-// A busy port fails before --dev prints a token for a server that never ran.
+// A busy port (the API's or --metrics-addr) fails serve before --dev
+// prints a token for a server that never ran.
 func TestServeDevOnBusyPortPrintsNoToken(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	dir := t.TempDir()
-	var stdout bytes.Buffer
-	_, err = runMekong(t, &stdout, "serve", "--dev", "--addr", ln.Addr().String(), "--data-dir", dir,
-		"--db", "sqlite:"+filepath.Join(dir, "m.db"))
-	if err == nil || !strings.Contains(err.Error(), "address already in use") {
-		t.Fatalf("err = %v, want address already in use", err)
-	}
-	if strings.Contains(stdout.String(), "TOKEN") {
-		t.Errorf("a token was printed for a server that could not bind:\n%s", stdout.String())
+	busy := ln.Addr().String()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", busy}, "address already in use"},
+		{[]string{"--addr", "127.0.0.1:0", "--metrics-addr", busy}, "--metrics-addr"},
+	} {
+		dir := t.TempDir()
+		var stdout bytes.Buffer
+		_, err = runMekong(t, &stdout, append([]string{"serve", "--dev", "--data-dir", dir, "--db", "sqlite:" + filepath.Join(dir, "m.db")}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %s", tc.args, err, tc.want)
+		}
+		if strings.Contains(stdout.String(), "TOKEN") {
+			t.Errorf("%v: a token was printed for a server that could not bind:\n%s", tc.args, stdout.String())
+		}
 	}
 }
 

@@ -34,7 +34,7 @@ func healthCardFlags() []ucli.Flag {
 
 func trustedIssuersFlag() *ucli.StringFlag {
 	return &ucli.StringFlag{Name: "trusted-issuers", Sources: ucli.EnvVars("MEKONG_TRUSTED_ISSUERS"),
-		Usage: "JSON file of trusted SMART Health Card issuers (see docs/trusted-issuers.example.json)"}
+		Usage: "JSON file of trusted SMART Health Card issuers (see examples/cards/trusted-issuers.json)"}
 }
 
 // healthCardConfig reads the flags.
@@ -81,7 +81,7 @@ func healthCardsCommand() *ucli.Command {
 	flags := []ucli.Flag{dbFlag(), &ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE")}}
 	return &ucli.Command{
 		Name:  "health-cards",
-		Usage: "administer the SMART Health Card issuer: revoke a patient's cards, rotate the signing key",
+		Usage: "administer the SMART Health Card issuer: revoke a patient's cards, rotate the signing key, remove a compromised key",
 		Commands: []*ucli.Command{{
 			Name:  "revoke",
 			Usage: "revoke every card issued to a patient so far (listed in the revocation lists; audited)",
@@ -119,6 +119,30 @@ func healthCardsCommand() *ucli.Command {
 					return err
 				}
 				_, err = fmt.Fprintf(cmd.Root().Writer, "signing key is now %s\n", kid)
+				return err
+			},
+		}, {
+			Name: "remove-key",
+			Usage: "take a compromised key out of the published JWKS at once: every card it signed stops verifying " +
+				"(a new key signs from now on when it was the signing key); audited",
+			Flags: append([]ucli.Flag{&ucli.StringFlag{Name: "kid", Required: true, Usage: "the key's kid (its RFC 7638 thumbprint, as jwks.json lists it)"},
+				&ucli.StringFlag{Name: "reason", Usage: "why, kept in the audit log"}}, flags...),
+			Action: func(ctx context.Context, cmd *ucli.Command) error {
+				svc, closer, err := openCardService(ctx, cmd)
+				if err != nil {
+					return err
+				}
+				defer closer.Close()
+				kid := cmd.String("kid")
+				next, err := svc.RemoveHealthCardKey(ctx, kid, cmd.String("reason"))
+				if err != nil {
+					return err
+				}
+				out := cmd.Root().Writer
+				if next != "" {
+					fmt.Fprintf(out, "signing key is now %s\n", next)
+				}
+				_, err = fmt.Fprintf(out, "removed key %s from the JWKS: the cards it signed no longer verify; reissue them\n", kid)
 				return err
 			},
 		}},

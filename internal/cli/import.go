@@ -56,9 +56,10 @@ func importCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "report", Usage: "source formats: write the full report as JSON to this file"},
 			&ucli.StringFlag{Name: "errors", Usage: "write rejected lines of every input to this file instead of FILE.errors.ndjson"},
 			&ucli.IntFlag{Name: "batch", Value: 1000, Usage: "lines per transaction"},
+			integrityFlag(),
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 				Usage: "zone for dates without a timezone when indexing, as for serve"},
-		}, logFlags()...),
+		}, append(identityFlags(), logFlags()...)...),
 		Action: runImport,
 	}
 }
@@ -80,6 +81,8 @@ type importEnv struct {
 	stderr  io.Writer
 	errPath string // --errors, or "" for FILE.errors.ndjson
 	errOut  *os.File
+	// wrote lists the error files this run has written.
+	wrote map[string]bool
 	// totals over all files
 	stored, rejected atomic.Int64
 	counts           map[string]bulk.Counts
@@ -113,8 +116,13 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
+	svc := rest.New(db, parser, reg)
+	svc.ReferentialIntegrity = cmd.Bool("referential-integrity")
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 	env := &importEnv{
-		im:      &bulk.Importer{Svc: rest.New(db, parser, reg), Store: db, BatchSize: cmd.Int("batch")},
+		im:      &bulk.Importer{Svc: svc, Store: db, BatchSize: cmd.Int("batch")},
 		log:     log,
 		stderr:  cmd.Root().ErrWriter,
 		errPath: cmd.String("errors"),
@@ -130,11 +138,29 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 	countCtx, stopCounting := context.WithCancel(ctx)
 	defer stopCounting()
 	env.prog = newImportProgress(countCtx, files, env.began)
-	for i, f := range files {
-		env.prog.startFile(i, time.Now())
-		if err := load(ctx, env, f); err != nil {
-			return fmt.Errorf("import: %s: %w", f, err)
+	err = linking(ctx, svc, log, func() error {
+		for i, f := range files {
+			env.prog.startFile(i, time.Now())
+			if err := load(ctx, env, f); err != nil {
+				return fmt.Errorf("import: %s: %w", f, err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// References are checked once every file is in: a file's order (or the
+	// files' order) cannot be relied on.
+	dangling, err := env.im.Dangling(ctx, env.began)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	if len(dangling) > 0 {
+		if err := env.appendErrors(files[len(files)-1], dangling); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		env.rejected.Add(int64(len(dangling)))
 	}
 	c := env.total()
 	elapsed := time.Since(env.began)
@@ -143,7 +169,7 @@ func runImport(ctx context.Context, cmd *ucli.Command) error {
 		slog.Int64("rejected", env.rejected.Load()), slog.Duration("elapsed", elapsed.Round(time.Millisecond)),
 		slog.Float64("per_second", float64(env.stored.Load())/max(elapsed.Seconds(), 1e-9)))
 	if n := env.rejected.Load(); n > 0 {
-		return fmt.Errorf("import: %s rejected; their OperationOutcomes are in %s", plural(n, "line"), env.errorsWhere(files))
+		return fmt.Errorf("import: %s rejected or referring to nothing; their OperationOutcomes are in %s", plural(n, "line"), env.errorsWhere(files))
 	}
 	return nil
 }
@@ -225,6 +251,10 @@ func importNDJSONFile(ctx context.Context, env *importEnv, path string) error {
 
 func (env *importEnv) errorFile(input string) (*os.File, error) {
 	if env.errPath == "" {
+		if env.wrote == nil {
+			env.wrote = map[string]bool{}
+		}
+		env.wrote[errorsFileFor(input)] = true
 		return os.Create(errorsFileFor(input))
 	}
 	if env.errOut == nil {
@@ -235,4 +265,31 @@ func (env *importEnv) errorFile(input string) (*os.File, error) {
 		env.errOut = f
 	}
 	return env.errOut, nil
+}
+
+// appendErrors adds lines to the error file of input (or --errors),
+// after what the input's own rejects wrote there.
+func (env *importEnv) appendErrors(input string, lines [][]byte) error {
+	f := env.errOut
+	if f == nil {
+		path := env.errPath
+		if path == "" {
+			path = errorsFileFor(input)
+		}
+		mode := os.O_TRUNC // a file left by an earlier run
+		if env.wrote[path] {
+			mode = os.O_APPEND
+		}
+		var err error
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|mode, 0o644); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
+	for _, l := range lines {
+		if _, err := f.Write(append(l, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
 }

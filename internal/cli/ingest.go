@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/backend"
@@ -99,7 +101,7 @@ func ingestCommand() *ucli.Command {
 			dhis2ConfigFlag(),
 			timezoneFlag(),
 			&ucli.StringFlag{Name: "report", Usage: "write the full report as JSON to this file"},
-		}, logFlags()...),
+		}, append(identityFlags(), logFlags()...)...),
 		Action: runIngest,
 	}
 }
@@ -124,10 +126,18 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer db.Close()
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	began := time.Now()
 	progress, done := ingestProgress(cmd.Root().ErrWriter, log, len(res.Persons))
-	rep, err := ingest.Ingest(ctx, svc, "", format, res, progress)
-	done()
+	var rep *ingest.Report
+	err = linking(ctx, svc, log, func() error {
+		var err error
+		rep, err = ingest.Ingest(ctx, svc, "", format, res, progress)
+		done()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -135,10 +145,13 @@ func runIngest(ctx context.Context, cmd *ucli.Command) error {
 		slog.Int("created", rep.Created), slog.Int("updated", rep.Updated), slog.Int("unchanged", rep.Unchanged),
 		slog.Int("rejected", len(rep.Rejects)), slog.Int("failed", len(rep.Failed)), slog.Duration("elapsed", time.Since(began).Round(time.Millisecond)))
 	if path := cmd.String("report"); path != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
+		raw, err := fhirjson.Marshal(rep)
 		if err != nil {
 			return err
 		}
+		var ind bytes.Buffer
+		_ = json.Indent(&ind, raw, "", "  ")
+		b := ind.Bytes()
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("ingest: --report: %w", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/backend"
+	"github.com/mekong-fhir/mekong/internal/ingest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 )
@@ -35,9 +36,14 @@ func serveCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "timezone", Value: "+07:00", Sources: ucli.EnvVars("MEKONG_TIMEZONE"),
 				Usage: "zone for dates without a timezone, in resources and searches: an offset (+07:00) or an IANA name (Asia/Bangkok)"},
 			dhis2ConfigFlag(),
+			integrityFlag(),
+			&ucli.Int64Flag{Name: "max-uncompressed", Value: ingest.DefaultMaxUncompressed, Sources: ucli.EnvVars("MEKONG_MAX_UNCOMPRESSED"),
+				Usage: "most bytes the ZIP entries of one $convert or $ingest payload may expand to, together (they are decoded in memory)"},
 			&ucli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Sources: ucli.EnvVars("MEKONG_SHUTDOWN_TIMEOUT"),
 				Usage: "how long in-flight requests may run after SIGTERM"},
-		}, append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), auditFlags()...), logFlags()...)...),
+		}, append(append(append(append(append(append(append(bulkFlags(), authFlags()...), healthCardFlags()...), observabilityFlags()...), identityFlags()...), auditFlags()...), logFlags()...),
+			// Patient/$summary (summaryflags.go)
+			summaryFlags()...)...),
 		Action: func(ctx context.Context, cmd *ucli.Command) error {
 			return serve(ctx, cmd, newLogger(cmd, cmd.Root().ErrWriter))
 		},
@@ -53,6 +59,13 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close()
+	mln, err := listenMetrics(cmd)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	as, err := setupAuth(ctx, cmd, log, cmd.Root().Writer, ln.Addr().String())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -79,6 +92,7 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	mappings.MaxUncompressed = cmd.Int64("max-uncompressed")
 	// Audit log (serveaudit.go): chain heads logged; benchmark switches.
 	stopProfile, err := startCPUProfile(cmd.String("cpu-profile"))
 	if err != nil {
@@ -95,23 +109,46 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 
 	svc := rest.New(db, parser, reg)
 	svc.Policy = as.policy
+	svc.ReferentialIntegrity = cmd.Bool("referential-integrity")
+	if svc.IPS, err = summaryOptions(cmd); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := setupIdentity(cmd, svc); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	cards, err := healthCardConfig(cmd) // SMART Health Cards (healthcards.go)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	svc.EnableHealthCards(cards, db)
-	bulkSvc := newBulkService(cmd, db, svc, log)
+	m := newMetrics(db)
+	bulkSvc := newBulkService(cmd, db, svc, log, m)
+	clinic, err := clinicApp(cmd, as, svc, db, mappings, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	h := server.New(server.Config{BaseURL: cmd.String("base-url"), MaxBody: cmd.Int64("max-body"), Version: Version,
 		Bulk: bulkSvc, MaxImportBody: cmd.Int64("max-import-body"), Mappings: mappings,
-		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint, NoAudit: cmd.Bool("bench-no-audit")}, svc, db, log)
+		Auth: as.authenticator, RateLimit: as.rateLimit, TokenEndpoint: as.tokenEndpoint,
+		AuthorizeEndpoint: as.authorizeEndpoint, Metrics: m, App: clinic, NoAudit: cmd.Bool("bench-no-audit")}, svc, db, log)
+	defer serveMetrics(mln, m, log)()
+	tr, err := newTracing(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tr.Shutdown(sctx) // flush the last spans
+	}()
 
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           tr.Handler(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("mekong serving", slog.String("url", "http://"+ln.Addr().String()+"/fhir"),
+	log.Info("mekong serving", slog.String("url", "http://"+ln.Addr().String()+"/fhir"), slog.String("clinic_page", "http://"+ln.Addr().String()+"/app"),
 		slog.String("db", backend.Redact(dbURL)), slog.Int("migrations_applied", applied), slog.String("version", Version))
 
 	errc := make(chan error, 1)
@@ -120,7 +157,12 @@ func serve(ctx context.Context, cmd *ucli.Command, log *slog.Logger) error {
 	// committed batches and is resumed when its lease runs out.
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); bulkSvc.Run(ctx) }()
+	go purgeSessions(ctx, clinic, log)
 	defer func() { <-workerDone }()
+	// The identity linker works the queue of Patient writes (internal/rest/identity_linker.go).
+	linkerDone := make(chan struct{})
+	go func() { defer close(linkerDone); svc.RunLinker(ctx, log) }()
+	defer func() { <-linkerDone }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

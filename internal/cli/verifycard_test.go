@@ -28,16 +28,16 @@ func TestVerifyCardExitCodes(t *testing.T) {
 	// The official example 00 verifies; example 03 (2023) is revoked; without
 	// trust the issuer is unknown (exit 2). The examples carry dates in the
 	// past and no exp (00) or an exp (03 is revoked anyway).
-	trust := "--trusted-issuers=testdata/cards/trusted-issuers.json"
-	out, code := runExit(t, "verify-card", trust, "testdata/cards/example-00-e-file.smart-health-card")
+	trust := "--trusted-issuers=../../examples/cards/trusted-issuers.json"
+	out, code := runExit(t, "verify-card", trust, "../../examples/cards/example-00-e-file.smart-health-card")
 	if code != 0 || !strings.Contains(out, "VALID") || !strings.Contains(out, "SMART Health Cards specification examples") || !strings.Contains(out, "Vaccinations (3)") {
 		t.Fatalf("example 00: exit %d\n%s", code, out)
 	}
-	out, code = runExit(t, "verify-card", trust, "testdata/cards/example-03-revoked.smart-health-card")
+	out, code = runExit(t, "verify-card", trust, "../../examples/cards/example-03-revoked.smart-health-card")
 	if code != 1 || !strings.Contains(out, "NOT VALID") {
 		t.Fatalf("example 03: exit %d\n%s", code, out)
 	}
-	out, code = runExit(t, "verify-card", "testdata/cards/example-00-e-file.smart-health-card")
+	out, code = runExit(t, "verify-card", "../../examples/cards/example-00-e-file.smart-health-card")
 	if code != 2 || !strings.Contains(out, "UNKNOWN ISSUER") {
 		t.Fatalf("untrusted: exit %d\n%s", code, out)
 	}

@@ -2,6 +2,7 @@ package healthcard
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -74,7 +75,7 @@ func BuildBundle(in BundleInput) (*Bundle, error) {
 	patient := newObject()
 	patient.set("resourceType", "Patient")
 	for _, c := range claims {
-		if v := pt.get(c); v != nil {
+		if v := claimValue(c, pt.get(c)); v != nil {
 			patient.set(c, v)
 		}
 	}
@@ -85,7 +86,7 @@ func BuildBundle(in BundleInput) (*Bundle, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", e.Ref, err)
 		}
-		entries = append(entries, entry(i+1, minify(res, refs)))
+		entries = append(entries, entry(i+1, minify(dataMinimized(res), refs)))
 		links = append(links, Link{Bundled: "resource:" + strconv.Itoa(i+1), Hosted: e.Ref})
 	}
 	b := newObject()
@@ -209,4 +210,144 @@ func prune(v any) (any, bool) {
 		return kept, len(kept) == 0
 	}
 	return v, false
+}
+
+// claimValue is what a card says of one identity claim: the parts a
+// verifier compares with an identity document, nothing else. A name keeps
+// its family, given and (alone) text, without its language extension, use
+// or period: a migrant named in Khmer, Thai and Latin letters would
+// otherwise not fit one QR code. Names that say only that the name is
+// unknown are left out, and so are identical ones. An identifier keeps its
+// type, system and value; a doubted one (Mekong's doubtful-identifier
+// system) is left out, since a card is evidence of identity.
+func claimValue(claim string, v any) any {
+	arr, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	var out []any
+	seen := map[string]bool{}
+	for _, x := range arr {
+		o, ok := x.(*object)
+		if !ok {
+			continue
+		}
+		keep := newObject()
+		switch claim {
+		case "name":
+			for _, k := range []string{"family", "given"} {
+				if v := o.get(k); v != nil {
+					keep.set(k, v)
+				}
+			}
+			if len(keep.keys) == 0 && o.get("text") != nil {
+				keep.set("text", o.get("text"))
+			}
+		case "identifier":
+			if o.str("system") == doubtfulSystem {
+				continue
+			}
+			for _, k := range []string{"type", "system", "value"} {
+				if v := o.get(k); v != nil {
+					keep.set(k, v)
+				}
+			}
+		default:
+			out = append(out, o)
+			continue
+		}
+		if len(keep.keys) == 0 {
+			continue
+		}
+		key := string(encodeTree(keep))
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, keep)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// doubtfulSystem is where Mekong keeps identifiers that failed their own
+// check (mappings/README.md, "Doubtful identifiers").
+const doubtfulSystem = "https://mekong-fhir.github.io/fhir/sid/doubtful-identifier"
+
+// The elements a card keeps of each resource: those of the SMART Health
+// Cards Vaccination & Testing IG's data minimization (DM) profiles
+// (http://hl7.org/fhir/uv/shc-vaccination/StructureDefinition/shc-vaccination-dm,
+// shc-covid19-laboratory-result-observation-dm): what a verifier needs,
+// and no source identifiers, notes or categories, which cost QR space and
+// say more about the person than the card must.
+var dmElements = map[string][]string{
+	"Immunization": {"resourceType", "meta", "status", "vaccineCode", "patient", "occurrenceDateTime", "performer", "lotNumber", "isSubpotent"},
+	"Observation": {"resourceType", "meta", "status", "code", "subject", "effectiveDateTime", "effectivePeriod", "performer",
+		"valueCodeableConcept", "valueQuantity", "valueString", "valueBoolean", "valueInteger", "valueRange", "valueRatio",
+		"interpretation", "referenceRange"},
+}
+
+// dmVaccineSystems are the vaccine code systems the vaccination DM profile
+// slices vaccineCode.coding by (CVX, GTIN, SNOMED CT, ICD-11, AIR, ATC).
+var dmVaccineSystems = []string{"http://hl7.org/fhir/sid/cvx", "https://www.gs1.org/gtin", "http://snomed.info/sct",
+	"http://id.who.int/icd11/mms", "urn:oid:1.2.36.1.2001.1005.17", "http://www.whocc.no/atc"}
+
+// dataMinimized keeps res's DM elements; a performer keeps only its actor's
+// display, and a vaccine code only its codings in the DM systems (all of
+// them when none is, so the card never loses what was given).
+func dataMinimized(res *object) *object {
+	keep, ok := dmElements[res.str("resourceType")]
+	if !ok {
+		return res
+	}
+	out := newObject()
+	for _, k := range keep {
+		if v := res.get(k); v != nil {
+			out.set(k, v)
+		}
+	}
+	if perf, ok := out.get("performer").([]any); ok {
+		var slim []any
+		for _, p := range perf {
+			actor := p
+			if o, ok := p.(*object); ok && out.str("resourceType") == "Immunization" {
+				actor = o.get("actor")
+			}
+			a, ok := actor.(*object)
+			if !ok || a.str("display") == "" {
+				continue
+			}
+			d := newObject()
+			d.set("display", a.get("display"))
+			if out.str("resourceType") == "Immunization" {
+				w := newObject()
+				w.set("actor", d)
+				slim = append(slim, w)
+			} else {
+				slim = append(slim, d)
+			}
+		}
+		if slim == nil {
+			out.del("performer")
+		} else {
+			out.set("performer", slim)
+		}
+	}
+	if vc, ok := out.get("vaccineCode").(*object); ok {
+		if codings, ok := vc.get("coding").([]any); ok {
+			var dm []any
+			for _, c := range codings {
+				if o, ok := c.(*object); ok && slices.Contains(dmVaccineSystems, o.str("system")) {
+					dm = append(dm, c)
+				}
+			}
+			if dm != nil {
+				v := newObject()
+				v.set("coding", dm)
+				out.set("vaccineCode", v)
+			}
+		}
+	}
+	return out
 }

@@ -28,7 +28,9 @@ const immunizationJSON = `{"resourceType":"Immunization","id":"i1","meta":{"vers
 "lotNumber":"A123","note":[{"text":"left arm"}],"reasonCode":[{"text":"travel"}]}`
 
 func TestBundleMinified(t *testing.T) {
-	// cards-specification.md, "Payload content minified for QR codes".
+	// cards-specification.md, "Payload content minified for QR codes", and the
+	// Vaccination & Testing IG's data minimization profile (no identifier, note
+	// or reasonCode).
 	b, err := BuildBundle(BundleInput{
 		Patient:   Entry{Ref: "Patient/p1", Content: []byte(patientJSON)},
 		Resources: []Entry{{Ref: "Immunization/i1", Content: []byte(immunizationJSON)}},
@@ -37,11 +39,11 @@ func TestBundleMinified(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"resourceType":"Bundle","type":"collection","entry":[` +
-		`{"fullUrl":"resource:0","resource":{"resourceType":"Patient","name":[{"use":"official","family":"Sok","given":["Dara"]},{"text":"សុខ ដារា"}],"birthDate":"1990-04-01"}},` +
+		`{"fullUrl":"resource:0","resource":{"resourceType":"Patient","name":[{"family":"Sok","given":["Dara"]},{"text":"សុខ ដារា"}],"birthDate":"1990-04-01"}},` +
 		`{"fullUrl":"resource:1","resource":{"resourceType":"Immunization","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]},"status":"completed",` +
 		`"vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"511"},{"system":"http://id.who.int/icd11/mms","code":"XM7HT3"}]},` +
 		`"patient":{"reference":"resource:0"},"occurrenceDateTime":"2021-07-02","performer":[{"actor":{"display":"Poipet Referral Hospital"}}],` +
-		`"lotNumber":"A123","note":[{"text":"left arm"}],"reasonCode":[{"text":"travel"}]}}]}`
+		`"lotNumber":"A123"}}]}`
 	if string(b.JSON) != want {
 		t.Errorf("bundle\n got %s\nwant %s", b.JSON, want)
 	}
@@ -199,5 +201,29 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// A card's identity claims hold what a verifier compares with an identity
+// document: a migrant named in three scripts, each name tagged with its
+// language, must still fit one QR code, and a doubted identifier is no
+// evidence of identity.
+func TestIdentityClaimsAreSlim(t *testing.T) {
+	pt := []byte(`{"resourceType":"Patient","id":"p","identifier":[` +
+		`{"system":"http://hl7.org/fhir/sid/passport-KHM","value":"N0123456","period":{"start":"2020"}},` +
+		`{"extension":[{"url":"https://mekong-fhir.github.io/fhir/StructureDefinition/identifier-doubt","extension":[{"url":"system","valueUri":"https://terms.sil-th.org/id/th-cid"},{"url":"reason","valueString":"check digit"}]}],"system":"https://mekong-fhir.github.io/fhir/sid/doubtful-identifier","value":"1101700123457"}],` +
+		`"name":[{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/language","valueCode":"en"}],"use":"official","family":"SOK","given":["DARA"]},` +
+		`{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/language","valueCode":"km"}],"use":"official","family":"សុខ","given":["ដារា"]},` +
+		`{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/language","valueCode":"en"}],"family":"SOK","given":["DARA"]},` +
+		`{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}],"birthDate":"1990-04-01"}`)
+	b, err := BuildBundle(BundleInput{Patient: Entry{Ref: "Patient/p", Content: pt}, Claims: []string{"name", "identifier", "birthDate"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"resource:0","resource":{"resourceType":"Patient",` +
+		`"name":[{"family":"SOK","given":["DARA"]},{"family":"សុខ","given":["ដារា"]}],` +
+		`"identifier":[{"system":"http://hl7.org/fhir/sid/passport-KHM","value":"N0123456"}],"birthDate":"1990-04-01"}}]}`
+	if string(b.JSON) != want {
+		t.Errorf("bundle\n got %s\nwant %s", b.JSON, want)
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // FileContentType is the media type of a .smart-health-card file.
@@ -26,7 +28,7 @@ const MaxCardsPerFile = 100
 // File is the body of a .smart-health-card file
 // (cards-specification.md, "via File Download").
 func File(jws ...string) []byte {
-	out, _ := json.Marshal(struct {
+	out, _ := fhirjson.Marshal(struct {
 		VC []string `json:"verifiableCredential"`
 	}{VC: jws})
 	return out
@@ -111,9 +113,23 @@ func DecodeQRImage(data []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		return "", fmt.Errorf("no QR code found in the image: %v", err)
+	// ZXing's finder-pattern detector misses some dense codes (version 20
+	// and up) even in a clean image, depending on the data; a card read at
+	// a border post must not fail for that. A clean image (a PNG we or
+	// another issuer rendered, a screenshot) is read again as a pure
+	// barcode, which skips detection and samples the modules directly.
+	var firstErr error
+	for _, hints := range []map[gozxing.DecodeHintType]interface{}{
+		{gozxing.DecodeHintType_TRY_HARDER: true},
+		{gozxing.DecodeHintType_PURE_BARCODE: true},
+	} {
+		res, err := gzqr.NewQRCodeReader().Decode(bmp, hints)
+		if err == nil {
+			return strings.TrimSpace(res.GetText()), nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
-	return strings.TrimSpace(res.GetText()), nil
+	return "", fmt.Errorf("no QR code found in the image: %v", firstErr)
 }

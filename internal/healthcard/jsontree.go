@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // object is a JSON object that keeps its member order, so a minified
@@ -153,7 +155,7 @@ func writeTree(b *bytes.Buffer, v any) {
 		b.WriteString("null")
 	default:
 		// int and the like, set by the builder
-		out, _ := json.Marshal(x)
+		out, _ := fhirjson.Marshal(x)
 		b.Write(out)
 	}
 }

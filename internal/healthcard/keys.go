@@ -13,6 +13,8 @@ import (
 	"fmt"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Key is an issuer's ES256 key: a P-256 key pair named by its RFC 7638
@@ -101,7 +103,7 @@ func JWKS(keys []*Key) []byte {
 	for _, k := range keys {
 		set.Keys = append(set.Keys, k.publicJWK())
 	}
-	out, _ := json.Marshal(set)
+	out, _ := fhirjson.Marshal(set)
 	return out
 }
 

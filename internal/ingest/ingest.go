@@ -7,11 +7,11 @@
 package ingest
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"net/http"
 	"path"
 	"strings"
 
@@ -37,7 +37,14 @@ var Formats = []string{IOMCSV, IOMJSON, TH43, DHIS2}
 type Options struct {
 	// DHIS2 is the tracker mapping configuration (default dhis2.ExampleConfig()).
 	DHIS2 *dhis2.Config
+	// MaxUncompressed bounds what the ZIP archives of one payload may
+	// expand to, together (default DefaultMaxUncompressed).
+	MaxUncompressed int64
 }
+
+// DefaultMaxUncompressed is the default bound on a payload's uncompressed
+// ZIP entries (256 MiB): they are decoded in memory.
+const DefaultMaxUncompressed = th43.DefaultMaxBytes
 
 func (o Options) dhis2() dhis2.Config {
 	if o.DHIS2 != nil {
@@ -78,7 +85,10 @@ func Decode(format string, inputs []Input, opts Options) (*mapping.Result, error
 		return nil, err
 	}
 	if format == TH43 {
-		files, res := th43Files(inputs)
+		files, res, err := th43Files(inputs, opts.MaxUncompressed)
+		if err != nil {
+			return nil, err
+		}
 		out, err := th43.Decode(files, th43.Config{})
 		if err != nil {
 			return nil, err
@@ -117,8 +127,15 @@ func Decode(format string, inputs []Input, opts Options) (*mapping.Result, error
 
 // th43Files opens ZIP inputs. When there are several archives their files
 // are named archive/file, so two exports' PERSON.txt stay apart in rejects;
-// an archive that cannot be opened is a Reject of the whole file.
-func th43Files(inputs []Input) ([]th43.File, *mapping.Result) {
+// an archive that cannot be opened is a Reject of the whole file. Entries
+// that are not mapped 43 files are listed in one warning per archive
+// without being decompressed; the mapped ones may expand to max bytes in
+// all (a 413 past it, before anything is decoded). A payload with none of
+// the mapped files is a 400.
+func th43Files(inputs []Input, max int64) ([]th43.File, *mapping.Result, error) {
+	if max <= 0 {
+		max = DefaultMaxUncompressed
+	}
 	res := &mapping.Result{}
 	var files []th43.File
 	zips := 0
@@ -127,58 +144,67 @@ func th43Files(inputs []Input) ([]th43.File, *mapping.Result) {
 			zips++
 		}
 	}
+	left := max
+	var skipped []string
 	for _, in := range inputs {
 		if !isZip(in.Data) {
-			files = append(files, th43.File{Name: in.Name, Data: in.Data})
+			if th43.Known(in.Name) {
+				files = append(files, th43.File{Name: in.Name, Data: in.Data})
+			} else {
+				skipped = append(skipped, in.Name)
+			}
 			continue
 		}
-		zr, err := zip.NewReader(bytes.NewReader(in.Data), int64(len(in.Data)))
+		got, skip, err := th43.Archive(in.Name, bytes.NewReader(in.Data), int64(len(in.Data)), left)
+		var tl *th43.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, nil, outcome.New(http.StatusRequestEntityTooLarge, outcome.CodeTooLong,
+				"the 43-file export expands to more than %d bytes uncompressed (the limit, --max-uncompressed); nothing was read", max)
+		}
 		if err != nil {
 			res.Reject(in.Name, 0, "", "not a readable ZIP archive: %v", err)
 			continue
 		}
-		for _, f := range zr.File {
-			if f.FileInfo().IsDir() {
-				continue
-			}
-			data, err := readZipFile(f, maxUnzipped)
-			if err != nil {
-				res.Reject(in.Name+"/"+f.Name, 0, "", "unreadable in the archive: %v", err)
-				continue
-			}
-			name := f.Name
+		for _, f := range got {
+			left -= int64(len(f.Data))
 			if zips > 1 {
-				name = path.Join(in.Name, f.Name)
+				f.Name = path.Join(in.Name, f.Name)
 			}
-			files = append(files, th43.File{Name: name, Data: data})
+			files = append(files, f)
+		}
+		for _, s := range skip {
+			if zips > 1 {
+				s = path.Join(in.Name, s)
+			}
+			skipped = append(skipped, s)
 		}
 	}
-	return files, res
+	if len(skipped) > 0 {
+		const shown = 10
+		list := strings.Join(skipped[:min(len(skipped), shown)], ", ")
+		if len(skipped) > shown {
+			list += fmt.Sprintf(" and %d more", len(skipped)-shown)
+		}
+		res.Warn(list, 0, "", "not read: Mekong maps PERSON, EPI, LABFU and SPECIALPP")
+	}
+	if len(files) == 0 && len(res.Rejects) == 0 {
+		return nil, nil, outcome.Invalid("the 43-file export holds none of PERSON, EPI, LABFU and SPECIALPP (found: %s)", orNone(skipped)).At("format")
+	}
+	return files, res, nil
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "nothing"
+	}
+	if len(names) > 10 {
+		return strings.Join(names[:10], ", ") + fmt.Sprintf(" and %d more", len(names)-10)
+	}
+	return strings.Join(names, ", ")
 }
 
 func isZip(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
-}
-
-// maxUnzipped bounds one archived file: a small ZIP can expand to gigabytes,
-// and the request body limit only sees the compressed size.
-const maxUnzipped = 256 << 20
-
-func readZipFile(f *zip.File, limit int64) ([]byte, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	var b bytes.Buffer
-	n, err := b.ReadFrom(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, fmt.Errorf("larger than %d MiB uncompressed", limit>>20)
-	}
-	return b.Bytes(), nil
 }
 
 func compactJSON(b []byte) ([]byte, error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/mappings/mapping"
 )
@@ -138,7 +139,7 @@ func (r *Report) Parameters() []byte {
 		issues = outcome.Info("%d of %s stored; no row rejected, every code mapped", r.Stored, count(r.Persons, "person"))
 	}
 	ps = append(ps, param{Name: "outcome", Resource: outcome.JSON(issues)})
-	b, err := json.Marshal(struct {
+	b, err := fhirjson.Marshal(struct {
 		ResourceType string  `json:"resourceType"`
 		Parameter    []param `json:"parameter"`
 	}{"Parameters", ps})

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/mappings/mapping"
@@ -91,7 +92,7 @@ func storePerson(ctx context.Context, svc *rest.Service, base string, n int, p *
 	if len(tr.Entry) == 0 || !strings.HasPrefix(tr.Entry[0].Response.Status, "200") {
 		return nil
 	}
-	incoming, err := json.Marshal(p.Patient)
+	incoming, err := fhirjson.Marshal(p.Patient)
 	if err != nil {
 		return err
 	}

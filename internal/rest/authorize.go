@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/auth"
@@ -17,6 +18,13 @@ type Policy struct {
 	Restricted []string
 	// Labeling labels sensitive Observations on write (see label).
 	Labeling []LabelRule
+	// BreakGlassFor is how long a break-the-glass grant lasts (default
+	// DefaultBreakGlass).
+	BreakGlassFor time.Duration
+	// ClinicAccessLog lets a user of the organization that manages a
+	// Patient (Patient.managingOrganization) read who accessed that
+	// patient's record (AccessLog), besides auditors.
+	ClinicAccessLog bool
 }
 
 // DefaultPolicy restricts HIV, R and V and labels HIV and TB results.
@@ -47,7 +55,11 @@ func (s *Service) authorize(ctx context.Context, typ string, a auth.Action) (con
 	if !p.Allows(typ, a) {
 		return nil, denied(typ, a)
 	}
-	return store.WithAccess(ctx, s.access(p, a, a == auth.Update && p.Allows(typ, auth.Create))), nil
+	acc, err := s.access(ctx, p, a, a == auth.Update && p.Allows(typ, auth.Create))
+	if err != nil {
+		return nil, err
+	}
+	return store.WithAccess(ctx, acc), nil
 }
 
 // authorizeMatch checks a conditional interaction's caller may also search
@@ -84,13 +96,19 @@ func (s *Service) authorizeTypes(ctx context.Context, types []string, explicit b
 	if len(allowed) == 0 {
 		return nil, nil, denied(strings.Join(types, ","), a)
 	}
-	return store.WithAccess(ctx, s.access(p, a, false)), allowed, nil
+	acc, err := s.access(ctx, p, a, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store.WithAccess(ctx, acc), allowed, nil
 }
 
 // access derives what p may touch with a: every served type it has a scope
 // for, each limited to p's patient when only patient/ scopes grant it, and
-// the restricted labels it has no permission for hidden.
-func (s *Service) access(p *auth.Principal, a auth.Action, mayCreate bool) *store.Access {
+// the restricted labels it has no permission for hidden, except in the
+// compartments of the patients it holds a live break-the-glass grant for
+// (reads and searches only: a grant is for seeing, not for changing).
+func (s *Service) access(ctx context.Context, p *auth.Principal, a auth.Action, mayCreate bool) (*store.Access, error) {
 	acc := &store.Access{Types: map[string]string{}, MayCreate: mayCreate || a == auth.Create}
 	for t := range s.types {
 		if !p.Allows(t, a) {
@@ -110,7 +128,14 @@ func (s *Service) access(p *auth.Principal, a auth.Action, mayCreate bool) *stor
 			acc.Hidden = append(acc.Hidden, l)
 		}
 	}
-	return acc
+	if len(acc.Hidden) > 0 && (a == auth.Read || a == auth.Search) {
+		exempt, err := s.exempt(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		acc.Exempt = exempt
+	}
+	return acc, nil
 }
 
 var actionNames = map[auth.Action]string{auth.Create: "create", auth.Read: "read", auth.Update: "update", auth.Delete: "delete", auth.Search: "search"}

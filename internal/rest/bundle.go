@@ -17,6 +17,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -106,6 +107,7 @@ type entryOp struct {
 	ctx      context.Context // the request's, restricted to the entry's action
 	createID string
 	write    store.Write
+	refs     []search.ElementRef // the resource's references, for integrity
 	result   *store.Result
 	resp     *bundle.Response
 	body     []byte

@@ -14,6 +14,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -62,6 +63,27 @@ func (s *Service) Everything(ctx context.Context, r Request) (*Response, error) 
 	}
 	if v.Deleted {
 		return nil, gone(v)
+	}
+	// The record of a linked set is every member's (those the caller may
+	// read): one person, several source records.
+	set, err := s.LinkedSet(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	q.Also = set[1:]
+	if len(q.Also) > 0 && r.Query.Get("_cursor") == "" {
+		refs := make([]string, len(q.Also))
+		for i, id := range q.Also {
+			refs[i] = "Patient/" + id
+		}
+		issues = append(issues, outcome.Issue{Severity: outcome.Information, Code: outcome.CodeInformational,
+			Diagnostics: fmt.Sprintf("Patient/%s is linked as one person with %s: their records are included", r.ID, strings.Join(refs, ", "))})
+	}
+	if len(set) > 1 {
+		// The audit names every member whose record is disclosed.
+		ev := audit.Describe(http.MethodGet, r.Type, r.ID, 0, "", r.Query)
+		ev.Patients = set
+		audit.Note(ctx, ev)
 	}
 	// The compartment is a search over its member types: the token must
 	// allow searching them (an explicit _type whole), and what it may not

@@ -2,12 +2,12 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/audit"
@@ -69,7 +69,7 @@ func (s *Service) HealthCardCRL(ctx context.Context, kid string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	out, _ := json.Marshal(crl)
+	out, _ := fhirjson.Marshal(crl)
 	return out, nil
 }
 
@@ -144,13 +144,6 @@ func (s *Service) Verifier(base string) *healthcard.Verifier {
 	return &healthcard.Verifier{Trust: chain, Now: c.cfg.Now}
 }
 
-// cardPatients is the set of Patients a card covers: the linked set of
-// CONTRACTS §2. Until the identity service lands it is the one Patient;
-// then this becomes s.LinkedSet(ctx, id).
-func (s *Service) cardPatients(_ context.Context, id string) ([]string, error) {
-	return []string{id}, nil
-}
-
 // issuedCard is one card and the stored resources it holds.
 type issuedCard struct {
 	JWS   string
@@ -185,7 +178,9 @@ func (s *Service) issueCards(ctx context.Context, r Request, req *cardRequest) (
 	if pv.Deleted {
 		return nil, gone(pv)
 	}
-	ids, err := s.cardPatients(ctx, r.ID)
+	// A card covers the person, not one source's record: every Patient
+	// linked to this one that the caller may read (CONTRACTS §2).
+	ids, err := s.LinkedSet(ctx, r.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,10 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/healthcard"
 )
@@ -53,7 +53,7 @@ func (s *Service) HealthCardsIssue(ctx context.Context, r Request) (*Response, e
 			}})
 		}
 	}
-	body, _ := json.Marshal(out)
+	body, _ := fhirjson.Marshal(out)
 	return &Response{Status: http.StatusOK, Body: body}, nil
 }
 

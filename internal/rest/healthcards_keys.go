@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/healthcard"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -104,13 +106,59 @@ func (s *Service) RotateHealthCardKey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := c.keys.db.EnsureHealthCardKey(ctx, next); err != nil {
+	got, err := c.keys.db.EnsureHealthCardKey(ctx, next)
+	if err != nil {
 		return "", err
+	}
+	if got.Kid == next.Kid {
+		return next.Kid, nil // a database without a key: next is its first
 	}
 	if err := c.keys.db.RotateHealthCardKey(ctx, next); err != nil {
 		return "", err
 	}
 	return next.Kid, nil
+}
+
+// RemoveHealthCardKey takes a compromised key out of the published JWKS at
+// once, so every card it signed stops verifying (cards-specification.md,
+// "Key Management": "if a private signing key is compromised, then the
+// issuer SHALL immediately remove the corresponding public key from the JWK
+// set"). When it is the signing key, a new key is made the signing key
+// first; its kid is returned ("" otherwise). Audited as a security alert
+// with the reason.
+func (s *Service) RemoveHealthCardKey(ctx context.Context, kid, reason string) (string, error) {
+	c := s.cards
+	if c == nil || c.keys.db == nil || len(c.keys.cfg.Keys) > 0 {
+		return "", errors.New("health cards: keys are configured from files; remove the key from the files (--health-card-key)")
+	}
+	keys, err := c.keys.db.HealthCardKeys(ctx)
+	if err != nil {
+		return "", err
+	}
+	i := slices.IndexFunc(keys, func(k store.HealthCardKey) bool { return k.Kid == kid })
+	if i < 0 {
+		return "", fmt.Errorf("health cards: the issuer publishes no key %q", kid)
+	}
+	next := ""
+	if keys[i].Retired.IsZero() {
+		if next, err = s.RotateHealthCardKey(ctx); err != nil {
+			return "", err
+		}
+	}
+	if _, err := c.keys.db.RemoveHealthCardKey(ctx, kid); err != nil {
+		return "", err
+	}
+	why := "health-cards remove-key " + kid
+	if reason != "" {
+		why += ": " + reason
+	}
+	alert := audit.TypeSecurityAlert
+	ev := audit.Event{Action: audit.ActionDelete, Interaction: "operation", EventType: &alert, Reason: why}
+	if err := s.recordOutsideRequest(ctx, ev); err != nil {
+		return "", err
+	}
+	audit.Note(ctx, ev)
+	return next, nil
 }
 
 // published returns every public key with its CRL counter.

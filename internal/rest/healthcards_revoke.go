@@ -103,15 +103,9 @@ func (s *Service) recordOutsideRequest(ctx context.Context, ev audit.Event) erro
 	if audit.FromContext(ctx) != nil {
 		return nil
 	}
-	ws, err := s.audit.AuditEvents(ev, audit.Request{Server: "mekong command line"}, auth.FromContext(ctx), http.StatusOK, time.Now())
+	log, err := s.auditLog()
 	if err != nil {
 		return err
 	}
-	actx := store.WithAccess(ctx, &store.Access{All: true})
-	for _, w := range ws {
-		if _, err := s.store.(*recorder).Store.Write(actx, w); err != nil { // records are not client writes
-			return err
-		}
-	}
-	return nil
+	return log.AppendAudit(ctx, audit.Records(ev, audit.Request{Server: "mekong command line"}, auth.FromContext(ctx), http.StatusOK, time.Now(), s.audit.Source))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mekong-fhir/mekong/fhir/bundle"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -186,6 +187,13 @@ func ParseInstant(v string) (time.Time, error) {
 	}
 	if strings.Contains(v, " ") {
 		return time.Time{}, errInstantPlus
+	}
+	// The right form naming a day or time that does not exist
+	// ("2026-02-30"): say so, as search does.
+	if _, err := search.ParseDate(v, time.UTC); err != nil {
+		if m := err.Error(); strings.Contains(m, "does not exist") || strings.Contains(m, "out of range") {
+			return time.Time{}, instantError(m)
+		}
 	}
 	return time.Time{}, errInstant
 }

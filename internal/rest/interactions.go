@@ -101,10 +101,11 @@ func (s *Service) Create(ctx context.Context, r Request) (*Response, error) {
 		}
 		w.IfNoneExist = c
 	}
-	if err := s.prepare(ctx, &w, res); err != nil {
+	refs, err := s.prepare(ctx, &w, res)
+	if err != nil {
 		return nil, err
 	}
-	result, err := s.store.Write(ctx, w)
+	result, err := s.writeChecked(ctx, r.Base, w, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -154,10 +155,11 @@ func (s *Service) Update(ctx context.Context, r Request) (*Response, error) {
 		}
 		w.IfNoneMatch = true
 	}
-	if err := s.prepare(ctx, &w, res); err != nil {
+	refs, err := s.prepare(ctx, &w, res)
+	if err != nil {
 		return nil, err
 	}
-	result, err := s.store.Write(ctx, w)
+	result, err := s.writeChecked(ctx, r.Base, w, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +255,7 @@ func (s *Service) parse(typ string, body []byte) (*resource.Resource, error) {
 // prepare fills a write's rendering and index rows from a validated
 // resource, with meta.source naming the writing client (see audit.Source). The index does not depend on id, version or time, so it is
 // extracted before the transaction.
-func (s *Service) prepare(ctx context.Context, w *store.Write, res *resource.Resource) error {
+func (s *Service) prepare(ctx context.Context, w *store.Write, res *resource.Resource) ([]search.ElementRef, error) {
 	// An authenticated caller's writes carry its organization and client as
 	// meta.source (verified, unlike what a body says); with --auth none the
 	// body's own meta.source is kept.
@@ -263,21 +265,46 @@ func (s *Service) prepare(ctx context.Context, w *store.Write, res *resource.Res
 		}
 	}
 	label(res, s.Policy.Labeling)
-	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
-	ix, err := s.index(res, w.ID)
-	if err != nil {
-		return err
+	if s.ident != nil && res.Type == store.LinkedType && w.Method != store.MethodPatch {
+		// A patch keeps its links itself (patchIn): it starts from the current version.
+		keepLinks(res, s.priorContent(ctx, w))
 	}
-	w.Index = ix
-	return nil
-}
-
-func (s *Service) index(res *resource.Resource, id string) (*search.Index, error) {
-	m, err := search.Decode(res.Encode(id, 1, time.Time{}))
+	w.Render = func(id string, v int64, at time.Time) []byte { return res.Encode(id, v, at) }
+	ix, refs, err := s.index(res, w.ID)
 	if err != nil {
 		return nil, err
 	}
-	return s.reg.Extract(res.Type, m)
+	w.Index = ix
+	return refs, nil
+}
+
+// index extracts the search index rows of res and the references it holds
+// (for referential integrity) from one decoding.
+func (s *Service) index(res *resource.Resource, id string) (*search.Index, []search.ElementRef, error) {
+	m, err := search.Decode(res.Encode(id, 1, time.Time{}))
+	if err != nil {
+		return nil, nil, err
+	}
+	ix, err := s.reg.Extract(res.Type, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	ix.Tokens = append(ix.Tokens, s.matchKeys(res, id)...)
+	return ix, search.References(res.Type, m), nil
+}
+
+// priorContent is the current content of the resource an update with a
+// known id replaces (nil for a create, a conditional update, or a resource
+// the caller cannot see, whose write fails anyway).
+func (s *Service) priorContent(ctx context.Context, w *store.Write) []byte {
+	if w.Method != store.MethodPut || w.ID == "" {
+		return nil
+	}
+	v, err := s.store.Read(ctx, w.Type, w.ID)
+	if err != nil || v.Deleted {
+		return nil
+	}
+	return v.Content
 }
 
 // Prepare is the check and indexing every write goes through, for writers
@@ -299,7 +326,10 @@ func (s *Service) Prepare(body []byte, id string) (*resource.Resource, *search.I
 	}
 	// Bulk data is labelled like data written one by one, before indexing.
 	label(res, s.Policy.Labeling)
-	ix, err := s.index(res, id)
+	if s.ident != nil {
+		keepLinks(res, nil) // the importer keeps a stored Patient's links (KeepLinks)
+	}
+	ix, _, err := s.index(res, id)
 	if err != nil {
 		return nil, nil, err
 	}

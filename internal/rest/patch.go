@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/patch"
 	"github.com/mekong-fhir/mekong/fhir/search"
@@ -28,7 +29,8 @@ type patcher func(content []byte) ([]byte, error)
 // PATCH or a Bundle entry.
 type patchJob struct {
 	typ, id, tenant string
-	ifMatch         int64 // the client's If-Match, 0 when none
+	base            string // the service base, for absolute references to this server
+	ifMatch         int64  // the client's If-Match, 0 when none
 	apply           patcher
 	// refs (fullUrls to placeholders) and remap (placeholders to the
 	// resources a transaction resolved them to) are set inside a
@@ -121,7 +123,7 @@ func (s *Service) patchJob(r Request) (patchJob, error) {
 	if err != nil {
 		return patchJob{}, err
 	}
-	return patchJob{typ: r.Type, tenant: r.Tenant, ifMatch: ifMatch, apply: apply}, nil
+	return patchJob{typ: r.Type, tenant: r.Tenant, base: r.Base, ifMatch: ifMatch, apply: apply}, nil
 }
 
 // patcher picks the patch format by media type; the document is checked
@@ -182,7 +184,14 @@ func (s *Service) patchIn(ctx context.Context, tx store.Tx, job patchJob) (*stor
 	// Conditional on the version patched, whatever the client sent: a
 	// write in between must not be overwritten.
 	w := store.Write{Type: job.typ, ID: job.id, Method: store.MethodPatch, Tenant: job.tenant, IfMatch: cur.VersionID}
-	if err := s.prepare(ctx, &w, res); err != nil {
+	if s.ident != nil {
+		keepLinks(res, cur.Content) // a patch cannot change the links the server maintains
+	}
+	refs, err := s.prepare(ctx, &w, res)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkReferences(ctx, tx, job.base, job.typ, job.id, refs, job.remap); err != nil {
 		return nil, err
 	}
 	w.Render = remapped(w.Render, job.remap)
@@ -218,7 +227,7 @@ func describe(v any) string {
 	if v == nil {
 		return "nothing"
 	}
-	b, _ := json.Marshal(v)
+	b, _ := fhirjson.Marshal(v)
 	return string(b)
 }
 
@@ -267,7 +276,7 @@ func (s *Service) patchEntryIn(ctx context.Context, tx store.Tx, r Request, op *
 	if err != nil {
 		return nil, err
 	}
-	return s.patchIn(ctx, tx, patchJob{typ: op.typ, id: id, tenant: r.Tenant, ifMatch: ifMatch, apply: op.patch, refs: refs, remap: remap})
+	return s.patchIn(ctx, tx, patchJob{typ: op.typ, id: id, tenant: r.Tenant, base: r.Base, ifMatch: ifMatch, apply: op.patch, refs: refs, remap: remap})
 }
 
 // patchEntry reads a Bundle entry's patch

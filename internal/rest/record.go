@@ -138,15 +138,19 @@ func (r *recorder) Write(ctx context.Context, w store.Write) (*store.Result, err
 		return nil, err
 	}
 	audit.Note(ctx, writeEvent(w, res, ev))
+	if w.Type == store.LinkedType && !w.Unqueued {
+		r.svc.wakeLinker()
+	}
 	return res, nil
 }
 
 func (r *recorder) Transaction(ctx context.Context, fn func(store.Tx) error) error {
 	var events []audit.Event
+	linked := false
 	err := r.Store.Transaction(ctx, func(tx store.Tx) error {
 		t := &recordingTx{Tx: tx, svc: r.svc}
 		err := fn(t)
-		events = t.events // fn may run again: keep only the last run's
+		events, linked = t.events, t.linked // fn may run again: keep only the last run's
 		return err
 	})
 	if err != nil {
@@ -155,6 +159,9 @@ func (r *recorder) Transaction(ctx context.Context, fn func(store.Tx) error) err
 	for _, ev := range events {
 		audit.Note(ctx, ev)
 	}
+	if linked {
+		r.svc.wakeLinker()
+	}
 	return nil
 }
 
@@ -162,6 +169,15 @@ type recordingTx struct {
 	store.Tx
 	svc    *Service
 	events []audit.Event
+	// linked is set when a Patient was written (the linker is woken after commit).
+	linked bool
+}
+
+// identity returns the identity storage of the transaction (nil when the
+// store keeps none).
+func (t *recordingTx) identity() store.IdentityTx {
+	it, _ := t.Tx.(store.IdentityTx)
+	return it
 }
 
 func (t *recordingTx) Write(ctx context.Context, w store.Write) (*store.Result, error) {
@@ -175,6 +191,7 @@ func (t *recordingTx) Write(ctx context.Context, w store.Write) (*store.Result, 
 		return nil, err
 	}
 	t.events = append(t.events, writeEvent(w, res, ev))
+	t.linked = t.linked || (w.Type == store.LinkedType && !w.Unqueued)
 	return res, nil
 }
 
@@ -345,6 +362,7 @@ func (t *recordingTx) WriteBatch(ctx context.Context, ws []store.Write) ([]*stor
 	}
 	for i := range ws {
 		t.events = append(t.events, writeEvent(ws[i], res[i], evs[i]))
+		t.linked = t.linked || (ws[i].Type == store.LinkedType && !ws[i].Unqueued)
 	}
 	return res, nil
 }

@@ -25,7 +25,13 @@ func (s *Service) Search(ctx context.Context, r Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.reg.Parse(types, r.Query, search.Options{Base: r.Base, Strict: r.Strict})
+	// :linked names a linked set; the search runs on its members (the page
+	// links keep :linked, so each page names the set as it is).
+	query, err := s.expandLinked(ctx, r.Query)
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.reg.Parse(types, query, search.Options{Base: r.Base, Strict: r.Strict})
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +49,7 @@ func (s *Service) Search(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	noteAccess(ctx, audit.Event{Action: audit.ActionExecute, Interaction: searchInteraction(r.Type), Type: r.Type,
-		Query: r.Query.Encode(), Patients: audit.PatientsInQuery(r.Type, r.Query)}, res.Matches, res.Included)
+		Query: r.Query.Encode(), Patients: audit.PatientsInQuery(r.Type, query)}, res.Matches, res.Included)
 	path := r.Base
 	if r.Type != "" {
 		path += "/" + r.Type
@@ -165,10 +171,11 @@ func (s *Service) ConditionalUpdate(ctx context.Context, r Request) (*Response, 
 		return nil, err
 	}
 	w.IfMatch = ifMatch
-	if err := s.prepare(ctx, &w, res); err != nil {
+	refs, err := s.prepare(ctx, &w, res)
+	if err != nil {
 		return nil, err
 	}
-	result, err := s.store.Write(ctx, w)
+	result, err := s.writeChecked(ctx, r.Base, w, refs)
 	if err != nil {
 		return nil, err
 	}

@@ -28,13 +28,27 @@ type Service struct {
 	reg    *search.Registry
 	types  map[string]bool
 	audit  *audit.Builder
+	// grants are the break-the-glass grants (nil: a store without them).
+	grants store.BreakGlass
 	// NewID assigns ids to created resources.
 	NewID func() string
 	// Policy says which labels are restricted and which resources are
 	// labelled on write; New sets DefaultPolicy.
 	Policy Policy
+	// ident links the records of one person (identity.go); nil when the
+	// store keeps no identity links.
+	ident *identity
+	// ReferentialIntegrity refuses writes whose local references name no
+	// resource (integrity.go); New turns it on.
+	ReferentialIntegrity bool
 	// cards issues and verifies SMART Health Cards (EnableHealthCards).
 	cards *cardService
+	// IPS configures the documents of Patient/$summary.
+	IPS IPSOptions
+	// MatchObserver, when set, is told how long each $match probe spent
+	// finding and grading candidates (the /metrics histogram
+	// mekong_match_duration_seconds).
+	MatchObserver func(time.Duration)
 }
 
 // New returns a service for the registry's resource types, plus the
@@ -45,8 +59,11 @@ func New(s store.Store, p *resource.Parser, reg *search.Registry) *Service {
 	for _, t := range reg.Types() {
 		m[t] = true
 	}
-	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID)}
+	svc := &Service{parser: p, reg: reg, types: m, NewID: newID, Policy: DefaultPolicy(), audit: audit.NewBuilder(reg, newID),
+		ReferentialIntegrity: true}
 	svc.store = &recorder{Store: s, svc: svc}
+	svc.grants, _ = s.(store.BreakGlass)
+	svc.ident = newIdentity(s)
 	svc.log, _ = s.(store.AuditLog)
 	return svc
 }

@@ -21,6 +21,14 @@ import (
 // then PUT and PATCH, then GET, whatever the entries' order; urn:uuid fullUrls and
 // conditional references are resolved and rewritten in the stored resources.
 func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*Response, error) {
+	return s.transactionThen(ctx, r, ops, nil)
+}
+
+// transactionThen is transaction with then run inside the database
+// transaction once every entry has its result, so an operation that writes
+// through a transaction (a health card import) can add its own records to
+// it, all or nothing. then may run more than once, as the transaction does.
+func (s *Service) transactionThen(ctx context.Context, r Request, ops []*entryOp, then func(store.Tx) error) (*Response, error) {
 	// Each entry is authorized with its own action before anything runs.
 	for _, op := range ops {
 		if err := s.authorizeEntry(ctx, op); err != nil {
@@ -101,7 +109,12 @@ func (s *Service) transaction(ctx context.Context, r Request, ops []*entryOp) (*
 		return nil, err
 	}
 
-	err := s.store.Transaction(ctx, func(tx store.Tx) error { return s.runTransaction(ctx, tx, r, ops, refs, cond) })
+	err := s.store.Transaction(ctx, func(tx store.Tx) error {
+		if err := s.runTransaction(ctx, tx, r, ops, refs, cond); err != nil || then == nil {
+			return err
+		}
+		return then(tx)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -182,10 +195,11 @@ func (s *Service) prepareEntry(ctx context.Context, r Request, op *entryOp, refs
 		}
 		w.IfNoneMatch = true
 	}
-	if err := s.prepare(ctx, &w, res); err != nil {
+	elems, err := s.prepare(ctx, &w, res)
+	if err != nil {
 		return op.fail(err)
 	}
-	op.write = w
+	op.write, op.refs = w, elems
 	return nil
 }
 
@@ -360,6 +374,13 @@ func (s *Service) runTransaction(ctx context.Context, tx store.Tx, r Request, op
 	}
 	if err := writeBatch(ctx, tx, puts, writes); err != nil {
 		return err
+	}
+	// References are checked once this phase's writes are in: they may
+	// name each other, or what the DELETEs removed.
+	for i, op := range puts {
+		if err := s.checkReferences(op.ctx, tx, r.Base, op.typ, writes[i].ID, op.refs, remap); err != nil {
+			return op.fail(err)
+		}
 	}
 	// PATCH belongs to the PUT phase; each patch reads the version it
 	// changes, so patches run one by one after the batch.

@@ -112,6 +112,7 @@ func TestAccessWrites(t *testing.T) {
 func TestLabelsOnWrite(t *testing.T) {
 	a := newAuthAPI(t, storetest.Backends()[0].Open(t), server.Config{})
 	all := a.mint("user/*.cruds mekong/label.*", "")
+	a.want(a.as(all, "PUT", "/Patient/p9", `{"resourceType":"Patient","id":"p9"}`), 201)
 	tx := `{"resourceType":"Bundle","type":"transaction","entry":[
 	  {"resource":` + obs("vl", "p9", "20447-9", "") + `,"request":{"method":"PUT","url":"Observation/vl"}},
 	  {"resource":` + obs("tb", "p9", "85362-2", "") + `,"request":{"method":"PUT","url":"Observation/tb"}},

@@ -47,9 +47,15 @@ func (s *Server) auditTrail(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx := c.Request().Context()
 		events := col.Events()
 		if len(events) == 0 {
+			if !strings.HasPrefix(c.Path(), "/fhir") {
+				// A clinic page that read no data (a form, sign-in) has nothing to record.
+				return buf.release()
+			}
 			events = []audit.Event{s.describe(c)}
 		}
+		waited := s.cfg.Metrics.AuditWait()
 		err := s.audits.Write(ctx, s.auditRecords(events, col.Request, auth.FromContext(ctx), res.Status))
+		waited()
 		if err != nil {
 			s.log.Error("audit write failed; the response is withheld", slog.String("request_id", col.Request.ID), slog.String("error", err.Error()))
 			return s.auditFailed(c, orig)
@@ -64,9 +70,13 @@ func (s *Server) AuditStats() (commits, events int64) { return s.audits.Stats() 
 
 // audited reports whether a route touches stored data: everything under
 // the FHIR base except the CapabilityStatement and $validate, which read
-// none.
+// none, and the clinic page's routes (its interactions note what they
+// read, exactly as the API's do), except its static assets.
 func audited(c echo.Context) bool {
 	p := c.Path()
+	if strings.HasPrefix(p, "/app") {
+		return !strings.HasPrefix(p, "/app/static/")
+	}
 	return strings.HasPrefix(p, "/fhir") && p != "/fhir/metadata" && !strings.HasSuffix(p, "/$validate") &&
 		!strings.HasPrefix(p, "/fhir/.well-known/") // public documents (SMART configuration, health card keys)
 }

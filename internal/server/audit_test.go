@@ -405,6 +405,7 @@ func TestRecordsAreNotWritable(t *testing.T) {
 func TestRecordsCarryTheDataLabels(t *testing.T) {
 	eachAuditStore(t, func(t *testing.T, a *auditAPI) {
 		body := strings.Replace(observationOf("sok"), `"status"`, `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"status"`, 1)
+		a.want(a.as("clinic", "PUT", "/Patient/sok", `{"resourceType":"Patient","id":"sok"}`), 201)
 		id := a.want(a.as("clinic", "POST", "/Observation", body), 201).json(t)["id"].(string)
 		a.want(a.as("clinic", "GET", "/Observation/"+id, ""), 200)
 		label := "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"

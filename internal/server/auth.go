@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/auth"
 )
@@ -23,6 +24,14 @@ import (
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		// RFC 7235 section 4.2: Authorization holds one credential. With two
+		// headers, which one a proxy, a log or this server honours is a
+		// guess; an ambiguous credential is refused, not picked from.
+		if len(req.Header.Values(echo.HeaderAuthorization)) > 1 {
+			return outcome.New(http.StatusBadRequest, outcome.CodeSecurity,
+				"the request has %d Authorization headers; send exactly one (RFC 7235 section 4.2: one credential per request)",
+				len(req.Header.Values(echo.HeaderAuthorization))).At("Authorization")
+		}
 		// A server built without an authenticator (Config.Auth nil: tests
 		// embedding the handler) keeps a principal its caller already put
 		// in the request context.
@@ -150,24 +159,50 @@ func (s *Server) security() *capSecurity {
 	}
 }
 
-// smartConfiguration describes the scopes and capabilities of this resource
-// server (https://hl7.org/fhir/smart-app-launch/conformance.html). Tokens
-// come from the configured issuers; token_endpoint is theirs.
+// smartConfiguration describes this resource server
+// (https://hl7.org/fhir/smart-app-launch/conformance.html): the scopes it
+// enforces, and of the configured issuers' OAuth service only what is
+// configured. Tokens come from those issuers, so a grant is advertised only
+// with the endpoint that serves it: client_credentials (SMART Backend
+// Services, private_key_jwt) with a token_endpoint, authorization_code
+// (with PKCE S256) with an authorization_endpoint as well. With neither,
+// the document lists no grant at all rather than one a client cannot use.
 func (s *Server) smartConfiguration(c echo.Context) error {
-	doc := map[string]any{
-		"capabilities":                          []string{"permission-v1", "permission-v2", "permission-patient", "permission-user", "client-confidential-asymmetric"},
-		"grant_types_supported":                 []string{"client_credentials", "authorization_code"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"private_key_jwt"},
-		"scopes_supported":                      s.scopesSupported(),
-	}
-	if s.cfg.TokenEndpoint != "" {
-		doc["token_endpoint"] = s.cfg.TokenEndpoint
-	}
+	return c.Blob(http.StatusOK, "application/json", fhirjson.MustMarshal(s.smartDocument()))
+}
+
+type smartDocument struct {
+	AuthorizeEndpoint    string   `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint        string   `json:"token_endpoint,omitempty"`
+	GrantTypes           []string `json:"grant_types_supported"`
+	TokenAuthMethods     []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	CodeChallengeMethods []string `json:"code_challenge_methods_supported,omitempty"`
+	ResponseTypes        []string `json:"response_types_supported,omitempty"`
+	Scopes               []string `json:"scopes_supported"`
+	Capabilities         []string `json:"capabilities"`
+}
+
+func (s *Server) smartDocument() smartDocument {
+	d := smartDocument{GrantTypes: []string{}, Scopes: s.scopesSupported(),
+		Capabilities: []string{"permission-v1", "permission-v2", "permission-patient", "permission-user"}}
 	if s.svc.HealthCardsEnabled() { // cards-specification.md, "Discovery of FHIR Support"
-		doc["capabilities"] = append(doc["capabilities"].([]string), "health-cards")
+		d.Capabilities = append(d.Capabilities, "health-cards")
 	}
-	return c.JSON(http.StatusOK, doc)
+	if s.cfg.TokenEndpoint == "" {
+		return d
+	}
+	d.TokenEndpoint = s.cfg.TokenEndpoint
+	d.GrantTypes = append(d.GrantTypes, "client_credentials")
+	d.TokenAuthMethods = []string{"private_key_jwt"}
+	d.Capabilities = append(d.Capabilities, "client-confidential-asymmetric")
+	if s.cfg.AuthorizeEndpoint != "" {
+		d.AuthorizeEndpoint = s.cfg.AuthorizeEndpoint
+		d.GrantTypes = append(d.GrantTypes, "authorization_code")
+		d.CodeChallengeMethods = []string{"S256"}
+		d.ResponseTypes = []string{"code"}
+		d.Capabilities = append(d.Capabilities, "launch-standalone")
+	}
+	return d
 }
 
 func (s *Server) scopesSupported() []string {

@@ -6,10 +6,12 @@ package server_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"strings"
 	"testing"
 
 	"github.com/mekong-fhir/mekong/internal/auth"
+	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 	"github.com/mekong-fhir/mekong/internal/store"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
@@ -21,7 +23,21 @@ type authAPI struct {
 	mint func(scope, patient string) string
 }
 
-func newAuthAPI(t *testing.T, st store.Store, cfg server.Config) *authAPI {
+func newAuthAPI(t *testing.T, st store.Store, cfg server.Config, opts ...func(*rest.Service)) *authAPI {
+	t.Helper()
+	key, v := devAuth(t)
+	cfg.Auth = v
+	return &authAPI{api: newAPI(t, st, cfg, opts...), mint: func(scope, patient string) string {
+		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, ClientID: "client-" + scope + patient})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}}
+}
+
+// devAuth is a development signing key and a verifier trusting it.
+func devAuth(t *testing.T) (ed25519.PrivateKey, *auth.Verifier) {
 	t.Helper()
 	dir := t.TempDir()
 	key, _, err := auth.DevKey(dir)
@@ -32,14 +48,7 @@ func newAuthAPI(t *testing.T, st store.Store, cfg server.Config) *authAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Auth = v
-	return &authAPI{api: newAPI(t, st, cfg), mint: func(scope, patient string) string {
-		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, ClientID: "client-" + scope + patient})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}}
+	return key, v
 }
 
 func (a *authAPI) as(tok, method, path, body string, headers ...string) resp {

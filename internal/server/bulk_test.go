@@ -169,14 +169,14 @@ func TestBulkImportOverHTTP(t *testing.T) {
 		if want := map[string]int64{"Patient": 2, "Observation": 2, "Immunization": 1}; !equalCounts(counts(m), want) {
 			t.Errorf("output counts %v, want %v", counts(m), want)
 		}
-		if !strings.HasSuffix(m.Request, "/fhir/$import") || m.RequiresAccessToken {
+		if !strings.HasSuffix(m.Request, "/fhir/$import") || !m.RequiresAccessToken {
 			t.Errorf("request %q requiresAccessToken %v", m.Request, m.RequiresAccessToken)
 		}
 		if len(m.Error) != 1 || m.Error[0].Count != 1 {
 			t.Fatalf("error files %+v", m.Error)
 		}
 		f := a.want(a.do("GET", m.Error[0].URL, ""), http.StatusOK)
-		want := `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"upload line 6: Patient.birthDate: expected date: a FHIR date is YYYY, YYYY-MM or YYYY-MM-DD","expression":["Patient.birthDate"]}]}` + "\n"
+		want := `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"upload line 6: Patient.birthDate: the date \"2001-02-30\" does not exist (2001-02 has 28 days)","expression":["Patient.birthDate"]}]}` + "\n"
 		if string(f.body) != want || f.header.Get("Content-Type") != "application/fhir+ndjson" {
 			t.Errorf("error file %s\n%s, want\n%s", f.header.Get("Content-Type"), f.body, want)
 		}

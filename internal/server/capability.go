@@ -1,12 +1,12 @@
 package server
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	restpkg "github.com/mekong-fhir/mekong/internal/rest"
@@ -165,7 +165,7 @@ func (s *Server) capabilityStatement(base string) []byte {
 		Format:      []string{"application/fhir+json", "json"},
 		Rest:        []capRest{rest},
 	}
-	b, err := json.Marshal(cs)
+	b, err := fhirjson.Marshal(cs)
 	if err != nil {
 		panic(err) // plain structs
 	}

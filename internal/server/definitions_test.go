@@ -222,14 +222,14 @@ func TestCapabilityListsMappings(t *testing.T) {
 	check("ConceptMap interactions", interactions["ConceptMap"], "read", "search-type")
 	check("StructureDefinition interactions", interactions["StructureDefinition"], "read", "search-type")
 	check("ConceptMap operations", ops["ConceptMap"], "translate")
-	check("Patient operations", ops["Patient"], "validate", "everything", "export-source")
+	check("Patient operations", ops["Patient"], "validate", "everything", "summary", "match", "identity-link", "identity-unlink", "identity-review", "export-source")
 	check("Observation operations", ops["Observation"], "validate")
 	check("system operations", ops["[base]"],
 		"convert https://mekong-fhir.github.io/fhir/OperationDefinition/convert",
 		"ingest https://mekong-fhir.github.io/fhir/OperationDefinition/ingest")
 	check("OperationDefinition interactions", interactions["OperationDefinition"], "read", "search-type")
 	// Mekong's own operations' canonicals resolve to the OperationDefinitions it serves.
-	for _, url := range []string{"convert", "ingest", "Patient-export-source"} {
+	for _, url := range []string{"convert", "ingest", "Patient-export-source", "Patient-summary"} {
 		url = "https://mekong-fhir.github.io/fhir/OperationDefinition/" + url
 		if ids := matchIDs(t, a.want(a.do("GET", "/OperationDefinition?url="+q(url), ""), 200).json(t)); len(ids) != 1 {
 			t.Errorf("%s is not served: %v", url, ids)

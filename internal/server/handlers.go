@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"mime"
@@ -119,8 +120,18 @@ func (s *Server) historyInstance(c echo.Context) error { return s.handle(c, s.sv
 func (s *Server) historyType(c echo.Context) error     { return s.handle(c, s.svc.History) }
 func (s *Server) historySystem(c echo.Context) error   { return s.handle(c, s.svc.History) }
 func (s *Server) search(c echo.Context) error          { return s.handle(c, s.svc.Search) }
-func (s *Server) bundle(c echo.Context) error          { return s.handle(c, s.svc.Bundle) }
-func (s *Server) everything(c echo.Context) error      { return s.handle(c, s.svc.Everything) }
+func (s *Server) bundle(c echo.Context) error {
+	return s.handle(c, func(ctx context.Context, r rest.Request) (*rest.Response, error) {
+		res, err := s.svc.Bundle(ctx, r)
+		// The route serves batch and transaction; the answer's type tells
+		// the metrics which this was.
+		if res != nil && bytes.Contains(res.Body[:min(len(res.Body), 256)], []byte(`"type":"batch-response"`)) {
+			c.Set(interactionKey, "batch")
+		}
+		return res, err
+	})
+}
+func (s *Server) everything(c echo.Context) error { return s.handle(c, s.svc.Everything) }
 
 // conditionalUpdate is PUT [type]?criteria; without criteria it is a PUT
 // that forgot its id.

@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/healthcard"
 	"github.com/mekong-fhir/mekong/internal/healthcard/trust"
 	"github.com/mekong-fhir/mekong/internal/rest"
@@ -24,33 +21,12 @@ import (
 // (https://hl7.org/fhir/uv/smart-health-cards-and-links/cards-specification.html and
 // OperationDefinition-patient-i-health-cards-issue.html).
 
-// newCardAPI is an authenticated API with health cards on, its issuer the
-// test server's base URL (a loopback http URL, allowed for development).
-func newCardAPI(t *testing.T, st store.Store) *authAPI {
+// newCardAPI is an authenticated API with health cards on (cfg), its
+// issuer the test server's base URL unless cfg names one (a loopback http
+// URL, allowed for development).
+func newCardAPI(t *testing.T, st store.Store, cfg rest.HealthCardConfig, opts ...func(*rest.Service)) *authAPI {
 	t.Helper()
-	dir := t.TempDir()
-	key, _, err := auth.DevKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifier(context.Background(), &auth.Config{Issuers: []auth.IssuerConfig{auth.DevIssuerConfig(dir)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := rest.New(st, parser, registry)
-	svc.EnableHealthCards(rest.HealthCardConfig{}, st)
-	logs := &bytes.Buffer{}
-	h := server.New(server.Config{Auth: v}, svc, st, slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	a := &api{t: t, srv: srv, base: srv.URL + "/fhir", store: st, logs: logs}
-	return &authAPI{api: a, mint: func(scope, patient string) string {
-		tok, err := auth.Mint(key, auth.MintOptions{Scopes: strings.Fields(scope), Patient: patient, ClientID: "c"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}}
+	return newAuthAPI(t, st, server.Config{}, append([]func(*rest.Service){func(svc *rest.Service) { svc.EnableHealthCards(cfg, st) }}, opts...)...)
 }
 
 const issueBody = `{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"%s"}]}`
@@ -108,7 +84,7 @@ func TestHealthCardsIssueAndVerify(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			a := newCardAPI(t, b.Open(t))
+			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{})
 			all := a.mint("user/*.cruds mekong/label.*", "")
 			loadCardPatient(t, a, all)
 			iss := a.base // the issuer is the base URL here
@@ -237,10 +213,51 @@ func TestTwoInstancesOneIssuer(t *testing.T) {
 	// Two gateway instances on one database sign with one key and publish
 	// one key set: the key is generated once, into the database.
 	st := storetest.Backends()[0].Open(t)
-	a1, a2 := newCardAPI(t, st), newCardAPI(t, st)
+	a1, a2 := newCardAPI(t, st, rest.HealthCardConfig{}), newCardAPI(t, st, rest.HealthCardConfig{})
 	j1 := a1.want(a1.do("GET", a1.srv.URL+"/.well-known/jwks.json", ""), http.StatusOK).body
 	j2 := a2.want(a2.do("GET", a2.srv.URL+"/.well-known/jwks.json", ""), http.StatusOK).body
 	if !bytes.Equal(j1, j2) {
 		t.Fatalf("instances publish different keys:\n%s\n%s", j1, j2)
+	}
+}
+
+// A card covers the person: issuing for one Patient of a linked set puts
+// in the vaccinations recorded on the others (CONTRACTS §2, LinkedSet).
+func TestHealthCardsIssueLinkedSet(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			var svc *rest.Service
+			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{}, func(s *rest.Service) {
+				s.SetIdentity(gradeEngine{}, rest.IdentityOptions{})
+				svc = s
+			})
+			tok := a.mint("user/*.cruds mekong/label.*", "")
+			a.want(a.as(tok, "PUT", "/Patient/kh", `{"resourceType":"Patient","id":"kh","name":[{"family":"Sok","given":["Dara"]}],"birthDate":"1990-04-01"}`), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Immunization/kh1", imm("kh1", "kh")), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Patient/th", `{"resourceType":"Patient","id":"th","name":[{"family":"Sok","given":["Dara"]}],"birthDate":"1990-04-01"}`), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Immunization/th1", strings.Replace(imm("th1", "th"), "2021-07-02", "2021-09-30", 1)), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Patient/other", `{"resourceType":"Patient","id":"other","name":[{"family":"Chan","given":["Vanna"]}],"birthDate":"1995-02-11"}`), http.StatusCreated)
+			a.want(a.as(tok, "PUT", "/Immunization/o1", imm("o1", "other")), http.StatusCreated)
+			links := func() []string {
+				_, l := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/kh/$health-cards-issue", issueParams("Immunization")), http.StatusOK))
+				var hosted []string
+				for _, x := range l {
+					hosted = append(hosted, strings.TrimPrefix(x[1], a.base+"/"))
+				}
+				return hosted
+			}
+			// Before the linker has run: kh alone.
+			if got := strings.Join(links(), " "); got != "Patient/kh Immunization/kh1" {
+				t.Errorf("unlinked: %s", got)
+			}
+			if _, err := svc.DrainLinks(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			// Linked: both records' vaccinations, under one Patient (resource:0); never the other person's.
+			if got := strings.Join(links(), " "); got != "Patient/kh Immunization/kh1 Immunization/th1" {
+				t.Errorf("linked: %s", got)
+			}
+		})
 	}
 }

@@ -24,7 +24,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 type api struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	base  string
 	store store.Store
@@ -48,10 +48,20 @@ var registry = func() *search.Registry {
 	return r
 }()
 
-func newAPI(t *testing.T, st store.Store, cfg server.Config) *api {
+// newAPI serves st; opts configure the service (e.g. its IPS options).
+func newAPI(t *testing.T, st store.Store, cfg server.Config, opts ...func(*rest.Service)) *api {
+	t.Helper()
+	svc := rest.New(st, parser, registry)
+	for _, o := range opts {
+		o(svc)
+	}
+	return newAPIWith(t, st, svc, cfg)
+}
+
+// newAPIWith serves svc, for tests that configure the service.
+func newAPIWith(t testing.TB, st store.Store, svc *rest.Service, cfg server.Config) *api {
 	t.Helper()
 	logs := &bytes.Buffer{}
-	svc := rest.New(st, parser, registry)
 	h := server.New(cfg, svc, st, slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -74,7 +84,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T) map[string]any {
+func (r resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -84,7 +94,7 @@ func (r resp) json(t *testing.T) map[string]any {
 }
 
 // issue returns the first OperationOutcome issue.
-func (r resp) issue(t *testing.T) map[string]any {
+func (r resp) issue(t testing.TB) map[string]any {
 	t.Helper()
 	m := r.json(t)
 	if m["resourceType"] != "OperationOutcome" {

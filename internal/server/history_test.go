@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func entries(t *testing.T, bundle map[string]any) []map[string]any {
+func entries(t testing.TB, bundle map[string]any) []map[string]any {
 	t.Helper()
 	raw, _ := bundle["entry"].([]any)
 	out := make([]map[string]any, len(raw))

@@ -203,3 +203,16 @@ func preferStrict(h []string) bool {
 	}
 	return false
 }
+
+// jsonSerializer is echo's JSON without HTML escaping, for the few answers
+// (health checks) written with c.JSON rather than as FHIR bytes.
+type jsonSerializer struct{ echo.DefaultJSONSerializer }
+
+func (jsonSerializer) Serialize(c echo.Context, i any, indent string) error {
+	enc := json.NewEncoder(c.Response())
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	return enc.Encode(i)
+}

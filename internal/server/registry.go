@@ -2,6 +2,7 @@ package server
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -15,6 +16,23 @@ type registry struct {
 	// definitional maps the read-only types served from memory
 	// (ConceptMap, OperationDefinition, StructureDefinition) to their interaction codes.
 	definitional map[string][]string
+	// routes maps "METHOD /fhir/path" to what it serves, for the metrics'
+	// interaction label (metrics.go).
+	routes map[string]routeInfo
+}
+
+// routeInfo is the interaction a route serves; typ is set for paths that
+// name their type (/Patient/$export, /ConceptMap/:id).
+type routeInfo struct{ interaction, operation, typ string }
+
+func (r *registry) note(g *fhirRoutes, method, path string, info routeInfo) {
+	if r.routes == nil {
+		r.routes = map[string]routeInfo{}
+	}
+	if seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/"); seg != "" && seg[0] >= 'A' && seg[0] <= 'Z' {
+		info.typ = seg
+	}
+	r.routes[method+" "+g.prefix+path] = info
 }
 
 // operationDef describes a $operation for the router and the CapabilityStatement.
@@ -46,11 +64,13 @@ var everythingOperation = operationDef{
 
 func (r *registry) typ(g *fhirRoutes, method, path, code string, h echo.HandlerFunc) {
 	r.typeInteractions = append(r.typeInteractions, code)
+	r.note(g, method, path, routeInfo{interaction: code})
 	g.Add(method, path, h)
 }
 
 func (r *registry) instance(g *fhirRoutes, method, path, code string, h echo.HandlerFunc) {
 	r.typeInteractions = append(r.typeInteractions, code)
+	r.note(g, method, path, routeInfo{interaction: code})
 	g.Add(method, path, h)
 }
 
@@ -59,11 +79,13 @@ func (r *registry) instance(g *fhirRoutes, method, path, code string, h echo.Han
 func (r *registry) system(g *fhirRoutes, method, path, code string, h echo.HandlerFunc, more ...string) {
 	r.systemInteractions = append(r.systemInteractions, code)
 	r.systemInteractions = append(r.systemInteractions, more...)
+	r.note(g, method, path, routeInfo{interaction: code})
 	g.Add(method, path, h)
 }
 
 func (r *registry) operation(g *fhirRoutes, method, path string, op operationDef, h echo.HandlerFunc) {
 	r.operations = append(r.operations, op)
+	r.note(g, method, path, routeInfo{interaction: "operation", operation: op.Name})
 	g.Add(method, path, h)
 }
 
@@ -73,6 +95,7 @@ func (r *registry) definitionalType(g *fhirRoutes, typ, method, path, code strin
 		r.definitional = map[string][]string{}
 	}
 	r.definitional[typ] = append(r.definitional[typ], code)
+	r.note(g, method, path, routeInfo{interaction: code})
 	g.Add(method, path, h)
 }
 

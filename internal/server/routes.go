@@ -9,6 +9,11 @@ func (s *Server) routes() {
 	e := s.e
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	// Prometheus metrics (metrics.go), outside /fhir: to tokens with the scope
+	// mekong/metrics here; --metrics-addr serves them on an address of their own.
+	if s.cfg.Metrics != nil {
+		e.GET("/metrics", s.serveMetrics)
+	}
 
 	// Middleware is attached per route, not to a Group: an echo Group with
 	// middleware adds a catch-all route that would turn 405s into 404s.
@@ -42,7 +47,22 @@ func (s *Server) routes() {
 	r.instance(f, "GET", "/:type/:id/_history", "history-instance", s.historyInstance)
 	r.instance(f, "GET", "/:type/:id/_history/:vid", "vread", s.vread)
 	r.operation(f, "GET", "/:type/:id/$everything", everythingOperation, s.everything)
+	// International Patient Summary (summary.go): instance and type level (by identifier), GET and POST.
+	r.operation(f, "GET", "/:type/:id/$summary", summaryOperation, s.summary)
+	r.operation(f, "POST", "/:type/:id/$summary", summaryOperation, s.summary)
+	r.operation(f, "GET", "/:type/$summary", summaryOperation, s.summary)
+	r.operation(f, "POST", "/:type/$summary", summaryOperation, s.summary)
 	s.bulkRoutes(&fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{s.authenticate, s.throttle}})
+
+	// Identity (identity.go): $match, and the steward's review queue and
+	// decisions. Static paths beat /:type and /:type/:id, so they coexist.
+	if s.svc.IdentityEnabled() {
+		r.operation(f, "POST", "/Patient/$match", matchOperation, s.match)
+		r.operation(f, "POST", "/Patient/$identity-link", identityLinkOperation, s.identityLink)
+		r.operation(f, "POST", "/Patient/$identity-unlink", identityUnlinkOperation, s.identityUnlink)
+		r.operation(f, "GET", "/Patient/$identity-review", identityReviewOperation, s.identityReview)
+		f.Add("GET", "/Patient/:id/$identity-review", s.identityReview)
+	}
 
 	// Source-system mappings (sources.go): their bodies and answers are CSV,
 	// ZIP or tracker JSON, so sourceFormats lifts the FHIR JSON checks.
@@ -67,6 +87,12 @@ func (s *Server) routes() {
 	s.healthCardRoutes(f, &fhirRoutes{e: e, prefix: "/fhir", mw: []echo.MiddlewareFunc{sourceFormats, s.negotiate, s.authenticate, s.throttle}})
 	// Unknown paths get echo's 404 and a wrong method its 405; handleError
 	// renders both as OperationOutcomes.
+
+	// The clinic page (internal/app): HTML at /app, calling the same
+	// interactions as the routes above, audited by auditTrail like them.
+	if s.cfg.App != nil {
+		s.cfg.App.Routes(e)
+	}
 }
 
 // fhirRoutes adds routes under the FHIR base with the FHIR middleware.

@@ -16,11 +16,13 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/mekong-fhir/mekong/internal/app"
 	"github.com/mekong-fhir/mekong/internal/audit"
 	"github.com/mekong-fhir/mekong/internal/auth"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/definitions"
 	"github.com/mekong-fhir/mekong/internal/ingest"
+	"github.com/mekong-fhir/mekong/internal/metrics"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/store"
 )
@@ -51,6 +53,16 @@ type Config struct {
 	// TokenEndpoint is the issuer's OAuth token endpoint, advertised in
 	// /.well-known/smart-configuration when set.
 	TokenEndpoint string
+	// AuthorizeEndpoint is the issuer's OAuth authorization endpoint;
+	// advertised (with the authorization_code grant) only together with
+	// TokenEndpoint.
+	AuthorizeEndpoint string
+	// Metrics records requests, the audit writer, bulk jobs and $ingest,
+	// and is served at GET /metrics to tokens with the scope
+	// mekong/metrics; nil records nothing and serves no /metrics.
+	Metrics *metrics.Metrics
+	// App is the clinic page served at /app; nil serves none.
+	App *app.App
 	// NoAudit turns the auditing of reads and searches off. It exists only
 	// so a benchmark can measure what auditing costs (serve
 	// --bench-no-audit); writes keep their records.
@@ -81,6 +93,8 @@ type Server struct {
 	defs   *definitions.Catalog
 	// audits commits the AuditEvents of reads and searches (group commit).
 	audits *audit.Writer
+	// served are the stored types, for the metrics' type label.
+	served map[string]bool
 }
 
 // New builds the handler.
@@ -101,8 +115,14 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	if s.auth == nil {
 		s.auth = auth.Open{}
 	}
+	s.served = map[string]bool{}
+	for _, t := range svc.Types() {
+		s.served[t] = true
+	}
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
+	s.e.JSONSerializer = jsonSerializer{}
+	s.e.Pre(trimTrailingSlash)
 	s.e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 			// A client-chosen id is kept only when it is short and plain, so it
@@ -116,6 +136,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 				c.Set("request_id", id)
 			},
 		}),
+		s.observe, // metrics and trace attributes: every status, the audit commit's wait included
 		s.accessLog,
 		s.auditTrail, // outside everything that can refuse a request
 		s.recoverPanics,
@@ -127,6 +148,10 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 		}),
 	)
 	s.routes()
+	cfg.Metrics.RegisterAudit(s.audits)
+	if cfg.Metrics != nil {
+		svc.MatchObserver = cfg.Metrics.ObserveMatch
+	}
 	return s
 }
 

@@ -77,6 +77,7 @@ func (s *Server) ingestSource(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.cfg.Metrics.Ingested(format, rep.Stored, len(rep.Failed), len(rep.Rejects))
 	return writeJSON(c, http.StatusOK, rep.Parameters())
 }
 
@@ -117,6 +118,10 @@ func sourcePayload(c echo.Context) (string, []ingest.Input, error) {
 			if err != nil {
 				return "", nil, outcome.Invalid("the multipart body could not be read: %v", err)
 			}
+			if len(inputs) == maxParts {
+				return "", nil, outcome.New(http.StatusRequestEntityTooLarge, outcome.CodeTooLong,
+					"the multipart body has more than %d files; send at most %d (a 43-file export needs four)", maxParts, maxParts)
+			}
 			name := part.FileName()
 			if name == "" {
 				name = part.FormName()
@@ -144,6 +149,11 @@ func sourcePayload(c echo.Context) (string, []ingest.Input, error) {
 	}
 	return format, inputs, nil
 }
+
+// maxParts bounds the files of one multipart upload: each is held in
+// memory with its own bookkeeping, and no source export has more than a
+// few dozen.
+const maxParts = 100
 
 // defaultName labels a single-file body in rejects.
 var defaultName = map[string]string{

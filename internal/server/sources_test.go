@@ -176,7 +176,7 @@ func TestConvertRefusesFormat(t *testing.T) {
 	a.want(a.do("POST", "/$convert?format=iom-csv", ""), 400)
 }
 
-func total(t *testing.T, a *api, path string) int {
+func total(t testing.TB, a *api, path string) int {
 	t.Helper()
 	return int(a.want(a.do("GET", path, ""), 200).json(t)["total"].(float64))
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -22,8 +23,11 @@ func TestInvalidWritesAreRejected(t *testing.T) {
 		{"not an object", `[1]`, 400, "", "object"},
 		{"no resourceType", `{"id":"x"}`, 400, "", "resourceType"},
 		{"unknown resource type", `{"resourceType":"Bogus"}`, 400, "", "Bogus"},
-		{"unknown element", `{"resourceType":"Patient","nickname":"x"}`, 400, "Patient", "unknown field"},
-		{"bad date", `{"resourceType":"Patient","birthDate":"1990-13-01"}`, 400, "Patient.birthDate", "YYYY-MM-DD"},
+		{"unknown element", `{"resourceType":"Patient","nickname":"x"}`, 400, "Patient.nickname", `unknown element "nickname", found "x"`},
+		{"nested unknown element", `{"resourceType":"Patient","name":[{"fooBar":1}]}`, 400, "Patient.name[0].fooBar", `unknown element "fooBar", found 1`},
+		{"impossible date", `{"resourceType":"Patient","birthDate":"1990-13-01"}`, 400, "Patient.birthDate", `the date "1990-13-01" does not exist`},
+		{"impossible day", `{"resourceType":"Patient","birthDate":"1990-02-30"}`, 400, "Patient.birthDate", `the date "1990-02-30" does not exist`},
+		{"bad date", `{"resourceType":"Patient","birthDate":"01/04/1990"}`, 400, "Patient.birthDate", "YYYY-MM-DD"},
 		{"bad dateTime", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"effectiveDateTime":"2020-01-01T25:00:00Z"}`, 400, "Observation.effective", "dateTime"},
 		{"decimal as string", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"1.0"}}`, 400, "Observation.valueQuantity.value", "decimal"},
 		{"boolean as string", `{"resourceType":"Patient","active":"true"}`, 400, "Patient.active", "boolean"},
@@ -84,5 +88,52 @@ func TestValidateOperation(t *testing.T) {
 	a.want(a.do("POST", "/Patient/$validate", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient"}},{"name":"profile","valueCanonical":"http://example.org/StructureDefinition/x"}]}`), 400)
 	if h := a.want(a.do("GET", "/_history", ""), 200).json(t); h["entry"] != nil {
 		t.Fatal("$validate stored something")
+	}
+}
+
+// TestSeveralProblemsSeveralIssues: issue 14 item 2. One write with three
+// problems gets three issues, each with its element's FHIRPath, on every
+// write path (create, update, $validate, a transaction entry).
+func TestSeveralProblemsSeveralIssues(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
+	body := `{"resourceType":"Patient","id":"p1","foo":1,"birthDate":"1990-13-01","gender":"bogus"}`
+	want := [][2]string{
+		{"Patient.birthDate", `the date "1990-13-01" does not exist`},
+		{"Patient.foo", `unknown element "foo", found 1`},
+		{"Patient.gender", `code "bogus"`},
+	}
+	check := func(what string, r resp) {
+		t.Helper()
+		var oo struct {
+			Issue []struct {
+				Diagnostics string
+				Expression  []string
+			}
+		}
+		if err := json.Unmarshal(r.body, &oo); err != nil || len(oo.Issue) != len(want) {
+			t.Fatalf("%s: %d %s", what, r.status, r.body)
+		}
+		for i, w := range want {
+			is := oo.Issue[i]
+			if len(is.Expression) != 1 || is.Expression[0] != w[0] || !strings.Contains(is.Diagnostics, w[1]) || strings.Contains(is.Diagnostics, "\n") {
+				t.Errorf("%s: issue %d %v %q, want %s %q", what, i, is.Expression, is.Diagnostics, w[0], w[1])
+			}
+		}
+	}
+	check("create", a.want(a.do("POST", "/Patient", body), 400))
+	check("update", a.want(a.do("PUT", "/Patient/p1", body), 400))
+	check("$validate", a.want(a.do("POST", "/Patient/$validate", body), 200))
+}
+
+// TestImpossibleDatesInParameters: _since of history, $everything and
+// $export names a date that does not exist as such, like search does.
+func TestImpossibleDatesInParameters(t *testing.T) {
+	a := newAPI(t, storetest.OpenSQLite(t), server.Config{})
+	a.want(a.do("PUT", "/Patient/p", `{"resourceType":"Patient","id":"p"}`), 201)
+	for _, p := range []string{"/_history?_since=2026-02-30T00:00:00Z", "/Patient/p/$everything?_since=2026-02-30", "/Patient/_history?_since=2026-13-01"} {
+		is := a.want(a.do("GET", p, ""), 400).issue(t)
+		if d := is["diagnostics"].(string); !strings.Contains(d, "does not exist") && !strings.Contains(d, "out of range") {
+			t.Errorf("%s: %s", p, d)
+		}
 	}
 }

@@ -26,6 +26,10 @@ type Access struct {
 	// Hidden are the security labels ("system|code") whose resources do not
 	// exist for the request.
 	Hidden []string
+	// Exempt are ids of patients whose compartments Hidden does not apply
+	// to: the principal holds an unexpired break-the-glass grant for each
+	// (store.Grant). Types and their patient limits still apply.
+	Exempt []string
 	// MayCreate allows a write to create a resource; without it only
 	// existing resources may be updated (update as create needs SMART's c).
 	MayCreate bool

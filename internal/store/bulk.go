@@ -16,6 +16,8 @@ type NewResource struct {
 	LastUpdated time.Time
 	Content     []byte
 	Index       *search.Index
+	// Unqueued leaves a Patient out of the identity queue (as Write.Unqueued).
+	Unqueued bool
 }
 
 // Bulk is the batch contract of bulk import and export

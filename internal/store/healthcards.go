@@ -42,6 +42,12 @@ type HealthCards interface {
 	// RotateHealthCardKey retires the signing key (destroying its private
 	// part; its public key stays published) and makes next the signing key.
 	RotateHealthCardKey(ctx context.Context, next HealthCardKey) error
+	// RemoveHealthCardKey deletes a retired key: its public key leaves the
+	// published key set, so the cards it signed no longer verify (what the
+	// specification asks when a private key is compromised). It reports
+	// whether there was such a retired key; the signing key is never removed
+	// (rotate first), so an issuer always has one.
+	RemoveHealthCardKey(ctx context.Context, kid string) (bool, error)
 	// HealthCardSecret returns the revocation-id HMAC secret, storing
 	// candidate when there is none (one wins, as above).
 	HealthCardSecret(ctx context.Context, candidate []byte) ([]byte, error)

@@ -79,6 +79,10 @@ type Write struct {
 	// leaves none. prior is the content of the version a delete replaced
 	// (nil otherwise), so the records of a delete can keep its labels.
 	Record func(v *Version, prior []byte) ([]Write, error)
+	// Unqueued leaves a Patient version out of the identity linker's queue
+	// (see Identity): set only on the linker's own writes of the links it
+	// maintains, which need no second look.
+	Unqueued bool
 	// Audit, when set on a write a Record or Records hook returns, makes it
 	// an entry of the audit log instead of a resource: the store appends it
 	// to the log (AuditLog) in the same transaction, so the record of a
@@ -181,6 +185,9 @@ type SearchResult struct {
 type CompartmentQuery struct {
 	// Type and ID name the focal resource ("Patient", "p1").
 	Type, ID string
+	// Also are more focal resources of Type whose compartments are read
+	// as one with ID's (the other Patients of a linked set).
+	Also []string
 	// Members are the types to return, in page order; the focal type's
 	// entry also returns the focal resource.
 	Members []search.CompartmentMember

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/mappings/mapping"
 	"github.com/mekong-fhir/mekong/mappings/terminology"
 )
@@ -67,8 +68,8 @@ func EncodeJSON(w io.Writer, records []mapping.Record, cfg Config) ([]mapping.Om
 				b.WriteByte(',')
 			}
 			first = false
-			k, _ := json.Marshal(cfg.name(c))
-			v, _ := json.Marshal(r[c])
+			k, _ := fhirjson.Marshal(cfg.name(c))
+			v, _ := fhirjson.Marshal(r[c])
 			b.Write(k)
 			b.WriteByte(':')
 			b.Write(v)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Builder gathers the rows of one input into persons. It applies Mekong's
@@ -279,7 +281,7 @@ func MergePatient(stored, incoming []byte) (merged []byte, changed bool, err err
 			}
 		}
 		if grew {
-			dst[field], _ = json.Marshal(have)
+			dst[field], _ = fhirjson.Marshal(have)
 			changed = true
 		}
 	}
@@ -294,6 +296,6 @@ func MergePatient(stored, incoming []byte) (merged []byte, changed bool, err err
 	if !changed {
 		return stored, false, nil
 	}
-	merged, err = json.Marshal(dst)
+	merged, err = fhirjson.Marshal(dst)
 	return merged, true, err
 }

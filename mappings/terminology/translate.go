@@ -1,8 +1,7 @@
 package terminology
 
 import (
-	"encoding/json"
-
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 )
 
@@ -108,7 +107,7 @@ func Parameters(matches []Match) []byte {
 		}
 		head = append(head, param{Name: "message", ValueString: msg})
 	}
-	b, _ := json.Marshal(struct {
+	b, _ := fhirjson.Marshal(struct {
 		ResourceType string  `json:"resourceType"`
 		Parameter    []param `json:"parameter"`
 	}{"Parameters", append(head, params...)})

@@ -17,7 +17,8 @@ type File struct {
 	Data []byte
 }
 
-// DecodeZip reads a 43-file export as the ZIP archive the MoPH tools produce.
+// DecodeZip reads a 43-file export as the ZIP archive the MoPH tools
+// produce, within DefaultMaxBytes uncompressed (see Archive).
 func DecodeZip(r io.ReaderAt, size int64, cfg Config) (*mapping.Result, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
@@ -27,25 +28,26 @@ func DecodeZip(r io.ReaderAt, size int64, cfg Config) (*mapping.Result, error) {
 }
 
 // DecodeFS reads the export's files from a directory (os.DirFS) or an
-// opened archive; files in subdirectories are read too.
+// opened archive; files in subdirectories are read too, files Mekong does
+// not map are listed as warnings without being read, and the mapped ones
+// are read within DefaultMaxBytes together.
 func DecodeFS(fsys fs.FS, cfg Config) (*mapping.Result, error) {
-	var files []File
-	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		files = append(files, File{Name: path, Data: data})
-		return nil
-	})
+	files, skipped, err := readFS("the export", fsys, 0)
 	if err != nil {
 		return nil, fmt.Errorf("th43.DecodeFS: %w", err)
 	}
-	return Decode(files, cfg)
+	res, err := Decode(files, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range skipped {
+		res.Warn(s, 0, "", "%s", notRead)
+	}
+	return res, nil
 }
+
+// notRead is the warning for a file that is not one of the mapped 43 files.
+const notRead = "not read: Mekong maps PERSON, EPI, LABFU and SPECIALPP"
 
 // Decode maps the PERSON, EPI, LABFU and SPECIALPP files among files. It
 // returns an error only for an unusable Config: every problem with the
@@ -63,7 +65,7 @@ func Decode(files []File, cfg Config) (*mapping.Result, error) {
 	for _, f := range files {
 		s, ok := kindOf(f.Name)
 		if !ok {
-			d.res.Warn(f.Name, 0, "", "not read: Mekong maps PERSON, EPI, LABFU and SPECIALPP")
+			d.res.Warn(f.Name, 0, "", "%s", notRead)
 			continue
 		}
 		if t := d.readTable(f, s); t != nil {

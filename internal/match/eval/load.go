@@ -3,13 +3,13 @@ package eval
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/internal/match"
 	"github.com/mekong-fhir/mekong/mappings/dhis2"
 	"github.com/mekong-fhir/mekong/mappings/iom"
@@ -53,7 +53,7 @@ func Load(fsys fs.FS) (*Set, error) {
 			if !ok {
 				return fmt.Errorf("eval.Load: %s: decoded record %q has no label", file, id)
 			}
-			body, err := json.Marshal(p.Patient)
+			body, err := fhirjson.Marshal(p.Patient)
 			if err != nil {
 				return err
 			}

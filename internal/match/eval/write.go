@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // DHIS2 attribute UIDs of mappings/dhis2/example-config.json, the
@@ -103,7 +105,9 @@ func dhis2Payload(recs []Rec) []byte {
 		add(attrNationality, "KHM")
 		out.TrackedEntities = append(out.TrackedEntities, t)
 	}
-	b, _ := json.MarshalIndent(out, "", "  ")
+	var ind bytes.Buffer
+	_ = json.Indent(&ind, fhirjson.MustMarshal(out), "", "  ")
+	b := ind.Bytes()
 	return append(b, '\n')
 }
 
@@ -172,8 +176,8 @@ func iomJSON(recs []Rec) []byte {
 				b.WriteString(", ")
 			}
 			first = false
-			k, _ := json.Marshal(iomColumns[i])
-			val, _ := json.Marshal(v)
+			k, _ := fhirjson.Marshal(iomColumns[i])
+			val, _ := fhirjson.Marshal(v)
 			b.Write(k)
 			b.WriteString(": ")
 			b.Write(val)
@@ -181,8 +185,9 @@ func iomJSON(recs []Rec) []byte {
 		b.WriteString("}")
 		rows = append(rows, b.Bytes())
 	}
-	b, _ := json.MarshalIndent(rows, "", "  ")
-	return append(b, '\n')
+	var ind bytes.Buffer
+	_ = json.Indent(&ind, fhirjson.MustMarshal(rows), "", "  ")
+	return append(ind.Bytes(), '\n')
 }
 
 // labels is labels.csv: record, person, source, file, hard-negative group,

@@ -48,9 +48,12 @@ func copyBatch(ctx context.Context, tx pgx.Tx, batch []NewResource) error {
 		}
 		return nil
 	}
-	var res, ver, str, tok, dat, num, qty, ref, uri, cmp, tags [][]any
+	var res, ver, str, tok, dat, num, qty, ref, uri, cmp, tags, queued [][]any
 	for _, r := range batch {
 		us := r.LastUpdated.UnixMicro()
+		if r.Type == store.LinkedType && !r.Unqueued {
+			queued = append(queued, []any{r.ID})
+		}
 		res = append(res, []any{r.Type, r.ID, int64(1), us, false, r.Tenant, r.Content})
 		ver = append(ver, []any{r.Type, r.ID, int64(1), us, "PUT", false, r.Tenant, r.Content})
 		for _, t := range store.AccessTags(r.Type, r.ID, r.Index) {
@@ -102,6 +105,7 @@ func copyBatch(ctx context.Context, tx pgx.Tx, batch []NewResource) error {
 		{"search_uri", []string{"res_type", "res_id", "param", "uri"}, uri},
 		{"access_tags", []string{"res_type", "res_id", "version_id", "tag"}, tags},
 		{"search_composite", []string{"res_type", "res_id", "param", "system", "code", "value_system", "value_code", "num", "unit", "lo", "hi", "str"}, cmp},
+		{"identity_queue", []string{"res_id"}, queued},
 	}
 	for _, s := range steps {
 		if err := copyRows(s.table, s.cols, s.rows); err != nil {

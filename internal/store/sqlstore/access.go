@@ -91,16 +91,32 @@ func (b *builder) visible(alias string) {
 	}
 	b.w(")")
 	if len(a.Hidden) > 0 {
-		b.w(" AND NOT EXISTS (")
+		b.w(" AND (NOT EXISTS (")
 		tagOf()
 		b.w(" IN ")
-		labels := make([]string, len(a.Hidden))
-		for i, l := range a.Hidden {
-			labels[i] = store.TagLabel + l
-		}
-		b.list(labels)
+		b.list(prefixed(store.TagLabel, a.Hidden))
 		b.w(b.fence, ")")
+		if len(a.Exempt) > 0 {
+			// Break-the-glass (CONTRACTS §3): the labels do not hide what
+			// is in the compartment of a patient the caller holds a live
+			// grant for.
+			b.w(" OR EXISTS (")
+			tagOf()
+			b.w(" IN ")
+			b.list(prefixed(store.TagPatient, a.Exempt))
+			b.w(b.fence, ")")
+		}
+		b.w(")")
 	}
+}
+
+// prefixed returns the tags prefix+v of vs.
+func prefixed(prefix string, vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = prefix + v
+	}
+	return out
 }
 
 // restricts reports whether a hides anything of types: some label, a

@@ -340,6 +340,28 @@ func (db *DB) appendIn(ctx context.Context, tx *sql.Tx, at *auditTx, recs []stor
 	return nil
 }
 
+// inAuditTx runs fn in one write transaction that may append audit rows
+// (appendIn with at), releasing their lane as the transaction ends.
+func (db *DB) inAuditTx(ctx context.Context, name string, fn func(tx *sql.Tx, at *auditTx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", name, err)
+	}
+	at := &auditTx{}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx, at); err != nil {
+		tx.Rollback() //nolint:errcheck // the lane is released only once the rows are gone
+		db.endAudit(at, false, false)
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		db.endAudit(at, false, true)
+		return fmt.Errorf("%s: commit: %w", name, err)
+	}
+	db.endAudit(at, true, false)
+	return nil
+}
+
 // end releases the lane when the transaction is over: advanced when it
 // committed, as it was when it rolled back, dropped when the commit failed
 // (it may or may not have happened).

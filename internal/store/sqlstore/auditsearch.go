@@ -458,23 +458,15 @@ func (db *DB) MigrateLegacyAudit(ctx context.Context, convert func(id string, co
 }
 
 func (db *DB) migrateLegacyBatch(ctx context.Context, convert func(id string, content []byte) (store.AuditRecord, error)) (int, error) {
-	tx, err := db.w.BeginTx(ctx, nil)
+	n := 0
+	err := db.inAuditTx(ctx, "sqlstore.MigrateLegacyAudit", func(tx *sql.Tx, at *auditTx) error {
+		var err error
+		n, err = db.moveLegacy(ctx, tx, at, convert)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: %w", err)
-	}
-	at := &auditTx{}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	n, err := db.moveLegacy(ctx, tx, at, convert)
-	if err != nil || n == 0 {
-		tx.Rollback() //nolint:errcheck
-		db.endAudit(at, false, false)
 		return 0, err
 	}
-	if err := tx.Commit(); err != nil {
-		db.endAudit(at, false, true)
-		return 0, fmt.Errorf("sqlstore.MigrateLegacyAudit: commit: %w", err)
-	}
-	db.endAudit(at, true, false)
 	return n, nil
 }
 

@@ -37,6 +37,23 @@ type planned struct {
 func (db *DB) writeBatch(ctx context.Context, tx *sql.Tx, at *auditTx, ws []store.Write) ([]*store.Result, error) {
 	results := make([]*store.Result, len(ws))
 	ws = slices.Clone(ws) // resolving sets IDs; the caller's writes stay as given for a retry
+	// Audit log entries given as writes (a grant's record) are appended to
+	// the log in this transaction; they are not resources.
+	var logged []store.AuditRecord
+	for i := range ws {
+		if ws[i].Audit != nil {
+			logged = append(logged, *ws[i].Audit)
+			results[i] = &store.Result{Outcome: store.Created}
+		}
+	}
+	if len(logged) > 0 {
+		if at == nil {
+			return nil, fmt.Errorf("sqlstore.Write: an audit record outside a write transaction")
+		}
+		if err := db.appendIn(ctx, tx, at, logged); err != nil {
+			return nil, fmt.Errorf("sqlstore.Write: audit log: %w", err)
+		}
+	}
 	if err := db.resolveConditions(ctx, tx, ws, results); err != nil {
 		return nil, err
 	}
@@ -338,7 +355,20 @@ func (db *DB) flush(ctx context.Context, tx *sql.Tx, write []*planned) error {
 	if err := db.clearIndex(ctx, tx, cleared); err != nil {
 		return err
 	}
-	return db.insertIndex(ctx, tx, live, tags)
+	return db.insertIndex(ctx, tx, live, tags, db.queuedRows(write))
+}
+
+// queuedRows are the identity_queue rows of a batch: every Patient version
+// written (deletes too: a deleted Patient leaves its linked set), except the
+// linker's own.
+func (db *DB) queuedRows(write []*planned) [][]any {
+	var rows [][]any
+	for _, p := range write {
+		if p.w.Type == store.LinkedType && !p.w.Unqueued && !db.unqueued {
+			rows = append(rows, []any{p.w.ID})
+		}
+	}
+	return rows
 }
 
 // insertVersions appends the version rows and records each one's seq.

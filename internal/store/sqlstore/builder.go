@@ -166,11 +166,18 @@ func (b *builder) criterion(typ, alias string, c *search.Criterion) error {
 
 // column matches _id and _lastUpdated on the resources table itself.
 func (b *builder) column(alias string, c *search.Criterion) error {
-	b.w("(")
-	for i, v := range c.Values {
-		if i > 0 {
-			b.w(" OR ")
+	if c.Param.Column == "id" && len(c.Values) > orValues {
+		ids := make([]string, len(c.Values))
+		for i, v := range c.Values {
+			ids[i] = v.Token.Code
 		}
+		b.w(alias, ".res_id IN ")
+		b.list(ids)
+		return nil
+	}
+	b.w("(")
+	_ = b.ors(len(c.Values), func(i int) error {
+		v := c.Values[i]
 		switch c.Param.Column {
 		case "id":
 			b.w(alias, ".res_id = ")
@@ -179,7 +186,8 @@ func (b *builder) column(alias string, c *search.Criterion) error {
 			// A lastUpdated instant is a point: the range [t, t+1µs).
 			b.date(alias+".last_updated", alias+".last_updated + 1", v.Date)
 		}
-	}
+		return nil
+	})
 	b.w(")")
 	return nil
 }
@@ -244,16 +252,12 @@ func (b *builder) ids(typ string, c *search.Criterion) error {
 	return b.values(c)
 }
 
-// values writes " AND (v1 OR v2 ...)": a criterion's values are ORed.
+// values writes " AND (v1 OR v2 ...)": a criterion's values are ORed
+// (anyValue, values.go, keeps long lists shallow).
 func (b *builder) values(c *search.Criterion) error {
 	b.w(" AND (")
-	for i := range c.Values {
-		if i > 0 {
-			b.w(" OR ")
-		}
-		if err := b.value(c, &c.Values[i]); err != nil {
-			return err
-		}
+	if err := b.anyValue(c, c.Values); err != nil {
+		return err
 	}
 	b.w(")")
 	return nil

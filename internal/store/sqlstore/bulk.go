@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -53,6 +54,12 @@ func (db *DB) Existing(ctx context.Context, typ string, ids []string) (map[strin
 func (db *DB) LoadNew(ctx context.Context, batch []store.NewResource) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	if db.unqueued {
+		batch = slices.Clone(batch)
+		for i := range batch {
+			batch[i].Unqueued = true
+		}
 	}
 	var err error
 	if db.d.LoadNew != nil {
@@ -111,7 +118,13 @@ func (db *DB) insertNew(ctx context.Context, batch []store.NewResource) error {
 	for i := range batch {
 		all[i] = indexed{typ: batch[i].Type, id: batch[i].ID, ix: batch[i].Index}
 	}
-	if err := db.insertIndex(ctx, tx, all, nil); err != nil {
+	var queued [][]any
+	for i := range batch {
+		if batch[i].Type == store.LinkedType && !batch[i].Unqueued {
+			queued = append(queued, []any{batch[i].ID})
+		}
+	}
+	if err := db.insertIndex(ctx, tx, all, nil, queued); err != nil {
 		return err
 	}
 	// Access tags (labels, patients) make loaded data as restricted as

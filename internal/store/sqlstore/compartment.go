@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -28,7 +29,7 @@ type compartmentCursor struct {
 
 func compartmentSignature(q *store.CompartmentQuery) uint64 {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%s|%d", q.Type, q.ID, toMicros(q.Since))
+	fmt.Fprintf(h, "%s/%s|%d", q.Type, strings.Join(append([]string{q.ID}, q.Also...), ","), toMicros(q.Since))
 	if q.Since.IsZero() {
 		h.Write([]byte("|-"))
 	}
@@ -127,7 +128,7 @@ func (db *DB) Compartment(ctx context.Context, q store.CompartmentQuery) (*store
 }
 
 func encodeCompartmentCursor(c compartmentCursor) string {
-	b, _ := json.Marshal(c)
+	b, _ := fhirjson.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -198,8 +199,8 @@ func (db *DB) compartmentIDs(b *builder, q *store.CompartmentQuery, m search.Com
 		union()
 		b.w("SELECT f.res_id FROM resources f WHERE f.res_type = ")
 		b.a(q.Type)
-		b.w(" AND f.res_id = ")
-		b.a(q.ID)
+		b.w(" AND f.res_id")
+		focal(b, q)
 		if after != "" {
 			b.w(" AND f.res_id > ")
 			b.a(after)
@@ -219,8 +220,8 @@ func (db *DB) compartmentIDs(b *builder, q *store.CompartmentQuery, m search.Com
 		b.a(m.Type)
 		b.w(" AND x.param = ")
 		b.a(p)
-		b.w(" AND x.target_id = ")
-		b.a(q.ID)
+		b.w(" AND x.target_id")
+		focal(b, q)
 		b.w(" AND x.target_type = ")
 		b.a(q.Type)
 		if after != "" {
@@ -270,4 +271,16 @@ func (db *DB) compartmentCount(ctx context.Context, q *store.CompartmentQuery, a
 		return 0, fmt.Errorf("sqlstore.Compartment: count: %w", err)
 	}
 	return n, nil
+}
+
+// focal writes the condition on the focal resource's id: "= id", or
+// "IN (ids)" for a linked set.
+func focal(b *builder, q *store.CompartmentQuery) {
+	if len(q.Also) == 0 {
+		b.w(" = ")
+		b.a(q.ID)
+		return
+	}
+	b.w(" IN ")
+	b.list(append([]string{q.ID}, q.Also...))
 }

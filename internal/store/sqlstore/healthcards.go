@@ -79,6 +79,20 @@ func (db *DB) RotateHealthCardKey(ctx context.Context, next store.HealthCardKey)
 	})
 }
 
+// RemoveHealthCardKey implements store.HealthCards. The key's revocations
+// stay: they are the record of what was revoked.
+func (db *DB) RemoveHealthCardKey(ctx context.Context, kid string) (bool, error) {
+	res, err := db.w.ExecContext(ctx, rebind(db.d, `DELETE FROM health_card_keys WHERE kid = ? AND signing IS NULL`), kid)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore.RemoveHealthCardKey: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore.RemoveHealthCardKey: %w", err)
+	}
+	return n == 1, nil
+}
+
 // HealthCardSecret implements store.HealthCards.
 func (db *DB) HealthCardSecret(ctx context.Context, candidate []byte) ([]byte, error) {
 	if _, err := db.w.ExecContext(ctx, rebind(db.d, `INSERT INTO health_card_secret (id, secret) VALUES (1, ?) ON CONFLICT DO NOTHING`), candidate); err != nil {

@@ -69,8 +69,20 @@ func (db *DB) include(ctx context.Context, q *search.Query, res *store.SearchRes
 			break
 		}
 		frontier = added
+		if hop == maxIncludeHops-1 && len(frontier) > 0 && iterates(q) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("_include:iterate and _revinclude:iterate stop after %d rounds; resources only a further round would reach are not included", maxIncludeHops))
+		}
 	}
 	return nil
+}
+
+func iterates(q *search.Query) bool {
+	for _, inc := range append(q.Includes[:len(q.Includes):len(q.Includes)], q.RevIncludes...) {
+		if inc.Iterate {
+			return true
+		}
+	}
+	return false
 }
 
 // included: resources that typ resources ids reference through inc.Param.

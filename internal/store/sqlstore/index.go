@@ -70,9 +70,9 @@ type indexed struct {
 // insertIndex writes the index rows of a batch of resources, gathering each
 // table's rows of every resource into one statement: a resource has dozens
 // of rows and a transaction hundreds of resources.
-// tags are access_tags rows written with them (in the same statement on
-// PostgreSQL).
-func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, items []indexed, tags [][]any) error {
+// tags are access_tags rows and queued identity_queue rows written with them
+// (in the same statement on PostgreSQL).
+func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, items []indexed, tags, queued [][]any) error {
 	rows := make([][][]any, len(indexTables))
 	for _, it := range items {
 		ix, t, id := it.ix, it.typ, it.id
@@ -105,7 +105,8 @@ func (db *DB) insertIndex(ctx context.Context, tx *sql.Tx, items []indexed, tags
 			rows[7] = append(rows[7], []any{t, id, r.Param, r.System, r.Code, r.ValueSystem, r.ValueCode, r.Num, r.Unit, r.Lo, r.Hi, r.Str})
 		}
 	}
-	_, err := execAll(ctx, tx, "index", db.insertMany(append(indexTables[:len(indexTables):len(indexTables)], accessTagsTable), append(rows, tags)))
+	tables := append(indexTables[:len(indexTables):len(indexTables)], accessTagsTable, identityQueueTable)
+	_, err := execAll(ctx, tx, "index", db.insertMany(tables, append(rows, tags, queued)))
 	return err
 }
 

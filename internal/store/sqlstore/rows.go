@@ -42,6 +42,8 @@ var (
 	versionsTable = tbl("resource_versions", "res_type", cText, "res_id", cText, "version_id", cInt,
 		"last_updated", cInt, "method", cText, "deleted", cBool, "tenant", cText, "content", cBytes)
 	accessTagsTable = tbl("access_tags", "res_type", cText, "res_id", cText, "version_id", cInt, "tag", cText)
+	// identityQueueTable takes a row per Patient version written (store.Identity).
+	identityQueueTable = tbl("identity_queue", "res_id", cText)
 )
 
 // stmt is one statement with its arguments.

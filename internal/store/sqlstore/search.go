@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -17,7 +18,7 @@ import (
 // Limits on what one page may pull in.
 const (
 	maxIncluded    = 5000
-	maxIncludeHops = 4
+	maxIncludeHops = search.IncludeIterations
 )
 
 type sortKey struct {
@@ -116,7 +117,7 @@ func signature(q *search.Query) uint64 {
 }
 
 func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
+	b, _ := fhirjson.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -427,10 +428,8 @@ func (db *DB) spanFilter(b *builder, q *search.Query) {
 			continue
 		}
 		b.w(" AND (")
-		for j, v := range c.Values {
-			if j > 0 {
-				b.w(" OR ")
-			}
+		_ = b.ors(len(c.Values), func(j int) error {
+			v := c.Values[j]
 			s := v.Date.Range
 			switch v.Date.Prefix {
 			case search.PrefixGe:
@@ -459,7 +458,8 @@ func (db *DB) spanFilter(b *builder, q *search.Query) {
 				b.a(s.Lo)
 				b.w(")")
 			}
-		}
+			return nil
+		})
 		b.w(")")
 	}
 }

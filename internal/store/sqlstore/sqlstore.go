@@ -81,9 +81,18 @@ type DB struct {
 	w, r *sql.DB
 	q    queries
 	now  func() time.Time
+	// unqueued turns the identity queue off (SetIdentityQueue).
+	unqueued bool
 	// audit holds the audit log's hash chain lanes (auditlog.go).
 	audit auditState
 }
+
+// SetIdentityQueue turns the identity queue (store.Identity) on, as it is
+// by default, or off: then no write queues a Patient for the linker. Off is
+// for measuring what identity linking costs a write path, never for a
+// database whose Patients are linked: a write missing from the queue is
+// never linked. Call it before the store is used.
+func (db *DB) SetIdentityQueue(on bool) { db.unqueued = !on }
 
 // New wraps open pools. Call Migrate before use.
 func New(d Dialect, writer, reader *sql.DB) *DB {
@@ -95,6 +104,10 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 
 // Writer exposes the write pool to dialect packages (bulk paths).
 func (db *DB) Writer() *sql.DB { return db.w }
+
+// Pools returns the write and read pools (the same pool on PostgreSQL), so
+// their statistics can be exported as metrics.
+func (db *DB) Pools() (writer, reader *sql.DB) { return db.w, db.r }
 
 // Ping implements store.Store.
 func (db *DB) Ping(ctx context.Context) error {

@@ -57,6 +57,23 @@ func testHealthCards(t *testing.T, s store.Store) {
 	if k, _ := hc.EnsureHealthCardKey(ctx, key("y")); k.Kid != "z" {
 		t.Fatalf("signing key after rotation %s", k.Kid)
 	}
+	// Removal (a compromised key): a retired key leaves the key set; the
+	// signing key and an unknown kid are not removed.
+	if err := hc.RotateHealthCardKey(ctx, key("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		kid  string
+		want bool
+	}{{"x", false}, {"nope", false}, {"z", true}, {"z", false}} {
+		if ok, err := hc.RemoveHealthCardKey(ctx, c.kid); err != nil || ok != c.want {
+			t.Fatalf("remove %s: %v %v, want %v", c.kid, ok, err, c.want)
+		}
+	}
+	keys, _ = hc.HealthCardKeys(ctx)
+	if len(keys) != 2 || keys[0].Kid != "x" || keys[1].Kid != first {
+		t.Fatalf("after removal: %+v", keys)
+	}
 	// One secret, whoever asks first.
 	s1, err := hc.HealthCardSecret(ctx, []byte("one"))
 	if err != nil {

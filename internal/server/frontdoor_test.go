@@ -1,0 +1,201 @@
+package server_test
+
+// The first hour of an integrator (issue 14): trailing slashes, duplicate
+// credentials and the other things FHIR client libraries do that a server
+// must take in its stride.
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/rest"
+	"github.com/mekong-fhir/mekong/internal/server"
+	"github.com/mekong-fhir/mekong/internal/store/storetest"
+)
+
+// newServerWithBulk serves every route there is (bulk ones included) on
+// SQLite, returning the handler too for its route list.
+func newServerWithBulk(t *testing.T) (*httptest.Server, *server.Server) {
+	db := storetest.OpenSQLite(t)
+	svc := rest.New(db, parser, registry)
+	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a := newAPIWith(t, db, svc, server.Config{Bulk: b})
+	return a.srv, a.srv.Config.Handler.(*server.Server)
+}
+
+// TestTrailingSlashOnEveryRoute: FHIR builds URLs as [base]/[path]
+// (https://hl7.org/fhir/R4/http.html#general); fhir-kit-client POSTs
+// batches and transactions to "[base]/". Every route answers with and
+// without a trailing slash alike, and never with a redirect (a redirected
+// POST loses its body in many clients).
+func TestTrailingSlashOnEveryRoute(t *testing.T) {
+	srv, h := newServerWithBulk(t)
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	fill := strings.NewReplacer(":type", "Patient", ":id", "x", ":vid", "1", ":job", "nojob", ":file", "output-0.ndjson")
+	send := func(method, path string) (int, string) {
+		var body io.Reader
+		if method == "POST" || method == "PUT" || method == "PATCH" {
+			body = strings.NewReader(`{"resourceType":"Patient","id":"x"}`)
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, body)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/fhir+json")
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	n := 0
+	for _, r := range h.RouteList() {
+		if strings.Contains(r.Path, "*") || r.Method == "OPTIONS" {
+			continue
+		}
+		path := fill.Replace(r.Path)
+		want, _ := send(r.Method, path)
+		got, body := send(r.Method, path+"/")
+		// A second PUT or POST may update where the first created.
+		same := got == want || got/100 == 2 && want/100 == 2
+		if !same || got == http.StatusNotFound && strings.Contains(body, "no FHIR endpoint") || got/100 == 3 {
+			t.Errorf("%s %s/: status %d, without the slash %d: %s", r.Method, path, got, want, body)
+		}
+		n++
+	}
+	if n < 30 {
+		t.Fatalf("only %d routes checked", n)
+	}
+}
+
+// TestTrailingSlashClientFlows: the requests of issue 14 item 1, as a
+// client sends them: a transaction POSTed to [base]/ stores its entries,
+// and GET [base]/Patient/ is the type search.
+func TestTrailingSlashClientFlows(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *api) {
+		tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:5b3c1d8e-0000-4000-8000-000000000001",
+		  "resource":{"resourceType":"Patient","gender":"female"},"request":{"method":"POST","url":"Patient"}}]}`
+		r := a.want(a.do("POST", "/", tx), 200).json(t)
+		if r["type"] != "transaction-response" {
+			t.Fatalf("POST [base]/ answered %v", r)
+		}
+		s := a.want(a.do("GET", "/Patient/", ""), 200).json(t)
+		if s["type"] != "searchset" || s["total"] != float64(1) {
+			t.Fatalf("GET [base]/Patient/ answered %v", s)
+		}
+		a.want(a.do("GET", "/Patient/?gender=female", ""), 200)
+		a.want(a.do("GET", "/metadata/", ""), 200)
+	})
+}
+
+// TestTwoAuthorizationHeaders: RFC 7235 section 4.2 gives Authorization one
+// credential; a request with two is ambiguous and refused with 400 before
+// either is tried, whatever the tokens.
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	st := storetest.Backends()[0].Open(t)
+	a := newAuthAPI(t, st, server.Config{})
+	good := a.mint("user/*.cruds", "")
+	narrow := a.mint("user/Observation.rs", "")
+	for _, pair := range [][2]string{{good, narrow}, {narrow, good}, {good, good}} {
+		req, _ := http.NewRequest("GET", a.base+"/Patient", nil)
+		req.Header.Add("Authorization", "Bearer "+pair[0])
+		req.Header.Add("Authorization", "Bearer "+pair[1])
+		res, err := a.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !bytes.Contains(b, []byte("Authorization headers")) || !bytes.Contains(b, []byte(`"expression":["Authorization"]`)) {
+			t.Fatalf("two Authorization headers: %d %s", res.StatusCode, b)
+		}
+	}
+	// One is still fine.
+	a.want(a.as(good, "GET", "/Patient", ""), 200)
+}
+
+// TestSmartConfigurationOnlyWhatIsConfigured: the discovery document
+// (https://hl7.org/fhir/smart-app-launch/conformance.html) advertises a
+// grant only with the endpoint that serves it. A client reading
+// authorization_code with no authorization_endpoint, or client_credentials
+// with no token_endpoint, has nowhere to go.
+func TestSmartConfigurationOnlyWhatIsConfigured(t *testing.T) {
+	st := storetest.Backends()[0].Open(t)
+	cases := []struct {
+		name             string
+		cfg              server.Config
+		grants, has, not []string
+	}{
+		{"no OAuth endpoints", server.Config{}, nil,
+			[]string{`"permission-v2"`, `"patient/Observation.rs"`},
+			[]string{"token_endpoint", "authorization_endpoint", "client-confidential-asymmetric", "code_challenge_methods_supported", "launch-standalone"}},
+		{"token endpoint", server.Config{TokenEndpoint: "https://idp.example.org/token"}, []string{"client_credentials"},
+			[]string{`"token_endpoint":"https://idp.example.org/token"`, `"private_key_jwt"`, `"client-confidential-asymmetric"`},
+			[]string{"authorization_endpoint", "code_challenge_methods_supported", "launch-standalone"}},
+		{"authorization endpoint without a token endpoint", server.Config{AuthorizeEndpoint: "https://idp.example.org/authorize"}, nil,
+			nil, []string{"authorization_endpoint", "token_endpoint"}},
+		{"both", server.Config{TokenEndpoint: "https://idp.example.org/token?realm=a&b=c", AuthorizeEndpoint: "https://idp.example.org/authorize"},
+			[]string{"client_credentials", "authorization_code"},
+			[]string{`"authorization_endpoint":"https://idp.example.org/authorize"`, `"S256"`, `"launch-standalone"`, `realm=a&b=c`}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAPI(t, st, tc.cfg)
+			r := a.want(a.do("GET", a.srv.URL+"/.well-known/smart-configuration/", ""), 200)
+			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var doc struct {
+				Grants []string `json:"grant_types_supported"`
+			}
+			_ = json.Unmarshal(r.body, &doc)
+			if strings.Join(doc.Grants, ",") != strings.Join(tc.grants, ",") || doc.Grants == nil {
+				t.Errorf("grant_types_supported %q, want %q", doc.Grants, tc.grants)
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(string(r.body), s) {
+					t.Errorf("missing %s in %s", s, r.body)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(string(r.body), s) {
+					t.Errorf("%s advertised in %s", s, r.body)
+				}
+			}
+		})
+	}
+}
+
+// TestNoHTMLEscapingInResponses: encoding/json's HTML escaping turned "&"
+// in next links into \u0026, so a link copied from curl's output was
+// broken (issue 14 item 6). Links, messages and stored bytes keep &, < and
+// > as they are.
+func TestNoHTMLEscapingInResponses(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *api) {
+		for range 3 {
+			a.want(a.do("POST", "/Patient", `{"resourceType":"Patient","gender":"male","name":[{"text":"A & B <C>"}]}`), 201)
+		}
+		for _, path := range []string{"/Patient?gender=male&_count=1", "/Patient?gender=male&_count=1&_pretty=true", "/Patient/_history?_count=1"} {
+			r := a.want(a.do("GET", path, ""), 200)
+			if !strings.Contains(string(r.body), "&_count=1") && !strings.Contains(string(r.body), "_count=1&") {
+				t.Errorf("%s: no raw & in the links: %s", path, r.body)
+			}
+			if strings.Contains(string(r.body), `\u00`) || !strings.Contains(string(r.body), `"A & B <C>"`) {
+				t.Errorf("%s: HTML-escaped JSON: %s", path, r.body)
+			}
+		}
+		r := a.want(a.do("GET", "/Patient?birthdate=<1990", ""), 400)
+		if strings.Contains(string(r.body), `\u003c`) || !strings.Contains(string(r.body), `<1990`) {
+			t.Errorf("OperationOutcome escapes <: %s", r.body)
+		}
+	})
+}
