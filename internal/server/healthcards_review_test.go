@@ -178,3 +178,51 @@ func lens(ss []string) (out []int) {
 	}
 	return out
 }
+
+// TestImportHealthCardHiddenHolder documents what $import-health-card does
+// when the card's holder exists but the caller may not see that Patient (an
+// R-labelled record, the caller without mekong/label.R): the matcher runs
+// with the caller's access (CONTRACTS §2), so it finds no one and the import
+// creates a second Patient. The answer must not betray the hidden record
+// (no id, no "candidate", no 422). The duplicate is then the identity
+// linker's to join: the two records are linked as one person, so a caller
+// who may see both gets one linked record ($summary, $everything).
+func TestImportHealthCardHiddenHolder(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			p := newCardPair(t, b, rest.HealthCardConfig{})
+			p.loadWorker(t) // Sok Dara, born 1990-04-01
+			jws := p.issue(t, "p1", issueParams("Immunization"))
+			admin, importer := p.b.mint(adminScopes, ""), p.b.mint(importScopes, "")
+			p.b.want(p.b.as(admin, "PUT", "/Patient/hidden", strings.Replace(person("Sok", "Dara", "1990-04-01", labelR),
+				`{"resourceType":"Patient"`, `{"resourceType":"Patient","id":"hidden"`, 1)), http.StatusCreated)
+
+			r := p.b.want(p.b.as(importer, "POST", "/$import-health-card", importBody(jws)), http.StatusOK)
+			got := importedOf(t, r)
+			if got.result != "imported" || got.found != "created" || got.patient == "hidden" {
+				t.Fatalf("import by a caller who cannot see the holder: %s", r.body)
+			}
+			if strings.Contains(string(r.body), "hidden") || strings.Contains(string(r.body), "candidate") {
+				t.Errorf("the answer betrays the hidden Patient: %s", r.body)
+			}
+			if _, err := p.bSvc.DrainLinks(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			// Linked: the hidden (R) record shows the link to the new one;
+			// the new, unlabelled one does not name the hidden one to the
+			// importer who reads it.
+			hidden := p.b.want(p.b.as(admin, "GET", "/Patient/hidden", ""), http.StatusOK).json(t)
+			if !strings.Contains(string(mustJSON(hidden["link"])), `"Patient/`+got.patient+`"`) {
+				t.Errorf("the created Patient is not linked to the hidden one: %v", hidden["link"])
+			}
+			if b := p.b.want(p.b.as(importer, "GET", "/Patient/"+got.patient, ""), http.StatusOK).body; strings.Contains(string(b), "hidden") {
+				t.Errorf("the created Patient names the hidden one to the importer: %s", b)
+			}
+			// The same caller importing again changes nothing.
+			if again := importedOf(t, p.b.want(p.b.as(importer, "POST", "/$import-health-card", importBody(jws)), http.StatusOK)); again.result != "unchanged" || again.patient != got.patient {
+				t.Errorf("second import: %s", again.raw)
+			}
+		})
+	}
+}
