@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -79,6 +80,41 @@ func TestSummaryAuditUnauthenticated(t *testing.T) {
 		}
 		if n != 2 {
 			t.Errorf("%d failed $summary operation AuditEvents, want 2: %.3000s", n, mustJSON(b))
+		}
+	})
+}
+
+// TestSummaryNoTraceOfHidden: the label filter runs before the document is
+// assembled (issue 12; IPS STU2 Privacy and Security Considerations:
+// sensitive data excluded for a recipient without authorization). The
+// document a caller without HIV/TB permission gets is the document it
+// would get had the HIV and TB results never existed: same entries, same
+// narrative, same counts, same high-water mark, byte for byte once the
+// identifier, timestamps and generated uuids are set aside.
+func TestSummaryNoTraceOfHidden(t *testing.T) {
+	volatile := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+	eachSummaryStore(t, func(t *testing.T, a *authAPI) {
+		admin := a.mint("user/*.cruds mekong/label.*", "")
+		for _, scope := range []struct{ scope, patient string }{{"user/*.rs", ""}, {"patient/*.rs", "sokha"}} {
+			tok := a.mint(scope.scope, scope.patient)
+			before := summaryDoc(t, a.as(tok, "GET", "/Patient/sokha/$summary", "")).raw
+			for _, id := range []string{"hiv-screen", "hiv-vl", "tb-xpert"} {
+				a.want(a.as(admin, "DELETE", "/Observation/"+id, ""), 200)
+			}
+			after := summaryDoc(t, a.as(tok, "GET", "/Patient/sokha/$summary", "")).raw
+			if b, f := volatile.ReplaceAllString(before, "X"), volatile.ReplaceAllString(after, "X"); b != f {
+				i := 0
+				for i < len(b) && i < len(f) && b[i] == f[i] {
+					i++
+				}
+				t.Errorf("%s: the document differs once the hidden results are gone, at ...%s... vs ...%s...", scope.scope,
+					b[max(0, i-120):min(len(b), i+120)], f[max(0, i-120):min(len(f), i+120)])
+			}
+			for _, f := range summaryFixtures {
+				if strings.Contains(f.path, "hiv") || strings.Contains(f.path, "tb-") {
+					a.want(a.as(admin, "PUT", f.path, f.body), 201)
+				}
+			}
 		}
 	})
 }
