@@ -226,3 +226,38 @@ func TestImportHealthCardHiddenHolder(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthCardsConfiguredKeys: with configured keys (--health-card-key),
+// the one --health-card-signing-kid names signs, and the JWKS publishes all
+// of them, so cards signed by the previous key still verify after a
+// rotation by kid (cards-specification.md "Determining keys associated with
+// an issuer"). Nothing is generated into the database.
+func TestHealthCardsConfiguredKeys(t *testing.T) {
+	k1, _ := healthcard.NewKey()
+	k2, _ := healthcard.NewKey()
+	st := storetest.Backends()[0].Open(t)
+	old := newCardAPI(t, st, rest.HealthCardConfig{Keys: []*healthcard.Key{k1, k2}, SigningKid: k1.ID})
+	tok := old.mint("user/*.cruds mekong/label.*", "")
+	loadCardPatient(t, old, tok)
+	cards, _ := cardsOf(t, old.want(old.as(tok, "POST", "/Patient/p1/$health-cards-issue", issueParams("Immunization")), http.StatusOK))
+	// Rotated: k2 signs now, on the same database.
+	a := newCardAPI(t, st, rest.HealthCardConfig{Keys: []*healthcard.Key{k1, k2}, SigningKid: k2.ID})
+	fresh, _ := cardsOf(t, a.want(a.as(a.mint("user/*.rs", ""), "POST", "/Patient/p1/$health-cards-issue", issueParams("Immunization")), http.StatusOK))
+	keys, err := healthcard.ParseJWKS(a.want(a.do("GET", a.srv.URL+"/.well-known/jwks.json", ""), http.StatusOK).body)
+	if err != nil || len(keys) != 2 || keys[0].Private != nil || keys[1].Private != nil {
+		t.Fatalf("JWKS: %d keys, %v", len(keys), err)
+	}
+	for i, c := range []struct {
+		at       *authAPI
+		jws, kid string
+	}{{old, cards[0], k1.ID}, {a, fresh[0], k2.ID}} {
+		res := verifyAt(t, c.at, c.jws)
+		if res.Status != healthcard.Valid || res.JWS.Header.Kid != c.kid {
+			t.Errorf("card %d: %v %s, kid %s, want %s", i, res.Status, res.Problem, res.JWS.Header.Kid, c.kid)
+		}
+	}
+	// The rotated server still publishes the key of the older card.
+	if keys[0].ID != k1.ID && keys[1].ID != k1.ID {
+		t.Errorf("the JWKS after rotation lacks the previous key %s", k1.ID)
+	}
+}
