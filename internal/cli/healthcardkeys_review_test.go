@@ -1,12 +1,20 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/mekong-fhir/mekong/fhir/resource"
+	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/auth"
+	"github.com/mekong-fhir/mekong/internal/backend"
 	"github.com/mekong-fhir/mekong/internal/healthcard"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	ucli "github.com/urfave/cli/v3"
@@ -74,5 +82,61 @@ func TestHealthCardKeyFiles(t *testing.T) {
 	}
 	if _, err := config("--health-card-key", badFile); err == nil {
 		t.Error("a JWKS whose kid is not the RFC 7638 thumbprint was accepted")
+	}
+}
+
+// TestHealthCardsRevokeCommand: `mekong health-cards revoke` (issue 12:
+// "Revoke with a CLI command or operation that needs an admin permission";
+// the command line holds the database, so it is the administrator) lists
+// the patient's rid in every key's revocation list
+// (cards-specification.md "Revocation": [issuer]/.well-known/crl/<kid>.json,
+// ctr counting up, the JWK's crlVersion following it) and is audited.
+func TestHealthCardsRevokeCommand(t *testing.T) {
+	ctx := context.Background()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "m.db")
+	var out bytes.Buffer
+	if _, err := runMekong(t, &out, "health-cards", "rotate-key", "--db", dbURL); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if _, err := runMekong(t, &out, "health-cards", "revoke", "--patient", "p1", "--reason", "issued in error", "--db", dbURL); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if !strings.Contains(out.String(), "cards of Patient/p1 issued before") || !strings.Contains(out.String(), "are revoked") {
+		t.Errorf("revoke printed %q", out.String())
+	}
+	db, err := backend.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, _ := resource.NewParser()
+	reg, _ := search.NewRegistry(ResourceTypes, time.UTC)
+	svc := rest.New(db, p, reg)
+	svc.EnableHealthCards(rest.HealthCardConfig{}, db)
+	jwks, err := svc.HealthCardJWKS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := healthcard.ParseJWKS(jwks)
+	if err != nil || len(keys) != 1 || keys[0].CRLVersion != 2 {
+		t.Fatalf("JWKS after the revocation: %s %v", jwks, err)
+	}
+	b, err := svc.HealthCardCRL(ctx, keys[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := healthcard.ParseCRL(b, keys[0].ID)
+	if err != nil || crl.Ctr != 2 || len(crl.RIDs) != 1 {
+		t.Fatalf("CRL %s %v", b, err)
+	}
+	auditor := auth.WithPrincipal(ctx, &auth.Principal{Subject: "auditor", Scopes: []auth.Scope{{Context: auth.UserContext, Type: "AuditEvent", Actions: "rs"}}})
+	res, err := svc.Search(auditor, rest.Request{Type: "AuditEvent", Query: url.Values{"patient": {"Patient/p1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(res.Body); !strings.Contains(body, `"total":1`) || !strings.Contains(body, `"action":"U"`) ||
+		!strings.Contains(body, `"purposeOfEvent":[{"text":"health-cards revoke Patient/p1: issued in error"}]`) {
+		t.Errorf("the revocation is not audited with its reason: %s", res.Body)
 	}
 }

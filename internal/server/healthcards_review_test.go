@@ -261,3 +261,23 @@ func TestHealthCardsConfiguredKeys(t *testing.T) {
 		t.Errorf("the JWKS after rotation lacks the previous key %s", k1.ID)
 	}
 }
+
+// TestHealthCardsRevokeNeedsAdmin: revocation (cards-specification.md
+// "Revocation") needs mekong/admin: no token is a 401, a clinician's token
+// a 403, and the administrator's revocation is audited with its reason.
+func TestHealthCardsRevokeNeedsAdmin(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{})
+			body := `{"resourceType":"Parameters","parameter":[{"name":"reason","valueString":"issued in error"}]}`
+			a.want(a.do("POST", "/Patient/p1/$health-cards-revoke", body), http.StatusUnauthorized)
+			a.want(a.as(a.mint("user/*.cruds mekong/label.*", ""), "POST", "/Patient/p1/$health-cards-revoke", body), http.StatusForbidden)
+			a.want(a.as(a.mint("mekong/admin", ""), "POST", "/Patient/p1/$health-cards-revoke", body), http.StatusOK)
+			ae := a.want(a.as(a.mint("user/AuditEvent.rs", ""), "GET", "/AuditEvent?patient=Patient/p1&outcome=0", ""), http.StatusOK).body
+			if !strings.Contains(string(ae), `"purposeOfEvent":[{"text":"health-cards revoke Patient/p1: issued in error"}]`) {
+				t.Errorf("the revocation's AuditEvent lacks its reason: %.3000s", ae)
+			}
+		})
+	}
+}
