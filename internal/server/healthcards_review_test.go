@@ -281,3 +281,36 @@ func TestHealthCardsRevokeNeedsAdmin(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthCardsNeverHoldLabelled: issue 12, "No HIV or TB result is ever
+// put in a card, whatever the token": a SARS-CoV-2 result a source labelled
+// restricted (R) stays out of the laboratory card even for a token that may
+// see every label, and an HIV- or TB-coded result never goes in, whatever
+// credentialType or credentialValueSet asks.
+func TestHealthCardsNeverHoldLabelled(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{})
+			tok := a.mint("user/*.cruds mekong/label.*", "")
+			loadCardPatient(t, a, tok)
+			a.want(a.as(tok, "PUT", "/Observation/c2", obs("c2", "p1", "94309-2",
+				`"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},`)), http.StatusCreated)
+			for _, body := range []string{
+				issueParams(healthcard.TypeLaboratory), issueParams("Observation"), issueParams(healthcard.TypeCOVID19),
+				issueParams("Immunization", "Observation"), issueParams(healthcard.TypeHealthCard),
+				`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Observation"},
+					{"name":"credentialValueSet","valueUri":"https://terminology.smarthealth.cards/ValueSet/lab-qualitative-test-covid"}]}`,
+			} {
+				_, links := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", body), http.StatusOK))
+				for _, l := range links {
+					for _, id := range []string{"/Observation/c2", "/Observation/h1", "/Observation/t1"} {
+						if strings.HasSuffix(l[1], id) {
+							t.Errorf("%s: the card holds %s", body, id)
+						}
+					}
+				}
+			}
+		})
+	}
+}
