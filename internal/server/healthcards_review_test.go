@@ -60,76 +60,70 @@ func bundledResources(t *testing.T, res *healthcard.Result) []map[string]any {
 // Immunization.vaccineCode), the default identity claims (name and birth
 // date only), and the JWS's iss (the base URL, no trailing slash) and nbf.
 func TestHealthCardsIssueParameters(t *testing.T) {
-	for _, b := range storetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{})
-			tok := a.mint("user/*.cruds mekong/label.*", "")
-			loadCardPatient(t, a, tok)
-			// A measles vaccination (CVX 03) beside the COVID-19 one (CVX 511).
-			a.want(a.as(tok, "PUT", "/Immunization/mmr", strings.Replace(strings.Replace(imm("mmr", "p1"), `"511"`, `"03"`, 1), "2021-07-02", "2019-01-10", 1)), http.StatusCreated)
+	eachCardStore(t, func(t *testing.T, a *authAPI, tok string) {
+		// A measles vaccination (CVX 03) beside the COVID-19 one (CVX 511).
+		a.want(a.as(tok, "PUT", "/Immunization/mmr", strings.Replace(strings.Replace(imm("mmr", "p1"), `"511"`, `"03"`, 1), "2021-07-02", "2019-01-10", 1)), http.StatusCreated)
 
-			issue := func(body string) *healthcard.Result {
-				t.Helper()
-				cards, _ := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", body), http.StatusOK))
-				if len(cards) != 1 {
-					t.Fatalf("%s: %d cards", body, len(cards))
+		issue := func(body string) *healthcard.Result {
+			t.Helper()
+			cards, _ := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", body), http.StatusOK))
+			if len(cards) != 1 {
+				t.Fatalf("%s: %d cards", body, len(cards))
+			}
+			res := verifyAt(t, a, cards[0])
+			if res.Status != healthcard.Valid {
+				t.Fatalf("%s: %v %s", body, res.Status, res.Problem)
+			}
+			return res
+		}
+		vaccines := func(res *healthcard.Result) (codes []string) {
+			for _, r := range bundledResources(t, res) {
+				if r["resourceType"] == "Immunization" {
+					codes = append(codes, string(mustJSON(r["vaccineCode"])))
 				}
-				res := verifyAt(t, a, cards[0])
-				if res.Status != healthcard.Valid {
-					t.Fatalf("%s: %v %s", body, res.Status, res.Problem)
-				}
-				return res
 			}
-			vaccines := func(res *healthcard.Result) (codes []string) {
-				for _, r := range bundledResources(t, res) {
-					if r["resourceType"] == "Immunization" {
-						codes = append(codes, string(mustJSON(r["vaccineCode"])))
-					}
-				}
-				return codes
-			}
+			return codes
+		}
 
-			// Without a value set both vaccinations go in; with the COVID-19
-			// value set only the COVID-19 one.
-			all := issue(issueParams("Immunization"))
-			if v := vaccines(all); len(v) != 2 {
-				t.Errorf("Immunization card holds %v, want both vaccinations", v)
-			}
-			covid := issue(`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Immunization"},
-				{"name":"credentialValueSet","valueUri":"https://terminology.smarthealth.cards/ValueSet/immunization-covid-all"}]}`)
-			if v := vaccines(covid); len(v) != 1 || !strings.Contains(v[0], `"511"`) {
-				t.Errorf("COVID-19 value set card holds %v, want CVX 511 only", v)
-			}
+		// Without a value set both vaccinations go in; with the COVID-19
+		// value set only the COVID-19 one.
+		all := issue(issueParams("Immunization"))
+		if v := vaccines(all); len(v) != 2 {
+			t.Errorf("Immunization card holds %v, want both vaccinations", v)
+		}
+		covid := issue(`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Immunization"},
+			{"name":"credentialValueSet","valueUri":"https://terminology.smarthealth.cards/ValueSet/immunization-covid-all"}]}`)
+		if v := vaccines(covid); len(v) != 1 || !strings.Contains(v[0], `"511"`) {
+			t.Errorf("COVID-19 value set card holds %v, want CVX 511 only", v)
+		}
 
-			// Identity claims: by default name and birthDate only
-			// (cards-specification.md "Data minimization"); includeIdentityClaim
-			// asks for others.
-			pt := bundledResources(t, all)[0]
-			if pt["resourceType"] != "Patient" || pt["name"] == nil || pt["birthDate"] != "1990-04-01" || pt["gender"] != nil || len(pt) != 3 {
-				t.Errorf("default identity claims: %v", pt)
-			}
-			withGender := issue(`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Immunization"},
-				{"name":"includeIdentityClaim","valueString":"Patient.name"},{"name":"includeIdentityClaim","valueString":"Patient.gender"}]}`)
-			pt = bundledResources(t, withGender)[0]
-			if pt["gender"] != "male" || pt["name"] == nil || pt["birthDate"] != nil {
-				t.Errorf("includeIdentityClaim name+gender: %v", pt)
-			}
+		// Identity claims: by default name and birthDate only
+		// (cards-specification.md "Data minimization"); includeIdentityClaim
+		// asks for others.
+		pt := bundledResources(t, all)[0]
+		if pt["resourceType"] != "Patient" || pt["name"] == nil || pt["birthDate"] != "1990-04-01" || pt["gender"] != nil || len(pt) != 3 {
+			t.Errorf("default identity claims: %v", pt)
+		}
+		withGender := issue(`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Immunization"},
+			{"name":"includeIdentityClaim","valueString":"Patient.name"},{"name":"includeIdentityClaim","valueString":"Patient.gender"}]}`)
+		pt = bundledResources(t, withGender)[0]
+		if pt["gender"] != "male" || pt["name"] == nil || pt["birthDate"] != nil {
+			t.Errorf("includeIdentityClaim name+gender: %v", pt)
+		}
 
-			// iss is the configured issuer URL without a trailing slash, nbf
-			// the time of issue (cards-specification.md "Health Cards are encoded as
-			// Compact Serialization JSON Web Signatures").
-			c := all.JWS.Claims
-			if c.Issuer != a.base || strings.HasSuffix(c.Issuer, "/") || c.NotBefore == nil || *c.NotBefore == 0 {
-				t.Errorf("iss %q nbf %v", c.Issuer, c.NotBefore)
-			}
-			var h map[string]string
-			hb, _ := base64.RawURLEncoding.DecodeString(strings.Split(all.JWS.Raw, ".")[0])
-			if err := json.Unmarshal(hb, &h); err != nil || h["alg"] != "ES256" || h["zip"] != "DEF" || len(h["kid"]) != 43 {
-				t.Errorf("JWS header %s", hb)
-			}
-		})
-	}
+		// iss is the configured issuer URL without a trailing slash, nbf
+		// the time of issue (cards-specification.md "Health Cards are encoded as
+		// Compact Serialization JSON Web Signatures").
+		c := all.JWS.Claims
+		if c.Issuer != a.base || strings.HasSuffix(c.Issuer, "/") || c.NotBefore == nil || *c.NotBefore == 0 {
+			t.Errorf("iss %q nbf %v", c.Issuer, c.NotBefore)
+		}
+		var h map[string]string
+		hb, _ := base64.RawURLEncoding.DecodeString(strings.Split(all.JWS.Raw, ".")[0])
+		if err := json.Unmarshal(hb, &h); err != nil || h["alg"] != "ES256" || h["zip"] != "DEF" || len(h["kid"]) != 43 {
+			t.Errorf("JWS header %s", hb)
+		}
+	})
 }
 
 // TestHealthCardsIssueTooLarge: a card must fit one QR code
@@ -138,38 +132,32 @@ func TestHealthCardsIssueParameters(t *testing.T) {
 // not fit, $health-cards-issue says so with an OperationOutcome that points
 // at _since, and _since makes it fit.
 func TestHealthCardsIssueTooLarge(t *testing.T) {
-	for _, b := range storetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{})
-			tok := a.mint("user/*.cruds mekong/label.*", "")
-			loadCardPatient(t, a, tok)
-			// Sixty vaccinations with lot numbers that do not compress.
-			for i := range 60 {
-				body := strings.Replace(imm(fmt.Sprintf("v%d", i), "p1"), "2021-07-02", fmt.Sprintf("%d-%02d-%02d", 2000+i/12, i%12+1, i%27+1), 1)
-				body = strings.Replace(body, `"occurrenceDateTime"`, fmt.Sprintf(`"lotNumber":"%x","occurrenceDateTime"`, uint64(i+1)*0x9E3779B97F4A7C15), 1)
-				a.want(a.as(tok, "PUT", fmt.Sprintf("/Immunization/v%d", i), body), http.StatusCreated)
-			}
-			r := a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", issueParams("Immunization")), http.StatusUnprocessableEntity)
-			is := r.issue(t)
-			diag, _ := is["diagnostics"].(string)
-			if is["code"] != "too-long" || !strings.Contains(diag, "_since") || !strings.Contains(diag, "credentialType") ||
-				!strings.Contains(diag, fmt.Sprint(healthcard.MaxQRJWS)) || fmt.Sprint(is["expression"]) != "[_since]" {
-				t.Errorf("OperationOutcome %s", r.body)
-			}
-			if strings.Contains(string(r.body), "shc:/") || strings.Contains(string(r.body), "eyJ") {
-				t.Error("the refusal carries a card")
-			}
-			// The QR operation refuses the same way rather than chunking.
-			a.want(a.as(tok, "GET", "/Patient/p1/$health-card-qr?credentialType=Immunization", ""), http.StatusUnprocessableEntity)
-			// _since: the recent vaccinations fit.
-			cards, _ := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue",
-				`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Immunization"},{"name":"_since","valueDateTime":"2004"}]}`), http.StatusOK))
-			if len(cards) != 1 || len(cards[0]) > healthcard.MaxQRJWS || verifyAt(t, a, cards[0]).Status != healthcard.Valid {
-				t.Fatalf("with _since: %d cards of %v characters", len(cards), lens(cards))
-			}
-		})
-	}
+	eachCardStore(t, func(t *testing.T, a *authAPI, tok string) {
+		// Sixty vaccinations with lot numbers that do not compress.
+		for i := range 60 {
+			body := strings.Replace(imm(fmt.Sprintf("v%d", i), "p1"), "2021-07-02", fmt.Sprintf("%d-%02d-%02d", 2000+i/12, i%12+1, i%27+1), 1)
+			body = strings.Replace(body, `"occurrenceDateTime"`, fmt.Sprintf(`"lotNumber":"%x","occurrenceDateTime"`, uint64(i+1)*0x9E3779B97F4A7C15), 1)
+			a.want(a.as(tok, "PUT", fmt.Sprintf("/Immunization/v%d", i), body), http.StatusCreated)
+		}
+		r := a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", issueParams("Immunization")), http.StatusUnprocessableEntity)
+		is := r.issue(t)
+		diag, _ := is["diagnostics"].(string)
+		if is["code"] != "too-long" || !strings.Contains(diag, "_since") || !strings.Contains(diag, "credentialType") ||
+			!strings.Contains(diag, fmt.Sprint(healthcard.MaxQRJWS)) || fmt.Sprint(is["expression"]) != "[_since]" {
+			t.Errorf("OperationOutcome %s", r.body)
+		}
+		if strings.Contains(string(r.body), "shc:/") || strings.Contains(string(r.body), "eyJ") {
+			t.Error("the refusal carries a card")
+		}
+		// The QR operation refuses the same way rather than chunking.
+		a.want(a.as(tok, "GET", "/Patient/p1/$health-card-qr?credentialType=Immunization", ""), http.StatusUnprocessableEntity)
+		// _since: the recent vaccinations fit.
+		cards, _ := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue",
+			`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Immunization"},{"name":"_since","valueDateTime":"2004"}]}`), http.StatusOK))
+		if len(cards) != 1 || len(cards[0]) > healthcard.MaxQRJWS || verifyAt(t, a, cards[0]).Status != healthcard.Valid {
+			t.Fatalf("with _since: %d cards of %v characters", len(cards), lens(cards))
+		}
+	})
 }
 
 func lens(ss []string) (out []int) {
@@ -288,29 +276,37 @@ func TestHealthCardsRevokeNeedsAdmin(t *testing.T) {
 // see every label, and an HIV- or TB-coded result never goes in, whatever
 // credentialType or credentialValueSet asks.
 func TestHealthCardsNeverHoldLabelled(t *testing.T) {
+	eachCardStore(t, func(t *testing.T, a *authAPI, tok string) {
+		a.want(a.as(tok, "PUT", "/Observation/c2", obs("c2", "p1", "94309-2",
+			`"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},`)), http.StatusCreated)
+		for _, body := range []string{
+			issueParams(healthcard.TypeLaboratory), issueParams("Observation"), issueParams(healthcard.TypeCOVID19),
+			issueParams("Immunization", "Observation"), issueParams(healthcard.TypeHealthCard),
+			`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Observation"},
+				{"name":"credentialValueSet","valueUri":"https://terminology.smarthealth.cards/ValueSet/lab-qualitative-test-covid"}]}`,
+		} {
+			_, links := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", body), http.StatusOK))
+			for _, l := range links {
+				for _, id := range []string{"/Observation/c2", "/Observation/h1", "/Observation/t1"} {
+					if strings.HasSuffix(l[1], id) {
+						t.Errorf("%s: the card holds %s", body, id)
+					}
+				}
+			}
+		}
+	})
+}
+
+// eachCardStore runs fn on both stores with health cards on and the
+// worker of loadCardPatient loaded; tok may do anything and see every label.
+func eachCardStore(t *testing.T, fn func(t *testing.T, a *authAPI, tok string)) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			a := newCardAPI(t, b.Open(t), rest.HealthCardConfig{})
 			tok := a.mint("user/*.cruds mekong/label.*", "")
 			loadCardPatient(t, a, tok)
-			a.want(a.as(tok, "PUT", "/Observation/c2", obs("c2", "p1", "94309-2",
-				`"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},`)), http.StatusCreated)
-			for _, body := range []string{
-				issueParams(healthcard.TypeLaboratory), issueParams("Observation"), issueParams(healthcard.TypeCOVID19),
-				issueParams("Immunization", "Observation"), issueParams(healthcard.TypeHealthCard),
-				`{"resourceType":"Parameters","parameter":[{"name":"credentialType","valueUri":"Observation"},
-					{"name":"credentialValueSet","valueUri":"https://terminology.smarthealth.cards/ValueSet/lab-qualitative-test-covid"}]}`,
-			} {
-				_, links := cardsOf(t, a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", body), http.StatusOK))
-				for _, l := range links {
-					for _, id := range []string{"/Observation/c2", "/Observation/h1", "/Observation/t1"} {
-						if strings.HasSuffix(l[1], id) {
-							t.Errorf("%s: the card holds %s", body, id)
-						}
-					}
-				}
-			}
+			fn(t, a, tok)
 		})
 	}
 }
