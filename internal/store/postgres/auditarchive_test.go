@@ -82,3 +82,64 @@ func TestAuditMonthDetachAndAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Rows that fell into audit_log_default (their month's partition could not
+// be made in time) move into the partition when it is made, keeping their
+// chains: the README's "a late partition takes its month's rows over".
+func TestAuditLatePartitionTakesOverDefault(t *testing.T) {
+	url := pgtest.NewDatabase(t, "mekong_migrated_late", storetest.MigratePostgres)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	may := time.Date(2018, 5, 10, 8, 0, 0, 0, time.UTC)
+	first := []store.AuditRecord{{Recorded: may, Action: "R", Patient: "p", RequestID: "r1"}, {Recorded: may.Add(time.Minute), Action: "R", Patient: "p", RequestID: "r2"}}
+	if err := db.AppendAudit(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	// As if May's partition had never been made: its rows are in the default.
+	w := db.Writer()
+	for _, q := range []string{
+		`ALTER TABLE audit_log DETACH PARTITION audit_log_y2018m05`,
+		`INSERT INTO audit_log SELECT * FROM audit_log_y2018m05`,
+		`DROP TABLE audit_log_y2018m05`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	count := func(table string) (n int) {
+		t.Helper()
+		if err := w.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("audit_log_default"); n != 2 {
+		t.Fatalf("%d rows in the default partition, want 2", n)
+	}
+	// A gateway started later appends to May: the partition is made, and
+	// takes the default's May rows.
+	later, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.Close()
+	if err := later.AppendAudit(ctx, []store.AuditRecord{{Recorded: may.Add(time.Hour), Action: "R", Patient: "p", RequestID: "r3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, m := count("audit_log_default"), count("audit_log_y2018m05"); d != 0 || m != 3 {
+		t.Fatalf("default %d rows, May %d; want 0 and 3", d, m)
+	}
+	v, err := later.VerifyAudit(ctx)
+	if err != nil || v.Rows != 3 || len(v.Broken) > 0 {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	for _, r := range first {
+		if _, err := later.ReadAudit(ctx, r.ID); err != nil {
+			t.Fatalf("%s after the move: %v", r.RequestID, err)
+		}
+	}
+}
