@@ -246,7 +246,7 @@ func claimValue(claim string, v any) any {
 				keep.Set("text", o.Get("text"))
 			}
 		case "identifier":
-			if o.Str("system") == doubtfulSystem {
+			if sys := o.Str("system"); sys == doubtfulSystem || strings.HasPrefix(sys, doubtfulSystem+"/") {
 				continue
 			}
 			for _, k := range []string{"type", "system", "value"} {
@@ -274,7 +274,8 @@ func claimValue(claim string, v any) any {
 }
 
 // doubtfulSystem is where Mekong keeps identifiers that failed their own
-// check (mappings/README.md, "Doubtful identifiers").
+// check, itself or followed by "/" and the meant system (mappings/README.md,
+// "Doubtful identifiers").
 const doubtfulSystem = "https://mekong-fhir.github.io/fhir/sid/doubtful-identifier"
 
 // The elements a card keeps of each resource: those of the SMART Health

@@ -186,7 +186,7 @@ func identifierList(x *xhtml, p *fhirjson.Object) {
 // clinic does not take a mistyped number for the person's.
 func identifierText(id *fhirjson.Object) string {
 	system, doubt := id.Str("system"), ""
-	if system == mapping.DoubtfulSystem {
+	if mapping.IsDoubtfulSystem(system) {
 		system = ""
 		for _, e := range id.Objs("extension") {
 			if e.Str("url") != mapping.ExtIdentifierDoubt {

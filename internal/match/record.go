@@ -49,7 +49,8 @@ const (
 	// "system" sub-extension names the system it was issued under (CONTRACTS.md §7,
 	// the same URLs as mapping.ExtIdentifierDoubt and mapping.DoubtfulSystem).
 	ExtIdentifierDoubt = "https://mekong-fhir.github.io/fhir/StructureDefinition/identifier-doubt"
-	// DoubtfulSystem is the system under which a doubtful identifier is kept.
+	// DoubtfulSystem is the system under which a doubtful identifier is
+	// kept, itself or followed by "/" and the meant system.
 	DoubtfulSystem  = "https://mekong-fhir.github.io/fhir/sid/doubtful-identifier"
 	extNationality  = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 	iso3166         = "urn:iso:std:iso:3166"
@@ -123,7 +124,8 @@ func FromPatient(id string, member func(name string) []byte) Record {
 				if len(r.Identifiers) == maxIdentifiers {
 					break
 				}
-				doubt, system := id.System == DoubtfulSystem, id.System
+				doubt := id.System == DoubtfulSystem || strings.HasPrefix(id.System, DoubtfulSystem+"/")
+				system := id.System
 				for _, e := range id.Extension {
 					if e.URL != ExtIdentifierDoubt {
 						continue

@@ -31,7 +31,11 @@ func (u *unit) enrollment(at string, p *mapping.Patient, en Enrollment) []any {
 	key := en.Enrollment
 	system := cfg.system("enrollment")
 	if key == "" { // a payload to import may leave UIDs to the server
-		system, key = cfg.system("enrollment-key"), p.TrustedIdentifiers()[0].Value+"/"+en.Program
+		ids := p.TrustedIdentifiers()
+		if len(ids) == 0 { // kept on doubted identifiers alone
+			ids = p.Identifier
+		}
+		system, key = cfg.system("enrollment-key"), ids[0].Value+"/"+en.Program
 	}
 	ep := &mapping.EpisodeOfCare{
 		ResourceType: "EpisodeOfCare",

@@ -56,6 +56,18 @@ func TestMalformed(t *testing.T) {
 		{"missing identifiers", rep(`"trackedEntity": "`+uidOf(s, 1)+`",`, ``), 2, 15, nil, "", nil, ""},
 		{"no identifier at all", strings.Replace(rep(`"trackedEntity": "`+uidOf(s, 1)+`",`, ``), `"value": "110456789"`, `"value": ""`, 1), 1, 11,
 			[]mapping.Reject{{Row: 2, Field: "trackedEntities[1].attributes", Reason: "no identifier"}}, "SOPHEAP", nil, ""},
+		// Issue 11: "A row is rejected only when nothing identifies the
+		// person at all." Both identifiers of the tracked entity malformed:
+		// it is kept with its enrollments and events, both identifiers
+		// doubtful, and the conditional create finds it again by exactly those.
+		{"only doubtful identifiers keeps the person", strings.Replace(rep(`"trackedEntity": "`+uidOf(s, 1)+`"`, `"trackedEntity": "te/0002"`), `"value": "110456789"`, `"value": "110 456 789"`, 1), 2, 15, nil, "",
+			[]mapping.Reject{
+				{Row: 2, Field: "trackedEntities[1].trackedEntity", Reason: "kept as a doubtful identifier"},
+				{Row: 2, Field: "trackedEntities[1].attributes[0].value", Reason: "kept as a doubtful identifier"},
+			},
+			`"ifNoneExist": "identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://mekong-fhir.github.io/fhir/sid/dhis2-khm/trackedEntity|te/0002` +
+				`&identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://mekong-fhir.github.io/fhir/sid/khm-national-id|110%20456%20789` +
+				`&birthdate=1975-08-19&gender=male"`},
 		{"sex option not configured is left out", rep(`"value": "MALE"`, `"value": "M"`), 2, 15, nil, "",
 			[]mapping.Reject{{Row: 2, Field: "trackedEntities[1].attributes[5].value", Reason: `"M" is not a configured sex option: sex left out`}}, "SOPHEAP"},
 		// Issue 11: "a DHIS2 payload whose sex attribute says Female where the

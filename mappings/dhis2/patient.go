@@ -13,8 +13,9 @@ import (
 // (mapping.Doubtful), an option code that differs from the configured one
 // only in case is mapped as configured, an impossible birth date keeps its
 // year (and month), a missing name is recorded as unknown; each with a
-// warning naming the JSON path. The tracked entity is rejected only when no
-// identifier it carries can be trusted.
+// warning naming the JSON path. The tracked entity is rejected only when it
+// carries no identifier at all; one whose identifiers are all doubted is
+// kept, found again by those (mapping.Person.Match).
 func (u *unit) patient(at string, te TrackedEntity) *mapping.Patient {
 	cfg := u.d.cfg
 	p := &mapping.Patient{ResourceType: "Patient", Meta: &mapping.Meta{Profile: []string{mapping.ProfilePatient}}}
@@ -95,9 +96,7 @@ func (u *unit) patient(at string, te TrackedEntity) *mapping.Patient {
 		p.Name = append(p.Name, n)
 	}
 	if len(p.Identifier) == 0 {
-		u.bad(at+".attributes", "no identifier: neither a trackedEntity UID nor an identifier attribute")
-	} else if !p.HasTrustedIdentifier() {
-		u.bad(at+".attributes", "nothing identifies the person reliably: every identifier failed its check")
+		u.bad(at+".attributes", "no identifier: neither a trackedEntity UID nor an identifier attribute, so nothing identifies the person")
 	}
 	if len(p.Name) == 0 {
 		u.warn(at+".attributes", "no name attribute: the name is recorded as unknown")

@@ -216,9 +216,7 @@ func (r *rowState) patient() *mapping.Patient {
 		p.Identifier = append(p.Identifier, id)
 	}
 	if len(p.Identifier) == 0 {
-		r.bad(colCase, "required: the IOM case number (or a passport) identifies the person")
-	} else if !p.HasTrustedIdentifier() {
-		r.bad(colCase, "nothing identifies the person reliably: every identifier failed its check")
+		r.bad(colCase, "required: the IOM case number (or a passport) identifies the person; without either nothing does")
 	}
 	if n, ok := mapping.NewName(r.get(colFamily), r.get(colGiven)); ok {
 		p.Name = append(p.Name, n)

@@ -65,6 +65,24 @@ func TestMalformedCSV(t *testing.T) {
 				{File: "iom.csv", Row: 3, Field: "case_number", Reason: "required: it identifies the row's results"},
 				{File: "iom.csv", Row: 3, Field: "case_number", Reason: "required: the IOM case number (or a passport) identifies the person"},
 			}, "KHM-MHA-2024-0002", nil, ""},
+		// Issue 11: "A row is rejected only when nothing identifies the
+		// person at all." Case number and passport both malformed: the person
+		// and their results are kept, both identifiers doubtful, and the
+		// conditional create finds them again by exactly those.
+		{"only doubtful identifiers keeps the person", join(lines[0], lines[1], set(set(lines[2], "case_number", "KHM MHA 2024 0002"), "passport_number", "N0234 5678"), lines[3]), 3, nil, "",
+			[]mapping.Reject{
+				{File: "iom.csv", Row: 3, Field: "case_number", Reason: "kept as a doubtful identifier"},
+				{File: "iom.csv", Row: 3, Field: "passport_number", Reason: "kept as a doubtful identifier"},
+			},
+			`"ifNoneExist": "identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/http://hl7.org/fhir/sid/passport-KHM|N0234%205678` +
+				`&identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://mekong-fhir.github.io/fhir/sid/iom-case-number|KHM%20MHA%202024%200002` +
+				`&birthdate=1988-11-02&gender=female"`},
+		{"no identifier at all rejects the row", join(lines[0], lines[1], set(set(lines[2], "case_number", ""), "passport_number", ""), lines[3]), 2,
+			[]mapping.Reject{
+				{File: "iom.csv", Row: 3, Field: "passport_country", Reason: "left out"},
+				{File: "iom.csv", Row: 3, Field: "case_number", Reason: "required: it identifies the row's results"},
+				{File: "iom.csv", Row: 3, Field: "case_number", Reason: "without either nothing does"},
+			}, "SREYMOM", nil, ""},
 		{"passport without country is kept as doubtful", join(lines[0], lines[1], set(lines[2], "passport_country", ""), lines[3]), 3, nil, "",
 			[]mapping.Reject{{File: "iom.csv", Row: 3, Field: "passport_country", Reason: "required with a passport number: the passport is kept as a doubtful identifier"}}, "issuing country not given"},
 		{"duplicate row", join(lines[0], lines[1], lines[2], lines[3], lines[2]), 3,

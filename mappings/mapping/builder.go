@@ -47,14 +47,14 @@ func NewBuilder() *Builder {
 // resources about them (*Observation, *Immunization, *EpisodeOfCare, each
 // with an identifier). where names the row for messages ("PERSON.txt:4").
 // It is all or nothing: on error nothing of the row is kept. Doubted
-// identifiers (see Doubtful) are kept on the Patient but never join two rows:
-// the person needs at least one identifier that is not doubted.
+// identifiers (see Doubtful) are kept on the Patient but never join it to a
+// person known by trusted identifiers. A person who carries doubted ones
+// only is kept too (issue 11): rows of such a person are joined only when
+// their conditional keys (Person.Match) are the same, the rule the server
+// applies when the row is sent again.
 func (b *Builder) Add(p *Patient, where string, resources ...any) (*Handle, error) {
 	if len(p.Identifier) == 0 {
-		return nil, fmt.Errorf("the patient has no identifier")
-	}
-	if !p.HasTrustedIdentifier() {
-		return nil, fmt.Errorf("nothing identifies the person reliably: every identifier failed its check, so sending the row again could not find this one")
+		return nil, fmt.Errorf("no identifier: nothing identifies the person")
 	}
 	owners, err := b.owners(p)
 	if err != nil {
@@ -74,11 +74,28 @@ func (b *Builder) Add(p *Patient, where string, resources ...any) (*Handle, erro
 		}
 		mergePatient(d.Patient, p)
 	}
-	for _, id := range trusted(d.Patient.Identifier) {
-		b.byID[id.Key()] = d
+	for _, k := range findKeys(d.Patient) {
+		b.byID[k.key] = d
 	}
 	b.commit(d, where, resources)
 	return &Handle{d}, nil
+}
+
+// findKey is one key the Builder files a person under: a trusted
+// identifier's system|value, or, for a person with doubted identifiers
+// only, their whole conditional key.
+type findKey struct{ key, system string }
+
+func findKeys(p *Patient) []findKey {
+	ids := trusted(p.Identifier)
+	if len(ids) == 0 {
+		return []findKey{{key: "doubted " + doubtedMatch(p), system: DoubtfulSystem}}
+	}
+	out := make([]findKey, len(ids))
+	for i, id := range ids {
+		out[i] = findKey{id.Key(), id.System}
+	}
+	return out
 }
 
 // Attach files resources about a person added earlier; all or nothing.
@@ -105,8 +122,8 @@ func (b *Builder) Result() []Person {
 // identifiers, or an error if p contradicts one of them.
 func (b *Builder) owners(p *Patient) ([]*draft, error) {
 	var out []*draft
-	for _, id := range trusted(p.Identifier) {
-		d, ok := b.byID[id.Key()]
+	for _, id := range findKeys(p) {
+		d, ok := b.byID[id.key]
 		if !ok {
 			continue
 		}
@@ -116,10 +133,10 @@ func (b *Builder) owners(p *Patient) ([]*draft, error) {
 		}
 		q := d.Patient
 		if p.BirthDate != "" && q.BirthDate != "" && p.BirthDate != q.BirthDate {
-			return nil, fmt.Errorf("identifier %s is also on %s, whose birth date differs: not merged", id.System, d.where)
+			return nil, fmt.Errorf("identifier %s is also on %s, whose birth date differs: not merged", id.system, d.where)
 		}
 		if p.Gender != "" && q.Gender != "" && p.Gender != q.Gender {
-			return nil, fmt.Errorf("identifier %s is also on %s, whose sex differs: not merged", id.System, d.where)
+			return nil, fmt.Errorf("identifier %s is also on %s, whose sex differs: not merged", id.system, d.where)
 		}
 		out = append(out, d)
 	}

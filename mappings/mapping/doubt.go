@@ -3,6 +3,8 @@ package mapping
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -13,19 +15,42 @@ import (
 // system, so that no conditional create or identifier search on the real
 // system can ever match it. Matching a person on a number that is known to
 // be mistyped would merge two people.
+//
+// Mekong's system for it is DoubtfulSystem followed by "/" and the system
+// the source meant, so that two doubted identifiers with the same value but
+// different meant systems (PID 12/34 of two hospitals) never look alike to
+// a search: a person kept on doubted identifiers alone is found again by
+// exactly those (see Person.Match), and must not be found by another's.
 const (
 	// ExtIdentifierDoubt marks a doubted identifier; its sub-extensions
 	// "system" (valueUri, the system the source meant) and "reason"
 	// (valueString) say what it was and why it is doubted.
 	ExtIdentifierDoubt = Base + "/StructureDefinition/identifier-doubt"
-	// DoubtfulSystem is the system of every doubted identifier.
+	// DoubtfulSystem is the root of every doubted identifier's system:
+	// DoubtfulSystem + "/" + the meant system (see DoubtfulSystemFor).
+	// Identifiers stored before 2026-12 carry DoubtfulSystem itself.
 	DoubtfulSystem = Base + "/sid/doubtful-identifier"
 	// ExtDataAbsentReason is FHIR's data-absent-reason extension.
 	ExtDataAbsentReason = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 )
 
+// DoubtfulSystemFor is the system a doubted identifier of the given meant
+// system is kept under, e.g. DoubtfulSystem + "/https://terms.sil-th.org/id/th-cid".
+func DoubtfulSystemFor(meant string) string {
+	if meant == "" {
+		return DoubtfulSystem
+	}
+	return DoubtfulSystem + "/" + meant
+}
+
+// IsDoubtfulSystem reports whether system is DoubtfulSystem or one under it.
+func IsDoubtfulSystem(system string) bool {
+	return system == DoubtfulSystem || strings.HasPrefix(system, DoubtfulSystem+"/")
+}
+
 // Doubtful returns id kept as a doubted identifier: its value and type, under
-// DoubtfulSystem, with the system it was meant for and why it is doubted.
+// DoubtfulSystemFor(id.System), with the system it was meant for and why it
+// is doubted.
 func Doubtful(id Identifier, why string) Identifier {
 	return Identifier{
 		Extension: []Extension{{URL: ExtIdentifierDoubt, Extension: []Extension{
@@ -34,13 +59,13 @@ func Doubtful(id Identifier, why string) Identifier {
 		}}},
 		Use:    id.Use,
 		Type:   id.Type,
-		System: DoubtfulSystem,
+		System: DoubtfulSystemFor(id.System),
 		Value:  id.Value,
 	}
 }
 
 // IsDoubtful reports whether id is a doubted identifier (see Doubtful).
-func (id Identifier) IsDoubtful() bool { return id.System == DoubtfulSystem }
+func (id Identifier) IsDoubtful() bool { return IsDoubtfulSystem(id.System) }
 
 // MeantSystem is the system the source meant for a doubted identifier, and
 // the identifier's own system otherwise.
@@ -70,9 +95,36 @@ func trusted(ids []Identifier) []Identifier {
 }
 
 // HasTrustedIdentifier reports whether p carries an identifier that is not
-// doubted: without one nothing identifies the person reliably, and sending
-// the same row again could not find what the first sending stored.
+// doubted. A person without one is still kept (issue 11: a row is rejected
+// only when nothing identifies the person at all), and is found again by
+// exactly their doubted identifiers (see Person.Match).
 func (p *Patient) HasTrustedIdentifier() bool { return len(trusted(p.Identifier)) > 0 }
+
+// doubtedMatch is the search that finds again a person who carries doubted
+// identifiers only: all of them (repeated parameters are AND,
+// https://hl7.org/fhir/R4/search.html#combining), under their doubtful
+// systems, which name the meant system, plus the birth date and sex when
+// known. Re-sending the same row therefore finds what the first sending
+// stored, while someone else who happens to share one mistyped number is
+// not taken for this person. It is "" when p has a trusted identifier.
+func doubtedMatch(p *Patient) string {
+	if p.HasTrustedIdentifier() {
+		return ""
+	}
+	var parts []string
+	for _, id := range p.Identifier {
+		parts = append(parts, "identifier="+queryEscape(escapeToken(id.System)+"|"+escapeToken(id.Value)))
+	}
+	slices.Sort(parts)
+	parts = slices.Compact(parts)
+	if p.BirthDate != "" {
+		parts = append(parts, "birthdate="+queryEscape(p.BirthDate))
+	}
+	if p.Gender != "" {
+		parts = append(parts, "gender="+queryEscape(p.Gender))
+	}
+	return strings.Join(parts, "&")
+}
 
 // TrustedIdentifiers returns p's identifiers that are not doubted, in order.
 func (p *Patient) TrustedIdentifiers() []Identifier { return trusted(p.Identifier) }

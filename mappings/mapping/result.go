@@ -94,16 +94,24 @@ func (p *Person) Bundle() []byte { return transaction(p.entries()) }
 
 // PatientURL is the fullUrl of the person's Patient entry.
 func (p *Person) PatientURL() string {
-	return "urn:uuid:" + NameUUID("Patient|"+trusted(p.Patient.Identifier)[0].Key())
+	if ids := trusted(p.Patient.Identifier); len(ids) > 0 {
+		return "urn:uuid:" + NameUUID("Patient|"+ids[0].Key())
+	}
+	return "urn:uuid:" + NameUUID("Patient|"+doubtedMatch(p.Patient))
 }
 
 // Match is the search that finds the person's Patient if it already exists:
 // any one of its identifiers (comma is OR in FHIR search), doubted ones
-// excepted (Builder.Add makes sure one is left).
+// excepted; for a person who carries doubted identifiers only, all of those
+// together with birth date and sex (see doubtedMatch).
 func (p *Person) Match() string {
+	ids := trusted(p.Patient.Identifier)
+	if len(ids) == 0 {
+		return doubtedMatch(p.Patient)
+	}
 	var parts []string
-	for _, id := range trusted(p.Patient.Identifier) {
-		parts = append(parts, escapeToken(id.System)+"|"+escapeToken(id.Value))
+	for _, id := range ids {
+		parts = append(parts, queryEscape(escapeToken(id.System)+"|"+escapeToken(id.Value)))
 	}
 	return "identifier=" + strings.Join(parts, ",")
 }
@@ -128,7 +136,7 @@ func (p *Person) entries() []entry {
 		out = append(out, entry{
 			FullURL:  "urn:uuid:" + NameUUID(typ+"|"+id.Key()),
 			Resource: res,
-			Request:  request{"POST", typ, "identifier=" + escapeToken(id.System) + "|" + escapeToken(id.Value)},
+			Request:  request{"POST", typ, "identifier=" + queryEscape(escapeToken(id.System)+"|"+escapeToken(id.Value))},
 		})
 	}
 	// Shallow copies carry the reference, so building Bundles never changes
@@ -167,6 +175,18 @@ func transaction(entries []entry) []byte {
 		panic(err) // the types above always marshal
 	}
 	return buf.Bytes()
+}
+
+// queryEscape escapes what a query string gives a meaning to (the
+// ifNoneExist is parsed as one, https://hl7.org/fhir/R4/bundle.html#transaction),
+// leaving ":" and "/" of systems readable. A doubted value may hold any of
+// them: it failed its check.
+func queryEscape(s string) string {
+	if !strings.ContainsAny(s, "%&+#; =") {
+		return s
+	}
+	r := strings.NewReplacer("%", "%25", "&", "%26", "+", "%2B", "#", "%23", ";", "%3B", " ", "%20", "=", "%3D")
+	return r.Replace(s)
 }
 
 // escapeToken escapes the characters FHIR search gives a meaning inside a

@@ -46,6 +46,14 @@ func TestMalformed(t *testing.T) {
 		}
 		return files
 	}
+	// edit2 changes every file's lines with fn.
+	edit2 := func(files []File, fn func(name string, lines []string) []string) []File {
+		for i, f := range files {
+			lines := strings.Split(strings.TrimSuffix(string(f.Data), "\n"), "\n")
+			files[i].Data = []byte(strings.Join(fn(f.Name, lines), "\n") + "\n")
+		}
+		return files
+	}
 	person := sampleFiles(t)[0].Data
 	tests := []struct {
 		name      string
@@ -114,7 +122,19 @@ func TestMalformed(t *testing.T) {
 			[]mapping.Reject{{File: "PERSON.txt", Row: 2, Field: "PASSPORT", Reason: "doubtful"}}, `"value": "N0-12/34"`},
 		{"malformed NATION is left out", set("PERSON.txt", 2, "NATION", "5x"), 4, 18, nil, "",
 			[]mapping.Reject{{File: "PERSON.txt", Row: 2, Field: "NATION", Reason: "nationality left out"}}, ""},
-		{"only doubtful identifiers: nothing identifies the person", edit("PERSON.txt", func(ls []string) []string {
+		// Issue 11: "A row is rejected only when nothing identifies the
+		// person at all." A person whose PID is malformed and whose CID fails
+		// its check digit (no HN, no passport) is kept with all their rows,
+		// joined on HOSPCODE+PID as written; both identifiers stay doubtful,
+		// and the conditional create finds the person again by exactly those
+		// (under systems naming the meant one), birth date and sex.
+		{"only doubtful identifiers keeps the person and all their rows", edit2(sampleFiles(t), func(name string, ls []string) []string {
+			if name != "PERSON.txt" {
+				for i := range ls {
+					ls[i] = strings.Replace(ls[i], "|000101|", "|12/34|", 1)
+				}
+				return ls
+			}
 			f := strings.Split(ls[1], "|")
 			h := strings.Split(ls[0], "|")
 			for i, c := range h {
@@ -129,13 +149,34 @@ func TestMalformed(t *testing.T) {
 			}
 			ls[1] = strings.Join(f, "|")
 			return ls
+		}), 4, 18, nil, "",
+			[]mapping.Reject{
+				{File: "PERSON.txt", Row: 2, Field: "PID", Reason: "kept as a doubtful identifier"},
+				{File: "PERSON.txt", Row: 2, Field: "CID", Reason: "check digit"},
+			},
+			`"ifNoneExist": "identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://terms.sil-th.org/hcode/5/10742/PID|12/34` +
+				`&identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://terms.sil-th.org/id/th-cid|1101700123457` +
+				`&birthdate=1985-06-12&gender=male"`},
+		{"no identifier at all rejects the row", edit2(sampleFiles(t), func(name string, ls []string) []string {
+			if name != "PERSON.txt" {
+				return ls
+			}
+			f := strings.Split(ls[1], "|")
+			h := strings.Split(ls[0], "|")
+			for i, c := range h {
+				switch c {
+				case "PID", "HN", "PASSPORT", "CID":
+					f[i] = ""
+				}
+			}
+			ls[1] = strings.Join(f, "|")
+			return ls
 		}), 3, 14, []mapping.Reject{
-			{File: "PERSON.txt", Row: 2, Field: "PID", Reason: "doubtful"},
-			{File: "PERSON.txt", Row: 2, Field: "CID", Reason: "check digit"},
-			{File: "PERSON.txt", Row: 2, Reason: "nothing identifies the person reliably"},
+			{File: "PERSON.txt", Row: 2, Field: "PID", Reason: "required"},
+			{File: "PERSON.txt", Row: 2, Reason: "no identifier: nothing identifies the person"},
 			{File: "EPI.txt", Row: 2, Field: "PID"}, {File: "EPI.txt", Row: 3, Field: "PID"}, {File: "EPI.txt", Row: 4, Field: "PID"},
 			{File: "LABFU.txt", Row: 2, Field: "PID"},
-		}, "1101700123457", nil, ""},
+		}, "สมชาย", nil, ""},
 		{"duplicate PERSON row", edit("PERSON.txt", func(ls []string) []string { return append(ls, ls[1]) }), 4, 18,
 			[]mapping.Reject{{File: "PERSON.txt", Row: 6, Field: "PID", Reason: "duplicate of PERSON.txt row 2"}}, "", nil, ""},
 		{"duplicate EPI row", edit("EPI.txt", func(ls []string) []string { return append(ls, ls[2]) }), 4, 18,

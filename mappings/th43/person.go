@@ -25,7 +25,10 @@ func idType(system, code string) *mapping.CodeableConcept {
 // identifier (mapping.Doubtful), an impossible birth date keeps its year
 // (and month), an unknown sex or nationality is left out, a missing name is
 // recorded as unknown; each is a warning naming the file, row and column.
-// The row is rejected only when no identifier it carries can be trusted.
+// The row is rejected only when it carries no identifier at all; a person
+// whose identifiers are all doubted is kept, found again by exactly those
+// (mapping.Person.Match), and their rows in the other files still join on
+// HOSPCODE+PID.
 func (d *decoder) person(file string, r row) {
 	s := d.newRow(file, r)
 	hcode, pid := r.get("HOSPCODE"), r.get("PID")
