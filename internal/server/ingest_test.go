@@ -361,7 +361,7 @@ func TestIngestKeepsPersonsOverOneField(t *testing.T) {
 			if n := a.count("/Patient?identifier=" + q("https://terms.sil-th.org/id/th-cid|"+cid)); n != 0 {
 				t.Errorf("doubtful CID %s matched as a Thai CID", cid)
 			}
-			if n := a.count("/Patient?identifier=" + q("https://mekong-fhir.github.io/fhir/sid/doubtful-identifier|"+cid)); n != 1 {
+			if n := a.count("/Patient?identifier=" + q("https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://terms.sil-th.org/id/th-cid|"+cid)); n != 1 {
 				t.Errorf("doubtful CID %s: %d Patients under the doubtful system, want 1", cid, n)
 			}
 		}
