@@ -135,3 +135,26 @@ func FuzzParsePatient(f *testing.F) {
 		}
 	})
 }
+
+// CONTRACTS §7: a doubtful identifier is kept under the doubtful-identifier
+// system followed by "/" and the meant system; it is doubtful even if its
+// identifier-doubt extension was lost, and gives no blocking key.
+func TestParsePatientDoubtfulSystemPerMeantSystem(t *testing.T) {
+	r, err := ParsePatient("x", []byte(`{"resourceType":"Patient","identifier":[`+
+		`{"system":"`+DoubtfulSystem+`/https://terms.sil-th.org/hcode/5/10742/PID","value":"12/34"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Identifiers) != 1 || !r.Identifiers[0].Doubtful {
+		t.Fatalf("identifiers %+v, want one doubtful", r.Identifiers)
+	}
+	m, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range m.Keys(r) {
+		if strings.Contains(k, "12/34") {
+			t.Errorf("blocking key %q from a doubtful identifier", k)
+		}
+	}
+}
