@@ -388,6 +388,8 @@ var testNames = map[string]string{
 var valueNames = map[string]string{
 	"260385009": "value.negative", "10828004": "value.positive", "260373001": "value.detected", "260415000": "value.notdetected",
 	"17621005": "value.normal", "263654008": "value.abnormal", "165816005": "value.positive", "165815009": "value.negative",
+	"707308007": "value.normal", "707307002": "value.abnormaltb", "56717001": "value.mtbisolated", "110379001": "value.ntm",
+	"123840003": "value.contaminated", "455371000124106": "value.invalid", "82334004": "value.indeterminate",
 }
 
 // restrictedLabels are the label codes that mark a result confidential.
