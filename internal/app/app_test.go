@@ -171,6 +171,21 @@ func TestConfidentialHiddenFromClinicStaff(t *testing.T) {
 	if status != 200 || strings.Contains(body, "49905-3") || strings.Contains(body, "85362-2") {
 		t.Fatalf("REST as clinic staff: %d %s", status, body)
 	}
+	// The IOM health assessment of the same person adds an HIV test, a
+	// chest X-ray, an IGRA and the panel physician's TB classification:
+	// none of them shows either, on the record, the timeline or the IPS
+	// print view.
+	e.load("iom-json", "../../examples/iom.json")
+	_, page = b.get("/app/patient/" + e.dara)
+	wantIn(t, page, "IOM health assessment", "MMR: 1 dose, 4 Oct 1993", "COVID-19: 7 doses, last 1 Mar 2022")
+	results = page[strings.Index(page, `id="results"`):strings.Index(page, `aria-labelledby="btg-title"`)]
+	wantNotIn(t, results+page[strings.Index(page, `id="timeline"`):], "HIV", "TB", "IGRA", "Confidential", "class=\"confidential\"")
+	_, sum := b.get("/app/patient/" + e.dara + "/summary")
+	wantIn(t, sum, "COVID-19 rapid antigen")
+	wantNotIn(t, text(sum), "HIV", "TB", "IGRA", "Confidential")
+	if _, body := e.api(e.token("dev-clinic", app.DevRoles[0].Scopes), "/Observation?subject=Patient/"+e.dara); strings.Contains(body, "tb-class") {
+		t.Fatalf("REST as clinic staff returns the TB classification: %s", body)
+	}
 }
 
 // Break-the-glass: a reason is required; the grant opens this person's

@@ -464,6 +464,8 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Card", func(t *testing.T) {
+		// The IOM assessments: CHAN SREYMOM, and more doses and results of
+		// the person already loaded (same passport).
 		e.load("iom-json", "../../examples/iom.json")
 		id := e.patientID("identifier=N02345678")
 		u := newUI(t, browser, base, axe)
@@ -493,6 +495,18 @@ func TestBrowser(t *testing.T) {
 		u.shot("card-en")
 		u.open("/app/patient/"+id+"/card?lang=km", ".qr img")
 		u.shot("card-km")
+		// The IPS summary as a print view, reached from the record, with no
+		// trace of confidential results for clinic staff.
+		u.open("/app/patient/"+e.dara+"?lang=en", "#docs-title")
+		u.do(chromedp.Click(chromedp.CSS(`a[href$="/summary"]`)), chromedp.WaitVisible(chromedp.CSS("#sum-vacc")))
+		if got := u.text("main"); !strings.Contains(got, "COVID-19: 7 doses, last 1 Mar 2022") || !strings.Contains(got, "COVID-19 rapid antigen") ||
+			strings.Contains(got, "HIV") || strings.Contains(got, "TB") || strings.Contains(got, "Confidential") {
+			t.Errorf("the IPS print view: %s", got)
+		}
+		u.checkA11y("IPS summary")
+		if pages, _, _ := u.printPDF(); pages < 1 {
+			t.Error("the IPS summary prints no page")
+		}
 	})
 
 	t.Run("IdentityReview", func(t *testing.T) {

@@ -314,11 +314,27 @@ func display(cc mapping.CodeableConcept) string {
 		}
 	}
 	for _, c := range cc.Coding {
+		if n, ok := cvxNames[c.Code]; ok && c.System == mapping.CVX {
+			return n
+		}
+	}
+	for _, c := range cc.Coding {
 		if c.Code != "" {
 			return c.Code
 		}
 	}
 	return ""
+}
+
+// cvxNames are the CDC's short descriptions of the routine vaccines a
+// source may send as a bare CVX code (the IOM columns do); a clinic worker
+// cannot read "03". COVID-19 vaccines get their names from the concept maps.
+var cvxNames = map[string]string{
+	"02": "OPV", "03": "MMR", "05": "measles", "08": "Hep B, adolescent or pediatric", "09": "Td (adult), adsorbed",
+	"10": "IPV", "18": "rabies, intramuscular injection", "19": "BCG", "20": "DTaP", "21": "varicella", "25": "typhoid, oral",
+	"39": "Japanese encephalitis SC", "43": "Hep B, adult", "45": "Hep B, unspecified formulation", "62": "HPV, quadrivalent",
+	"88": "influenza, unspecified formulation", "94": "MMRV", "101": "typhoid, ViCPs", "113": "Td (adult) preservative free",
+	"115": "Tdap", "134": "Japanese Encephalitis IM", "139": "Td(adult) unspecified formulation",
 }
 
 // vaccinations groups Immunizations by disease (COVID-19) or vaccine,

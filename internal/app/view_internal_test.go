@@ -62,3 +62,13 @@ func TestEveryMappedResultValueHasWords(t *testing.T) {
 		t.Fatal("no SNOMED CT targets found in the concept maps")
 	}
 }
+
+// A vaccine sent as a bare CVX code (IOM's columns) is named, not shown
+// as its number.
+func TestBareCVXCodesAreNamed(t *testing.T) {
+	for code, want := range map[string]string{"03": "MMR", "19": "BCG", "139": "Td(adult) unspecified formulation"} {
+		if got := display(mapping.CodeableConcept{Coding: []mapping.Coding{{System: mapping.CVX, Code: code}}}); got != want {
+			t.Errorf("CVX %s is shown as %q, want %q", code, got, want)
+		}
+	}
+}
