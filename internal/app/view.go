@@ -463,6 +463,17 @@ func valueOf(lang string, o mapping.Observation) string {
 				return T(lang, k)
 			}
 		}
+		// Source values with no SNOMED CT equivalent.
+		for _, c := range cc.Coding {
+			switch {
+			case c.System == mapping.IOMResult && c.Code == "abnormal-not-tb":
+				return T(lang, "value.abnormalnottb")
+			case c.System == mapping.IOMTBClass && c.Code == "no-tb":
+				return T(lang, "value.notb")
+			case c.System == mapping.IOMTBClass && c.Code != "":
+				return T(lang, "value.tbclass", c.Code)
+			}
+		}
 		if d := display(*cc); d != "" {
 			return d
 		}
