@@ -218,7 +218,11 @@ func TestBreakGlass(t *testing.T) {
 	auditor := e.browser()
 	auditor.signIn("auditor")
 	_, log := auditor.get(path + "/access-log")
-	wantIn(t, log, "Who saw this record", "Emergency access started", "dev-clinic", "ETREAT", reason, "read Patient/"+e.dara)
+	wantIn(t, log, "Who saw this record", "When Who What Why", "Emergency access started", "dev-clinic", "ETREAT", reason, "read Patient/"+e.dara,
+		"searched Observation ?_count=200&subject=Patient/"+e.dara)
+	if strings.Contains(log, "search-type") {
+		t.Error("the access log shows the REST interaction code, not what was searched")
+	}
 	_, ae := e.api(e.token("auditor", "user/AuditEvent.rs"), "/AuditEvent?subtype=110127")
 	for _, w := range []string{`"code":"110113"`, `"code":"110127"`, `"code":"ETREAT"`, `"Patient/` + e.dara + `"`} {
 		if !strings.Contains(ae, w) {
