@@ -271,6 +271,32 @@ func TestCSRF(t *testing.T) {
 	if status, _ := fresh.do("POST", "/app/signin/dev", url.Values{"role": {"clinician"}, "csrf": {"x"}}); status != 403 {
 		t.Fatalf("dev sign-in without the pre-sign-in cookie: %d", status)
 	}
+	if status, _ := fresh.do("POST", "/app/signin/smart", url.Values{"csrf": {"x"}}); status != 403 {
+		t.Fatalf("SMART sign-in without the pre-sign-in cookie: %d", status)
+	}
+	s := e.browser()
+	s.signIn("steward")
+	for _, d := range []string{"link", "unlink"} {
+		if status, _ := s.do("POST", "/app/identity/"+d, url.Values{"patient": {e.dara}, "other": {e.dara}, "reason": {"x"}}); status != 403 {
+			t.Fatalf("identity %s without the token: %d", d, status)
+		}
+	}
+	// Every form that posts carries the token (the forms above are all of
+	// today's; this catches a new one).
+	files, _ := filepath.Glob("templates/*.html")
+	forms := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, m := range regexp.MustCompile(`(?s)<form[^>]*method="post".*?</form>`).FindAllString(string(b), -1) {
+			forms++
+			if !strings.Contains(m, `name="csrf"`) {
+				t.Errorf("%s: a form without the CSRF token: %.80s", f, m)
+			}
+		}
+	}
+	if forms < 6 {
+		t.Errorf("found %d posting forms in the templates, expected at least 6", forms)
+	}
 }
 
 // Sessions: the cookie is HttpOnly and SameSite=Strict, and Secure behind
@@ -621,5 +647,41 @@ func TestBreakGlassLastsAnHourByDefault(t *testing.T) {
 	}
 	if d := gs[0].Expires.Sub(gs[0].Started); d != 60*time.Minute {
 		t.Fatalf("the grant lasts %v, want 60m", d)
+	}
+}
+
+// The README shows the page with the screenshots the browser test takes:
+// every picture it links exists in docs/screenshots, and every screenshot
+// the browser test saves there is shown (MEKONG_UPDATE_SCREENSHOTS=1
+// refreshes them).
+func TestReadmeShowsTheScreenshots(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\(docs/screenshots/([a-z0-9-]+\.png)\)`).FindAllStringSubmatch(string(readme), -1) {
+		linked[m[1]] = true
+		if _, err := os.Stat("../../docs/screenshots/" + m[1]); err != nil {
+			t.Errorf("the README shows %s, which does not exist", m[1])
+		}
+	}
+	src, err := os.ReadFile("browser_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := regexp.MustCompile(`\.shot\("([a-z0-9-]+)"\)`).FindAllStringSubmatch(string(src), -1)
+	if len(shots) < 6 {
+		t.Fatalf("the browser test takes %d screenshots", len(shots))
+	}
+	for _, m := range shots {
+		if !linked[m[1]+".png"] {
+			t.Errorf("the browser test's screenshot %s is not in the README", m[1])
+		}
+	}
+	for _, want := range []string{"search-en.png", "record-en.png", "card-en.png", "record-km.png", "record-th.png", "card-km.png"} {
+		if !linked[want] {
+			t.Errorf("the README does not show %s", want)
+		}
 	}
 }
