@@ -68,5 +68,6 @@ func verifyQR(t *testing.T, e *env, b64 string) string {
 	if res.Status != healthcard.Valid {
 		t.Fatalf("the card does not verify: %v %s", res.Status, res.Problem)
 	}
+	t.Logf("the card: a JWS of %d characters (one QR holds %d)", len(chunk.JWS), healthcard.MaxQRJWS)
 	return string(res.Bundle())
 }
