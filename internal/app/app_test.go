@@ -154,6 +154,16 @@ func TestRecordFromBothSources(t *testing.T) {
 	if strings.Index(tx, "2 Apr 2024 TB") < 0 || strings.Index(tx, "2 May 2024 COVID-19 rapid antigen") > strings.Index(tx, "2 Apr 2024 TB") {
 		t.Errorf("results are not newest first:\n%s", tx)
 	}
+	// The timeline holds vaccinations and results together, newest first.
+	tl := tx[strings.LastIndex(tx, "Timeline"):]
+	if d := regexp.MustCompile(`\d{1,2} [A-Z][a-z]{2} \d{4}`).FindAllString(tl, -1); len(d) < 15 || d[0] != "15 Jun 2024" || d[len(d)-1] != "12 Apr 2021" {
+		t.Errorf("timeline dates %v", d)
+	}
+	for _, w := range []string{"Vaccination: CoronaVac", "HIV viral load: 40 copies/mL", "TB: Xpert MTB: Detected", "Vaccination: Td(adult) unspecified formulation"} {
+		if !strings.Contains(tl, w) {
+			t.Errorf("the timeline lacks %q: %s", w, tl)
+		}
+	}
 }
 
 // Clinic staff see no trace of HIV or TB results: no row, no marker, no
