@@ -370,6 +370,26 @@ func TestBrowser(t *testing.T) {
 		u.shot("record-th")
 	})
 
+	t.Run("AcceptLanguage", func(t *testing.T) {
+		// A browser set to Thai gets the page in Thai before anyone picks a
+		// language; one set to Khmer, in Khmer.
+		for _, c := range []struct{ header, lang, heading string }{
+			{"th-TH,th;q=0.9,en;q=0.5", "th", "เข้าสู่ระบบ"}, {"km-KH,km;q=0.9", "km", "ចូល"},
+		} {
+			u := newUI(t, browser, base, axe)
+			u.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": c.header}})
+				return err
+			}))
+			u.open("/app/signin", "h1")
+			var lang string
+			u.eval(`document.documentElement.lang`, &lang)
+			if got := u.text("h1"); lang != c.lang || !strings.Contains(got, c.heading) {
+				t.Errorf("Accept-Language %s: <html lang=%q>, heading %q", c.header, lang, got)
+			}
+		}
+	})
+
 	t.Run("KeyboardOnly", func(t *testing.T) {
 		u := newUI(t, browser, base, axe)
 		u.signIn("clinic")
