@@ -1,7 +1,8 @@
 // Package definitions serves Mekong's definitional resources from memory,
 // read-only: the ConceptMaps of the source-system crosswalks
 // (mappings/terminology) with ConceptMap/$translate, the profiles
-// (conformance/profiles) as StructureDefinitions, and the
+// (conformance/profiles) and the definitions of Mekong's own extensions
+// (extensions/*.json) as StructureDefinitions, and the
 // OperationDefinitions of Mekong's own operations (operations/*.json). They ship with the binary
 // and change only with it, so they are not in the database and no client can
 // write them. The interactions have the shape of package rest's.
@@ -32,6 +33,11 @@ const (
 //go:embed operations/*.json
 var operations embed.FS
 
+// extensions define the extensions Mekong writes on the resources it serves.
+//
+//go:embed extensions/*.json
+var extensions embed.FS
+
 // Catalog holds the resources, indexed for search.
 type Catalog struct {
 	term  *terminology.Terminology
@@ -60,6 +66,18 @@ func New(term *terminology.Terminology) (*Catalog, error) {
 		e, err := structureDefinitionEntry(b)
 		if err != nil {
 			return nil, fmt.Errorf("definitions.New: %w", err)
+		}
+		c.byTyp[StructureDefinition] = append(c.byTyp[StructureDefinition], e)
+	}
+	exts, _ := extensions.ReadDir("extensions")
+	for _, n := range exts {
+		b, err := extensions.ReadFile("extensions/" + n.Name())
+		if err != nil {
+			return nil, fmt.Errorf("definitions.New: %w", err)
+		}
+		e, err := structureDefinitionEntry(b)
+		if err != nil {
+			return nil, fmt.Errorf("definitions.New: %s: %w", n.Name(), err)
 		}
 		c.byTyp[StructureDefinition] = append(c.byTyp[StructureDefinition], e)
 	}

@@ -278,3 +278,37 @@ func TestKeyVersionChangeRekeys(t *testing.T) {
 		})
 	}
 }
+
+// The extension on server-maintained links resolves: a client that reads
+// Patient.link[].extension[].url finds its StructureDefinition at
+// /StructureDefinition?url= (https://hl7.org/fhir/R4/extensibility.html#Extension:
+// "url ... must resolve to an extension definition"), bound to Patient.link.
+func TestLinkExtensionIsDefined(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		x := a.create(person("Sok", "Dara", "1990-04-01", passportKHM+"|N1"))
+		a.create(person("Sok", "Dara", "1990-04-01", passportKHM+"|N1"))
+		a.link()
+		p := a.want(a.do("GET", "/Patient/"+x, ""), http.StatusOK).json(t)
+		urls := map[string]bool{}
+		for _, l := range asList(p["link"]) {
+			for _, e := range asList(l.(map[string]any)["extension"]) {
+				urls[e.(map[string]any)["url"].(string)] = true
+			}
+		}
+		if len(urls) != 1 {
+			t.Fatalf("link extensions %v", urls)
+		}
+		for u := range urls {
+			bundle := a.want(a.do("GET", "/StructureDefinition?url="+q(u), ""), http.StatusOK).json(t)
+			entries := asList(bundle["entry"])
+			if len(entries) != 1 {
+				t.Fatalf("StructureDefinition?url=%s: %d entries", u, len(entries))
+			}
+			sd := entries[0].(map[string]any)["resource"].(map[string]any)
+			ctx := asList(sd["context"])
+			if sd["type"] != "Extension" || len(ctx) != 1 || ctx[0].(map[string]any)["expression"] != "Patient.link" {
+				t.Errorf("%s: type %v, context %v", u, sd["type"], sd["context"])
+			}
+		}
+	})
+}
