@@ -243,3 +243,72 @@ func TestDecisionInput(t *testing.T) {
 		a.want(a.as("steward", "GET", "/Patient/$identity-review?_cursor="+base64.RawURLEncoding.EncodeToString([]byte(`{"s":1}`))+"x", ""), http.StatusBadRequest)
 	})
 }
+
+// Issue 11, "Manual decisions": the engine never overrides a steward, and
+// "the links must survive a source re-sending its own version of the
+// Patient". Here the source is IOM through $ingest: its SOK DARA is certain
+// to be a clinic's Sok Dara (the engine links them) and probable with Sok
+// Vanna (queued). A steward unlinks the first pair, rejects the second and
+// links SOK DARA by hand to a record the engine would never pair with him.
+// IOM then sends its file again, unchanged and then with his Khmer given
+// name respelled (a new version of the Patient, so the engine runs on it
+// again): every decision stands.
+func TestDecisionsSurviveReingest(t *testing.T) {
+	payloads := samplePayloads(t)
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		clinic := a.create(person("Sok", "Dara", "1992-04-17", thaiCID+"|1100000000017"))
+		sibling := a.create(person("Sok", "Vanna", "1992-04-17"))
+		other := a.create(person("Keo", "Pisey", "1970-05-05"))
+		a.want(a.send("ingest", payloads["iom-csv"]), http.StatusOK)
+		found := matchIDs(t, a.want(a.do("GET", "/Patient?identifier="+q(passportKHM+"|N01234567"), ""), http.StatusOK).json(t))
+		if len(found) != 1 {
+			t.Fatalf("ingested Patients with the IOM passport: %v", found)
+		}
+		iom := found[0]
+		a.link()
+		a.wantLinked("level3", iom, clinic)
+		if pairs, _, _ := a.review("steward", "/Patient/"+iom+"/$identity-review"); !slices.Contains(pairIDs(pairs), key(iom, sibling)) {
+			t.Fatalf("SOK DARA's queued pairs: %v", pairIDs(pairs))
+		}
+
+		for _, d := range []struct{ other, op, want string }{
+			{clinic, "$identity-unlink", "unlink"},
+			{sibling, "$identity-unlink", "reject"},
+			{other, "$identity-link", "link"},
+		} {
+			out := parameters(t, a.want(a.as("steward", "POST", "/Patient/"+d.op, decision(iom, d.other, "checked the paper files")), http.StatusOK))
+			if out["decision"][0] != d.want {
+				t.Fatalf("%s %s: decision %v, want %s", d.op, d.other, out["decision"], d.want)
+			}
+		}
+		decided := func(when string) {
+			t.Helper()
+			if got := a.links(iom); !slices.Equal(got, []string{other + ":level4"}) {
+				t.Errorf("%s: SOK DARA's links %v, want only %s:level4 (the steward's)", when, got, other)
+			}
+			if got := a.links(clinic); len(got) != 0 {
+				t.Errorf("%s: the clinic's Sok Dara is linked again: %v", when, got)
+			}
+			if pairs, _, _ := a.review("steward", "/Patient/"+iom+"/$identity-review"); len(pairs) != 0 {
+				t.Errorf("%s: SOK DARA is back in review: %v", when, pairIDs(pairs))
+			}
+		}
+		decided("after the decisions")
+
+		before := a.want(a.do("GET", "/Patient/"+iom, ""), http.StatusOK).header.Get("ETag")
+		a.want(a.send("ingest", payloads["iom-csv"]), http.StatusOK)
+		a.link()
+		decided("after IOM sent the same file again")
+		changed := payloads["iom-csv"]
+		changed.body = strings.Replace(changed.body, "SOK,DARA,សុខ,ដារ៉ា", "SOK,DARA,សុខ,ដារា", 1)
+		if changed.body == payloads["iom-csv"].body {
+			t.Fatal("the sample's first row changed; update this test")
+		}
+		a.want(a.send("ingest", changed), http.StatusOK)
+		if after := a.want(a.do("GET", "/Patient/"+iom, ""), http.StatusOK).header.Get("ETag"); after == before {
+			t.Fatal("the respelled file made no new version of SOK DARA: the engine did not run again")
+		}
+		a.link()
+		decided("after IOM sent his name respelled")
+	})
+}
