@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mekong-fhir/mekong/internal/match"
+	"github.com/mekong-fhir/mekong/internal/rest"
 )
 
 // review reads a page of the review queue: its pairs as "a b", total and next.
@@ -310,5 +313,58 @@ func TestDecisionsSurviveReingest(t *testing.T) {
 		}
 		a.link()
 		decided("after IOM sent his name respelled")
+	})
+}
+
+// Issue 11, "The review queue": each pair with its score and the evidence,
+// which fields agreed and which disagreed, as the real matcher weighed them.
+// A Khmer-script record and a Latin one of the same woman, whose passport
+// was renewed between them, are probable: the queue shows the renewed
+// passport as a disagreement beside the agreeing birth date and gender.
+func TestReviewEvidenceFromMatcher(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		m, err := match.New(match.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.svc.SetIdentity(m, rest.IdentityOptions{})
+		kh := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N1111111"}],` +
+			`"name":[{"text":"ញឹម ស្រីលក្ខណ៍"}],"gender":"female","birthDate":"1994-02-11"}`)
+		iom := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N2222222"}],` +
+			`"name":[{"family":"NHEM","given":["SREYLEAK"]}],"gender":"female","birthDate":"1994-02-11"}`)
+		if st := a.link(); st.Queued != 1 || st.Linked != 0 {
+			t.Fatalf("linker %+v, want the pair queued", st)
+		}
+		pairs, total, _ := a.review("steward", "/Patient/$identity-review")
+		if total != 1 || pairIDs(pairs)[0] != key(kh, iom) {
+			t.Fatalf("queue %v total %d", pairIDs(pairs), total)
+		}
+		p := pairs[0]
+		score, _ := p["score"].(float64)
+		if p["grade"] != "probable" || score <= 0 || score >= 1 {
+			t.Errorf("pair grade %v score %v", p["grade"], p["score"])
+		}
+		outcome := map[string]string{}
+		for _, e := range asList(p["evidence"]) {
+			var field, out string
+			for _, part := range e.([]any) { // the evidence parameter's parts
+				part := part.(map[string]any)
+				switch part["name"] {
+				case "field":
+					field = part["valueString"].(string)
+				case "outcome":
+					out = part["valueCode"].(string)
+				}
+			}
+			outcome[field] = out
+		}
+		for field, want := range map[string]string{"identifier:" + passportKHM: "disagree", "birthDate": "agree", "gender": "agree"} {
+			if outcome[field] != want {
+				t.Errorf("evidence %s = %q, want %q (all: %v)", field, outcome[field], want, outcome)
+			}
+		}
+		if outcome["name"] == "" || outcome["name"] == "disagree" {
+			t.Errorf("name evidence %q (all: %v)", outcome["name"], outcome)
+		}
 	})
 }
