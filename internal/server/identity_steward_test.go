@@ -146,6 +146,17 @@ func TestReviewQueueAndDecisions(t *testing.T) {
 		if !strings.Contains(body, `"text":"different mothers"`) || !strings.Contains(body, `"value":"steward-1"`) {
 			t.Errorf("the rejection's AuditEvent lacks who or why: %s", body)
 		}
+		// So is every other kind of decision, each under its own subtype.
+		for _, d := range []struct{ kind, patient, why string }{
+			{"confirm", d1, "same mother's name on both intake forms"},
+			{"link", lone, "same photo on both cards"},
+			{"unlink", lone, "the photos were of siblings"},
+		} {
+			body := string(a.want(a.do("GET", "/AuditEvent?patient=Patient/"+d.patient+"&subtype="+q("https://mekong-fhir.github.io/fhir/OperationDefinition|identity-"+d.kind), ""), http.StatusOK).body)
+			if !strings.Contains(body, `"text":"`+d.why+`"`) || !strings.Contains(body, `"value":"steward-1"`) {
+				t.Errorf("the %s decision's AuditEvent lacks who or why: %s", d.kind, body)
+			}
+		}
 	})
 }
 
