@@ -379,3 +379,40 @@ func TestReviewEvidenceFromMatcher(t *testing.T) {
 		}
 	})
 }
+
+// The README's identity walkthrough with the real matcher (issue 11, "how a
+// steward reviews"): the IOM and Thai records of one woman are linked
+// (certain), her Khmer-script record waits in review paired with each of
+// them (probable); confirming one pair joins her to the set, and the other
+// pair, now inside the set, leaves the queue.
+func TestStewardStoryWithMatcher(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		m, err := match.New(match.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.svc.SetIdentity(m, rest.IdentityOptions{})
+		iom := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N9876501"}],` +
+			`"name":[{"family":"NHEM","given":["SREYLEAK"]}],"gender":"female","birthDate":"1994-02-11"}`)
+		th := a.create(`{"resourceType":"Patient","identifier":[{"system":"https://terms.sil-th.org/id/hn/10742","value":"HN0042"}],` +
+			`"name":[{"family":"ญึม","given":["สรีเลียก"]}],"gender":"female","birthDate":"1994-02-11"}`)
+		kh := a.create(`{"resourceType":"Patient","name":[{"text":"ញឹម ស្រីលក្ខណ៍"}],"gender":"female","birthDate":"1994-02-11"}`)
+		a.link()
+		a.wantLinked("level3", iom, th)
+		pairs, total, _ := a.review("steward", "/Patient/"+kh+"/$identity-review")
+		got := pairIDs(pairs)
+		slices.Sort(got)
+		want := []string{key(kh, iom), key(kh, th)}
+		slices.Sort(want)
+		if total != 2 || !slices.Equal(got, want) {
+			t.Fatalf("the Khmer record's pairs %v (total %d), want %v", got, total, want)
+		}
+		a.want(a.as("steward", "POST", "/Patient/$identity-link", decision(kh, th, "same mother and village")), http.StatusOK)
+		if _, total, _ := a.review("steward", "/Patient/$identity-review"); total != 0 {
+			t.Errorf("after confirming, %d pairs wait", total)
+		}
+		if got := a.links(kh); !slices.Equal(got, func() []string { w := []string{iom + ":level3", th + ":level4"}; slices.Sort(w); return w }()) {
+			t.Errorf("the Khmer record's links %v", got)
+		}
+	})
+}
