@@ -312,3 +312,36 @@ func TestLinkExtensionIsDefined(t *testing.T) {
 		}
 	})
 }
+
+// Issue 11, "When the matcher runs": certain matches are linked
+// automatically, probable ones go to the review queue, and possible ones are
+// neither linked nor queued (though $match still lists them).
+func TestLinkerActsByGrade(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		x := a.create(person("Sok", "Dara", "1990-04-01"))
+		certain := a.create(person("Sok", "Dara", "1990-04-01"))   // same name and birth date
+		probable := a.create(person("Sok", "Vanna", "1990-04-01")) // same family name and birth date
+		possible := a.create(person("Sok", "Dara", "1990-09-09"))  // same family name and birth year only
+		if st := a.link(); st.Linked != 1 {
+			t.Errorf("linker %+v, want exactly one link", st)
+		}
+		a.wantLinked("level3", x, certain)
+		a.wantLinked("", probable)
+		a.wantLinked("", possible)
+		if pairs, total, _ := a.review("steward", "/Patient/"+possible+"/$identity-review"); total != 0 {
+			t.Errorf("a possible match was queued: %v", pairIDs(pairs))
+		}
+		pairs, _, _ := a.review("steward", "/Patient/"+probable+"/$identity-review")
+		got := pairIDs(pairs)
+		slices.Sort(got)
+		want := []string{key(x, probable), key(certain, probable)}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("the probable match's queued pairs %v, want %v", got, want)
+		}
+		got2, _ := matches(t, a.want(a.do("POST", "/Patient/$match", matchBody(person("Sok", "Dara", "1990-09-09"))), http.StatusOK))
+		if !slices.ContainsFunc(got2, func(m matched) bool { return m.id == x && m.grade == "possible" }) {
+			t.Errorf("$match does not list the possible match: %v", got2)
+		}
+	})
+}
