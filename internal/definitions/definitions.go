@@ -69,29 +69,27 @@ func New(term *terminology.Terminology) (*Catalog, error) {
 		}
 		c.byTyp[StructureDefinition] = append(c.byTyp[StructureDefinition], e)
 	}
-	exts, _ := extensions.ReadDir("extensions")
-	for _, n := range exts {
-		b, err := extensions.ReadFile("extensions/" + n.Name())
-		if err != nil {
-			return nil, fmt.Errorf("definitions.New: %w", err)
+	for _, d := range []struct {
+		files embed.FS
+		dir   string
+		typ   string
+		entry func([]byte) (*entry, error)
+	}{
+		{extensions, "extensions", StructureDefinition, structureDefinitionEntry},
+		{operations, "operations", OperationDefinition, operationDefinitionEntry},
+	} {
+		names, _ := d.files.ReadDir(d.dir)
+		for _, n := range names {
+			b, err := d.files.ReadFile(d.dir + "/" + n.Name())
+			if err != nil {
+				return nil, fmt.Errorf("definitions.New: %w", err)
+			}
+			e, err := d.entry(b)
+			if err != nil {
+				return nil, fmt.Errorf("definitions.New: %s: %w", n.Name(), err)
+			}
+			c.byTyp[d.typ] = append(c.byTyp[d.typ], e)
 		}
-		e, err := structureDefinitionEntry(b)
-		if err != nil {
-			return nil, fmt.Errorf("definitions.New: %s: %w", n.Name(), err)
-		}
-		c.byTyp[StructureDefinition] = append(c.byTyp[StructureDefinition], e)
-	}
-	names, _ := operations.ReadDir("operations")
-	for _, n := range names {
-		b, err := operations.ReadFile("operations/" + n.Name())
-		if err != nil {
-			return nil, fmt.Errorf("definitions.New: %w", err)
-		}
-		e, err := operationDefinitionEntry(b)
-		if err != nil {
-			return nil, fmt.Errorf("definitions.New: %s: %w", n.Name(), err)
-		}
-		c.byTyp[OperationDefinition] = append(c.byTyp[OperationDefinition], e)
 	}
 	for _, es := range c.byTyp {
 		sort.Slice(es, func(i, j int) bool { return es[i].id < es[j].id })

@@ -334,11 +334,7 @@ func TestDecisionsSurviveReingest(t *testing.T) {
 // passport as a disagreement beside the agreeing birth date and gender.
 func TestReviewEvidenceFromMatcher(t *testing.T) {
 	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
-		m, err := match.New(match.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.svc.SetIdentity(m, rest.IdentityOptions{})
+		a.useShippedMatcher()
 		kh := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N1111111"}],` +
 			`"name":[{"text":"ញឹម ស្រីលក្ខណ៍"}],"gender":"female","birthDate":"1994-02-11"}`)
 		iom := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N2222222"}],` +
@@ -387,11 +383,7 @@ func TestReviewEvidenceFromMatcher(t *testing.T) {
 // pair, now inside the set, leaves the queue.
 func TestStewardStoryWithMatcher(t *testing.T) {
 	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
-		m, err := match.New(match.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.svc.SetIdentity(m, rest.IdentityOptions{})
+		a.useShippedMatcher()
 		iom := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N9876501"}],` +
 			`"name":[{"family":"NHEM","given":["SREYLEAK"]}],"gender":"female","birthDate":"1994-02-11"}`)
 		th := a.create(`{"resourceType":"Patient","identifier":[{"system":"https://terms.sil-th.org/id/hn/10742","value":"HN0042"}],` +
@@ -415,4 +407,15 @@ func TestStewardStoryWithMatcher(t *testing.T) {
 			t.Errorf("the Khmer record's links %v", got)
 		}
 	})
+}
+
+// useShippedMatcher replaces the grade engine with the matcher and its
+// default configuration, as the server ships.
+func (a *idAPI) useShippedMatcher() {
+	a.t.Helper()
+	m, err := match.New(match.DefaultConfig())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.svc.SetIdentity(m, rest.IdentityOptions{})
 }

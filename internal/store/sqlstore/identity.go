@@ -212,22 +212,7 @@ func (db *DB) ExplainMatchKeys(ctx context.Context, keys []string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("sqlstore.ExplainMatchKeys: %w", err)
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out strings.Builder
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return "", err
-		}
-		// PostgreSQL gives one text column; SQLite (id, parent, notused, detail).
-		fmt.Fprintln(&out, vals[len(vals)-1])
-	}
-	return out.String(), rows.Err()
+	return planText(rows)
 }
 
 // Patients implements store.Identity.
