@@ -23,6 +23,13 @@ import (
 // srilokan) and NHEM SREYLEAK (nim sriliak) share no n, p or y key.
 //
 // Keys are at most 128 bytes: values and name keys are cut.
+//
+// KeyRules is the version of these rules. It is recorded with the stored
+// keys beside the configuration's keyVersion, so that a deployment whose own
+// configuration keeps its keyVersion still re-keys its Patients when a new
+// engine makes keys differently (rules 2 added the d keys).
+const KeyRules = 2
+
 const (
 	maxKeyLen      = 128
 	maxKeyValueLen = 64

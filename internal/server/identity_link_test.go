@@ -345,3 +345,38 @@ func TestLinkerActsByGrade(t *testing.T) {
 		}
 	})
 }
+
+// A deployment whose own configuration keeps keyVersion 1 still re-keys its
+// Patients when the engine's key rules change (match.KeyRules): the
+// database last recorded "1" (as engines before the rules were versioned
+// did) over keys made by other rules, and the first linker run of the new
+// engine rebuilds them, so $match finds the Patient again.
+func TestKeyRulesChangeRekeys(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			db := b.Open(t)
+			if _, err := db.KeyVersion(context.Background(), "1"); err != nil {
+				t.Fatal(err)
+			}
+			old := newIdentityAPI(t, db) // the grade engine's keys stand for the old rules' keys
+			x := old.create(person("Chhoeung", "Rathana", "1987-09-23", passportKHM+"|N5550001"))
+			old.link()
+			cfg := match.DefaultConfig()
+			cfg.KeyVersion = 1
+			m, err := match.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := newIdentityAPI(t, db)
+			a.svc.SetIdentity(m, rest.IdentityOptions{})
+			if st := a.link(); st.Rekeyed != 1 {
+				t.Fatalf("after new key rules under the same keyVersion: %+v, want the one Patient rekeyed", st)
+			}
+			got, _ := matches(t, a.want(a.do("POST", "/Patient/$match", matchBody(person("Chhoeung", "Rathana", "1987-09-23"))), http.StatusOK))
+			if len(got) != 1 || got[0].id != x {
+				t.Fatalf("$match after re-keying: %v", got)
+			}
+		})
+	}
+}
