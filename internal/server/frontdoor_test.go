@@ -257,3 +257,38 @@ func TestNoHTMLEscapingInResponses(t *testing.T) {
 		}
 	})
 }
+
+// TestOperationWithTheWrongMethod: an operation is invoked with the methods
+// its OperationDefinition allows (https://hl7.org/fhir/R4/operations.html#request);
+// GET Patient/$match must not be served as the read of a Patient whose id
+// is "$match" ("invalid id"), nor GET $import-health-card as a search of a
+// type "$import-health-card". The answer is 405 naming the operation and
+// its methods (Allow), or 404 for an operation that does not exist.
+func TestOperationWithTheWrongMethod(t *testing.T) {
+	srv, _ := newServerWithBulk(t)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow, says  string
+	}{
+		{"GET", "/fhir/Patient/$match", 405, "POST", "$match is invoked with POST, not GET"},
+		{"DELETE", "/fhir/Patient/$match", 405, "POST", "$match is invoked with POST"},
+		{"PUT", "/fhir/Patient/$identity-link", 405, "POST", "$identity-link is invoked with POST"},
+		{"GET", "/fhir/$import-health-card", 405, "POST", "$import-health-card is invoked with POST"},
+		{"DELETE", "/fhir/Patient/$summary", 405, "GET, POST", "$summary is invoked with GET or POST"},
+		{"GET", "/fhir/Patient/$bogus", 404, "", "$bogus is not an operation served at /fhir/Patient/$bogus"},
+		{"GET", "/fhir/$bogus", 404, "", "$bogus is not an operation"},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(`{"resourceType":"Patient"}`))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || res.Header.Get("Allow") != c.allow || !strings.Contains(string(body), c.says) {
+			t.Errorf("%s %s: %d Allow %q %s; want %d Allow %q saying %q", c.method, c.path, res.StatusCode, res.Header.Get("Allow"), body, c.status, c.allow, c.says)
+		}
+	}
+}

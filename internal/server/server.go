@@ -146,6 +146,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", "If-None-Exist", "Prefer"},
 			ExposeHeaders: []string{"Location", "ETag", "Last-Modified", "Retry-After", "WWW-Authenticate", echo.HeaderXRequestID},
 		}),
+		s.misroutedOperation,
 	)
 	s.routes()
 	cfg.Metrics.RegisterAudit(s.audits)
