@@ -179,6 +179,35 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 	}
 	// One is still fine.
 	a.want(a.as(good, "GET", "/Patient", ""), 200)
+
+	// Every route that takes a token refuses two, /metrics included (it
+	// read the first one).
+	srv, h := newServerWithBulk(t)
+	n := 0
+	for _, r := range h.RouteList() {
+		public := strings.Contains(r.Path, ".well-known") || strings.HasSuffix(r.Path, "/metadata") ||
+			!strings.HasPrefix(r.Path, "/fhir") && r.Path != "/metrics"
+		if public || strings.Contains(r.Path, "*") || r.Method == "OPTIONS" {
+			continue
+		}
+		path := strings.NewReplacer(":type", "Patient", ":id", "x", ":vid", "1", ":job", "j", ":file", "f").Replace(r.Path)
+		req, _ := http.NewRequest(r.Method, srv.URL+path, nil)
+		req.Header.Add("Authorization", "Bearer a")
+		req.Header.Add("Authorization", "Bearer b")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || r.Method != "HEAD" && !bytes.Contains(b, []byte("Authorization headers")) {
+			t.Errorf("%s %s with two Authorization headers: %d %.200s", r.Method, path, res.StatusCode, b)
+		}
+		n++
+	}
+	if n < 40 {
+		t.Fatalf("only %d routes tried", n)
+	}
 }
 
 // TestSmartConfigurationOnlyWhatIsConfigured: the discovery document
