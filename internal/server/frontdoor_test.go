@@ -321,3 +321,45 @@ func TestOperationWithTheWrongMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceOperationParameters: $convert, $ingest and $export-source take
+// the parameters of their OperationDefinitions, once each; anything else is
+// a 400 naming it, as $match, $summary and $identity-review do. An $ingest
+// with a misspelt parameter stored the rows as if it had been read; a
+// multipart body whose parts are all empty stored nothing and said 200.
+func TestSourceOperationParameters(t *testing.T) {
+	srv, _ := newServerWithBulk(t)
+	do := func(method, path, ct, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(b)
+	}
+	csv := "case_number,family_name,given_name,sex,date_of_birth,nationality\nIOM-1,Sok,Dara,M,1990-04-01,KHM\n"
+	for _, c := range []struct{ method, path, says, expr string }{
+		{"POST", "/fhir/$ingest?format=iom-csv&bogus=1", `\"bogus\" is not a parameter of $ingest (format)`, "bogus"},
+		{"POST", "/fhir/$convert?format=iom-csv&hospcode=10742", `\"hospcode\" is not a parameter of $convert (format)`, "hospcode"},
+		{"POST", "/fhir/$convert?format=iom-csv&format=th43", "format appears 2 times; $convert takes it once", "format"},
+		{"GET", "/fhir/Patient/x/$export-source?format=th43&hospcode=10742&hospcode=10743", "hospcode appears 2 times", "hospcode"},
+		{"GET", "/fhir/Patient/x/$export-source?format=iom-csv&since=2020", `\"since\" is not a parameter of $export-source (format, hospcode, typearea)`, "since"},
+	} {
+		status, body := do(c.method, c.path, "text/csv", csv)
+		if status != 400 || !strings.Contains(body, c.says) || !strings.Contains(body, `"expression":["`+c.expr+`"]`) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, status, body)
+		}
+	}
+	if status, body := do("POST", "/fhir/$ingest?format=iom-csv&_format=json", "text/csv", csv); status != 200 {
+		t.Errorf("$ingest with _format: %d %s", status, body)
+	}
+	status, body := do("POST", "/fhir/$ingest?format=iom-csv", "multipart/form-data; boundary=zz", "--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"iom.csv\"\r\n\r\n\r\n--zz--\r\n")
+	if status != 400 || !strings.Contains(body, "no payload") {
+		t.Errorf("multipart with an empty file: %d %s", status, body)
+	}
+}
