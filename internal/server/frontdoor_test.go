@@ -363,3 +363,36 @@ func TestSourceOperationParameters(t *testing.T) {
 		t.Errorf("multipart with an empty file: %d %s", status, body)
 	}
 }
+
+// TestHEADIsGETWithoutContent: RFC 9110 section 9.3.2 (HEAD is GET without
+// the content; "all general-purpose servers MUST support the methods GET
+// and HEAD", section 9.1). curl -I on a read or /metadata was 405.
+func TestHEADIsGETWithoutContent(t *testing.T) {
+	srv, _ := newServerWithBulk(t)
+	req, _ := http.NewRequest("PUT", srv.URL+"/fhir/Patient/h1", strings.NewReader(`{"resourceType":"Patient","id":"h1"}`))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	if res, err := srv.Client().Do(req); err != nil || res.StatusCode != 201 {
+		t.Fatalf("PUT: %v %v", res, err)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+		header string
+	}{
+		{"/fhir/metadata", 200, "Content-Type"},
+		{"/fhir/Patient/h1", 200, "ETag"},
+		{"/fhir/Patient?_id=h1", 200, "Content-Type"},
+		{"/fhir/Patient/nope", 404, "Content-Type"},
+		{"/healthz", 200, ""},
+	} {
+		res, err := srv.Client().Head(srv.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || len(b) != 0 || c.header != "" && res.Header.Get(c.header) == "" {
+			t.Errorf("HEAD %s: %d, %d bytes, %s %q", c.path, res.StatusCode, len(b), c.header, res.Header.Get(c.header))
+		}
+	}
+}
