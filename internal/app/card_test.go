@@ -57,6 +57,7 @@ func TestCardQRVerifies(t *testing.T) {
 	if res.Status != healthcard.Valid {
 		t.Fatalf("the card does not verify: %v %s", res.Status, res.Problem)
 	}
+	t.Logf("four doses from two sources: a JWS of %d characters (one QR holds %d)", len(chunk.JWS), healthcard.MaxQRJWS)
 	bundle := string(res.Bundle())
 	if !strings.Contains(bundle, "Immunization") || strings.Contains(bundle, "Observation") {
 		t.Errorf("card bundle: %s", bundle)

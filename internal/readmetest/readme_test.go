@@ -221,6 +221,7 @@ func TestREADME(t *testing.T) {
 		}
 	}
 	srv := devserver.Start(t)
+	banner := len(srv.Logs()) // --dev prints a development token at startup, on purpose
 	sh := startShell(t, srv)
 	start := time.Now()
 	for _, st := range stmts {
@@ -234,6 +235,51 @@ func TestREADME(t *testing.T) {
 	}
 	t.Logf("%d statements in %s", len(stmts), time.Since(start).Round(time.Millisecond))
 	checkPromisedMetrics(t, srv, readREADME(t))
+
+	// The brief: never log resource bodies, names, identifiers or tokens.
+	// The walkthrough sends all of them, through every kind of route; what
+	// the server logged after its banner holds none of them.
+	time.Sleep(200 * time.Millisecond) // background work (the linker) logs after responses
+	logs := srv.Logs()[banner:]
+	for _, v := range personalValues(readREADME(t)) {
+		if i := strings.Index(logs, v); i >= 0 {
+			t.Errorf("the server logged %q, from the README's data: ...%s...", v, logs[max(0, i-200):min(len(logs), i+len(v)+50)])
+		}
+	}
+	if i := strings.Index(logs, "eyJ"); i >= 0 {
+		t.Errorf("the server logged what looks like a JWT: ...%s...", logs[max(0, i-200):i+3])
+	}
+}
+
+var (
+	personalMember = regexp.MustCompile(`"(?:family|given|text)":\[?"([^"]+)"`)
+	identifierLike = regexp.MustCompile(`"value":"([A-Z]{1,3}[0-9]{4,}|[0-9]{9,})"`)
+	nativeScript   = regexp.MustCompile(`[\p{Khmer}\p{Thai}]`)
+)
+
+// personalValues are the names (Latin and native script) and the
+// identifier values the README's examples send.
+func personalValues(readme string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		if !seen[v] && len(v) >= 4 {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	for _, m := range personalMember.FindAllStringSubmatch(readme, -1) {
+		v := m[1]
+		// "text" is a name only in native script; elsewhere it is a code's text.
+		if strings.HasPrefix(m[0], `"text"`) && !nativeScript.MatchString(v) {
+			continue
+		}
+		add(v)
+	}
+	for _, m := range identifierLike.FindAllStringSubmatch(readme, -1) {
+		add(m[1])
+	}
+	return out
 }
 
 // metricName is a metric family in the first column of the README's

@@ -83,7 +83,14 @@ func (s *Service) HealthCardsRevoke(ctx context.Context, r Request) (*Response, 
 		}
 		done = append(done, revoked{k.ID, rid, ctr})
 	}
-	ev := audit.Event{Action: audit.ActionUpdate, Interaction: "operation", Type: "Patient", ID: r.ID, Patients: []string{r.ID}}
+	// The operation and the reason given are kept with the event
+	// (CONTRACTS §4: card revocations are audited with their reason).
+	why := "health-cards revoke Patient/" + r.ID
+	if reason != "" {
+		why += ": " + reason
+	}
+	ev := audit.Event{Action: audit.ActionUpdate, Interaction: "operation", Type: "Patient", ID: r.ID, Patients: []string{r.ID},
+		Query: "$health-cards-revoke", Reason: why}
 	if err := s.recordOutsideRequest(ctx, ev); err != nil {
 		return nil, err
 	}

@@ -99,7 +99,18 @@ func (s *Server) describe(c echo.Context) audit.Event {
 	if sub == "_search" && c.Request().PostForm != nil {
 		q = c.Request().Form
 	}
-	return audit.Describe(c.Request().Method, c.Param("type"), c.Param("id"), vid, sub, q)
+	ev := audit.Describe(c.Request().Method, c.Param("type"), c.Param("id"), vid, sub, q)
+	// An operation refused before it ran ($summary without a token, say)
+	// is that operation, not the read or create its method and URL would
+	// otherwise suggest; its parameters are left out (they may name a
+	// person, and the caller was not let in).
+	if i := strings.LastIndex(c.Path(), "/$"); i >= 0 {
+		ev.Action, ev.Interaction, ev.Query = audit.ActionExecute, "operation", c.Path()[i+1:]
+		if ev.Type != "Patient" || ev.ID == "" {
+			ev.Patients = nil
+		}
+	}
+	return ev
 }
 
 // auditRecords are the audit log rows of the events not yet stored (a
