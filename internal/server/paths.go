@@ -54,7 +54,8 @@ func (s *Server) misroutedOperation(next echo.HandlerFunc) echo.HandlerFunc {
 				op = v
 			}
 		}
-		if op == "" || c.Request().Method == http.MethodOptions {
+		// The clinic page (/app/patient/:id) answers its own paths in HTML.
+		if op == "" || c.Request().Method == http.MethodOptions || !strings.HasPrefix(c.Path(), "/fhir/") {
 			return next(c)
 		}
 		path := c.Request().URL.Path
