@@ -39,7 +39,12 @@ type Writer struct {
 
 	batches, events, queued atomic.Int64
 	lastCommit, sumCommit   atomic.Int64 // nanoseconds
+	observe                 atomic.Pointer[func(time.Duration, int)]
 }
+
+// SetCommitObserver has fn called after every successful commit with its
+// duration and the rows it appended (for /metrics).
+func (w *Writer) SetCommitObserver(fn func(d time.Duration, rows int)) { w.observe.Store(&fn) }
 
 type pending struct {
 	recs []store.AuditRecord
@@ -147,6 +152,9 @@ func (w *Writer) commit(batch []*pending) error {
 		w.queued.Add(-int64(len(all)))
 		w.lastCommit.Store(int64(d))
 		w.sumCommit.Add(int64(d))
+		if fn := w.observe.Load(); fn != nil {
+			(*fn)(d, len(all))
+		}
 	} else if len(batch) == 1 {
 		w.queued.Add(-int64(len(all))) // given up: the request gets the error
 	}

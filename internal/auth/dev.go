@@ -35,13 +35,9 @@ const (
 // A missing key is an error wrapping os.ErrNotExist.
 func LoadDevKey(dir string) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dir, DevKeyFile)
-	b, err := os.ReadFile(path)
+	block, err := readPEM(path)
 	if err != nil {
 		return nil, err
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", path)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {

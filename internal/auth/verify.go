@@ -134,13 +134,9 @@ func NewVerifier(ctx context.Context, cfg *Config) (*Verifier, error) {
 
 // readPublicKey reads a PEM public key (PKIX "PUBLIC KEY" or an X.509 certificate).
 func readPublicKey(path string) (crypto.PublicKey, error) {
-	b, err := os.ReadFile(path)
+	block, err := readPEM(path)
 	if err != nil {
 		return nil, err
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", path)
 	}
 	switch block.Type {
 	case "PUBLIC KEY":
@@ -153,6 +149,19 @@ func readPublicKey(path string) (crypto.PublicKey, error) {
 		return c.PublicKey, nil
 	}
 	return nil, fmt.Errorf("%s: PEM block %q is not a public key or certificate", path, block.Type)
+}
+
+// readPEM reads the first PEM block of the file at path.
+func readPEM(path string) (*pem.Block, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	return block, nil
 }
 
 // BearerToken extracts the token of an "Authorization: Bearer" header.

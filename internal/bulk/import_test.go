@@ -243,3 +243,45 @@ func TestParallelWritersKeepFileOrder(t *testing.T) {
 		}
 	})
 }
+
+// The server's records cannot be loaded by $import either (issue 15: audit
+// records are never writable): an AuditEvent or Provenance line is an error
+// line naming resourceType, nothing of it is stored, and the audit log holds
+// no event a client wrote.
+func TestImportRefusesServerRecords(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *sqlstore.DB, svc *rest.Service) {
+		ctx := context.Background()
+		im := &bulk.Importer{Svc: svc, Store: db}
+		lines := `{"resourceType":"AuditEvent","id":"forged","type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest"},"recorded":"2026-01-01T00:00:00Z","agent":[{"requestor":true,"who":{"display":"x"}}],"source":{"observer":{"display":"x"}}}
+{"resourceType":"Provenance","id":"forged","target":[{"reference":"Patient/p1"}],"recorded":"2026-01-01T00:00:00Z","agent":[{"who":{"display":"x"}}]}
+{"resourceType":"Patient","id":"p1"}
+`
+		counts, errs := importAll(t, im, "records.ndjson", strings.NewReader(lines))
+		if len(counts) != 1 || counts["Patient"].Created != 1 {
+			t.Fatalf("counts %v, want only the Patient", counts)
+		}
+		if len(errs) != 2 {
+			t.Fatalf("error lines %v, want one per record line", errs)
+		}
+		for i, typ := range []string{"AuditEvent", "Provenance"} {
+			if !strings.Contains(errs[i], fmt.Sprintf(`line %d: resource type \"%s\" is not served here`, i+1, typ)) || !strings.Contains(errs[i], `"expression":["resourceType"]`) {
+				t.Errorf("error line %d: %s", i+1, errs[i])
+			}
+		}
+		if _, err := db.Read(ctx, "Provenance", "forged"); err == nil {
+			t.Error("the forged Provenance was stored")
+		}
+		page, err := db.SearchAudit(ctx, store.AuditQuery{Count: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			if r.ID == "forged" {
+				t.Fatalf("the forged AuditEvent is in the log: %+v", r)
+			}
+		}
+		if _, err := db.ReadAudit(ctx, "forged"); err == nil {
+			t.Error("AuditEvent/forged can be read from the log")
+		}
+	})
+}

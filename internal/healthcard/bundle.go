@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Entry is one stored resource going into a card.
@@ -72,11 +74,11 @@ func BuildBundle(in BundleInput) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	patient := newObject()
-	patient.set("resourceType", "Patient")
+	patient := fhirjson.NewObject()
+	patient.Set("resourceType", "Patient")
 	for _, c := range claims {
-		if v := claimValue(c, pt.get(c)); v != nil {
-			patient.set(c, v)
+		if v := claimValue(c, pt.Get(c)); v != nil {
+			patient.Set(c, v)
 		}
 	}
 	entries := []any{entry(0, minify(patient, refs))}
@@ -89,32 +91,32 @@ func BuildBundle(in BundleInput) (*Bundle, error) {
 		entries = append(entries, entry(i+1, minify(dataMinimized(res), refs)))
 		links = append(links, Link{Bundled: "resource:" + strconv.Itoa(i+1), Hosted: e.Ref})
 	}
-	b := newObject()
-	b.set("resourceType", "Bundle")
-	b.set("type", "collection")
-	b.set("entry", entries)
-	return &Bundle{JSON: encodeTree(b), Links: links}, nil
+	b := fhirjson.NewObject()
+	b.Set("resourceType", "Bundle")
+	b.Set("type", "collection")
+	b.Set("entry", entries)
+	return &Bundle{JSON: fhirjson.Encode(b), Links: links}, nil
 }
 
-func parseResource(content []byte, want string) (*object, error) {
-	v, err := parseTree(content)
+func parseResource(content []byte, want string) (*fhirjson.Object, error) {
+	v, err := fhirjson.Parse(content)
 	if err != nil {
 		return nil, err
 	}
-	o, ok := v.(*object)
-	if !ok || o.str("resourceType") == "" {
+	o, ok := v.(*fhirjson.Object)
+	if !ok || o.Str("resourceType") == "" {
 		return nil, fmt.Errorf("not a FHIR resource")
 	}
-	if want != "" && o.str("resourceType") != want {
-		return nil, fmt.Errorf("a %s, not a %s", o.str("resourceType"), want)
+	if want != "" && o.Str("resourceType") != want {
+		return nil, fmt.Errorf("a %s, not a %s", o.Str("resourceType"), want)
 	}
 	return o, nil
 }
 
-func entry(i int, res *object) *object {
-	e := newObject()
-	e.set("fullUrl", "resource:"+strconv.Itoa(i))
-	e.set("resource", res)
+func entry(i int, res *fhirjson.Object) *fhirjson.Object {
+	e := fhirjson.NewObject()
+	e.Set("fullUrl", "resource:"+strconv.Itoa(i))
+	e.Set("resource", res)
 	return e
 }
 
@@ -132,21 +134,21 @@ func normRef(ref string) string {
 }
 
 // minify strips a resource for a card, in place, and returns it.
-func minify(res *object, refs map[string]string) *object {
-	res.del("id")
-	res.del("text")
-	if meta, ok := res.get("meta").(*object); ok && meta.get("security") != nil {
-		m := newObject()
-		m.set("security", meta.get("security"))
-		res.set("meta", m)
+func minify(res *fhirjson.Object, refs map[string]string) *fhirjson.Object {
+	res.Del("id")
+	res.Del("text")
+	if meta, ok := res.Get("meta").(*fhirjson.Object); ok && meta.Get("security") != nil {
+		m := fhirjson.NewObject()
+		m.Set("security", meta.Get("security"))
+		res.Set("meta", m)
 	} else {
-		res.del("meta")
+		res.Del("meta")
 	}
-	if c, ok := res.get("contained").([]any); ok {
+	if c, ok := res.Get("contained").([]any); ok {
 		for _, r := range c {
-			if o, ok := r.(*object); ok {
-				o.del("text")
-				o.del("meta")
+			if o, ok := r.(*fhirjson.Object); ok {
+				o.Del("text")
+				o.Del("meta")
 			}
 		}
 	}
@@ -163,26 +165,26 @@ func walk(v any, key string, refs map[string]string) {
 		for _, e := range x {
 			walk(e, key, refs)
 		}
-	case *object:
+	case *fhirjson.Object:
 		// A Coding: an element of coding, of meta.security/tag, or a valueCoding.
 		if key == "coding" || key == "security" || key == "tag" || strings.HasSuffix(key, "Coding") {
-			x.del("display")
+			x.Del("display")
 		}
 		// A CodeableConcept: text goes when codings say it; a concept that is
 		// only text keeps it, or nothing would be left.
-		if x.get("coding") != nil {
-			x.del("text")
+		if x.Get("coding") != nil {
+			x.Del("text")
 		}
-		if ref, ok := x.get("reference").(string); ok && !strings.HasPrefix(ref, "#") {
+		if ref, ok := x.Get("reference").(string); ok && !strings.HasPrefix(ref, "#") {
 			if to, ok := refs[normRef(ref)]; ok {
-				x.set("reference", to)
+				x.Set("reference", to)
 			} else {
-				x.del("reference")
-				x.del("type")
+				x.Del("reference")
+				x.Del("type")
 			}
 		}
-		for _, k := range x.keys {
-			walk(x.vals[k], k, refs)
+		for k, e := range x.All() {
+			walk(e, k, refs)
 		}
 	}
 }
@@ -191,15 +193,15 @@ func walk(v any, key string, refs map[string]string) {
 // empty elements) and reports whether v itself is now empty.
 func prune(v any) (any, bool) {
 	switch x := v.(type) {
-	case *object:
-		for _, k := range append([]string(nil), x.keys...) {
-			if nv, empty := prune(x.vals[k]); empty {
-				x.del(k)
+	case *fhirjson.Object:
+		for _, k := range x.Keys() {
+			if nv, empty := prune(x.Get(k)); empty {
+				x.Del(k)
 			} else {
-				x.vals[k] = nv
+				x.Set(k, nv)
 			}
 		}
-		return x, len(x.keys) == 0
+		return x, x.Len() == 0
 	case []any:
 		var kept []any
 		for _, e := range x {
@@ -228,38 +230,38 @@ func claimValue(claim string, v any) any {
 	var out []any
 	seen := map[string]bool{}
 	for _, x := range arr {
-		o, ok := x.(*object)
+		o, ok := x.(*fhirjson.Object)
 		if !ok {
 			continue
 		}
-		keep := newObject()
+		keep := fhirjson.NewObject()
 		switch claim {
 		case "name":
 			for _, k := range []string{"family", "given"} {
-				if v := o.get(k); v != nil {
-					keep.set(k, v)
+				if v := o.Get(k); v != nil {
+					keep.Set(k, v)
 				}
 			}
-			if len(keep.keys) == 0 && o.get("text") != nil {
-				keep.set("text", o.get("text"))
+			if keep.Len() == 0 && o.Get("text") != nil {
+				keep.Set("text", o.Get("text"))
 			}
 		case "identifier":
-			if o.str("system") == doubtfulSystem {
+			if o.Str("system") == doubtfulSystem {
 				continue
 			}
 			for _, k := range []string{"type", "system", "value"} {
-				if v := o.get(k); v != nil {
-					keep.set(k, v)
+				if v := o.Get(k); v != nil {
+					keep.Set(k, v)
 				}
 			}
 		default:
 			out = append(out, o)
 			continue
 		}
-		if len(keep.keys) == 0 {
+		if keep.Len() == 0 {
 			continue
 		}
-		key := string(encodeTree(keep))
+		key := string(fhirjson.Encode(keep))
 		if !seen[key] {
 			seen[key] = true
 			out = append(out, keep)
@@ -296,56 +298,56 @@ var dmVaccineSystems = []string{"http://hl7.org/fhir/sid/cvx", "https://www.gs1.
 // dataMinimized keeps res's DM elements; a performer keeps only its actor's
 // display, and a vaccine code only its codings in the DM systems (all of
 // them when none is, so the card never loses what was given).
-func dataMinimized(res *object) *object {
-	keep, ok := dmElements[res.str("resourceType")]
+func dataMinimized(res *fhirjson.Object) *fhirjson.Object {
+	keep, ok := dmElements[res.Str("resourceType")]
 	if !ok {
 		return res
 	}
-	out := newObject()
+	out := fhirjson.NewObject()
 	for _, k := range keep {
-		if v := res.get(k); v != nil {
-			out.set(k, v)
+		if v := res.Get(k); v != nil {
+			out.Set(k, v)
 		}
 	}
-	if perf, ok := out.get("performer").([]any); ok {
+	if perf, ok := out.Get("performer").([]any); ok {
 		var slim []any
 		for _, p := range perf {
 			actor := p
-			if o, ok := p.(*object); ok && out.str("resourceType") == "Immunization" {
-				actor = o.get("actor")
+			if o, ok := p.(*fhirjson.Object); ok && out.Str("resourceType") == "Immunization" {
+				actor = o.Get("actor")
 			}
-			a, ok := actor.(*object)
-			if !ok || a.str("display") == "" {
+			a, ok := actor.(*fhirjson.Object)
+			if !ok || a.Str("display") == "" {
 				continue
 			}
-			d := newObject()
-			d.set("display", a.get("display"))
-			if out.str("resourceType") == "Immunization" {
-				w := newObject()
-				w.set("actor", d)
+			d := fhirjson.NewObject()
+			d.Set("display", a.Get("display"))
+			if out.Str("resourceType") == "Immunization" {
+				w := fhirjson.NewObject()
+				w.Set("actor", d)
 				slim = append(slim, w)
 			} else {
 				slim = append(slim, d)
 			}
 		}
 		if slim == nil {
-			out.del("performer")
+			out.Del("performer")
 		} else {
-			out.set("performer", slim)
+			out.Set("performer", slim)
 		}
 	}
-	if vc, ok := out.get("vaccineCode").(*object); ok {
-		if codings, ok := vc.get("coding").([]any); ok {
+	if vc, ok := out.Get("vaccineCode").(*fhirjson.Object); ok {
+		if codings, ok := vc.Get("coding").([]any); ok {
 			var dm []any
 			for _, c := range codings {
-				if o, ok := c.(*object); ok && slices.Contains(dmVaccineSystems, o.str("system")) {
+				if o, ok := c.(*fhirjson.Object); ok && slices.Contains(dmVaccineSystems, o.Str("system")) {
 					dm = append(dm, c)
 				}
 			}
 			if dm != nil {
-				v := newObject()
-				v.set("coding", dm)
-				out.set("vaccineCode", v)
+				v := fhirjson.NewObject()
+				v.Set("coding", dm)
+				out.Set("vaccineCode", v)
 			}
 		}
 	}

@@ -69,35 +69,35 @@ type Skipped struct {
 // accepts whose subject (Immunization.patient, Observation.subject) is that
 // Patient become Items; the rest are Skipped with the reason.
 func ReadContents(iss, jws string, bundle []byte, keep func(typ string) bool) (*Contents, error) {
-	v, err := parseTree(bundle)
+	v, err := fhirjson.Parse(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("the card's fhirBundle is not JSON: %v", err)
 	}
-	b, ok := v.(*object)
-	if !ok || b.str("resourceType") != "Bundle" {
+	b, ok := v.(*fhirjson.Object)
+	if !ok || b.Str("resourceType") != "Bundle" {
 		return nil, errors.New("the card's fhirBundle is not a Bundle")
 	}
-	entries, _ := b.get("entry").([]any)
+	entries, _ := b.Get("entry").([]any)
 	if len(entries) == 0 {
 		return nil, errors.New("the card's Bundle has no entries")
 	}
 	type entry struct {
 		fullURL string
-		res     *object
+		res     *fhirjson.Object
 	}
 	es := make([]entry, len(entries))
 	holder := -1
 	seen := map[string]bool{}
 	for i, x := range entries {
-		e, ok := x.(*object)
+		e, ok := x.(*fhirjson.Object)
 		if !ok {
 			return nil, fmt.Errorf("Bundle.entry[%d] is not an object", i)
 		}
-		res, ok := e.get("resource").(*object)
-		if !ok || res.str("resourceType") == "" {
+		res, ok := e.Get("resource").(*fhirjson.Object)
+		if !ok || res.Str("resourceType") == "" {
 			return nil, fmt.Errorf("Bundle.entry[%d] has no resource", i)
 		}
-		full := e.str("fullUrl")
+		full := e.Str("fullUrl")
 		if full == "" {
 			return nil, fmt.Errorf("Bundle.entry[%d] has no fullUrl (cards name their entries resource:N)", i)
 		}
@@ -106,7 +106,7 @@ func ReadContents(iss, jws string, bundle []byte, keep func(typ string) bool) (*
 		}
 		seen[full] = true
 		es[i] = entry{full, res}
-		if res.str("resourceType") == "Patient" {
+		if res.Str("resourceType") == "Patient" {
 			if holder >= 0 {
 				return nil, fmt.Errorf("the card holds two Patients (Bundle.entry[%d] and [%d]); a card is about one person", holder, i)
 			}
@@ -126,7 +126,7 @@ func ReadContents(iss, jws string, bundle []byte, keep func(typ string) bool) (*
 		if i == holder {
 			continue
 		}
-		typ := e.res.str("resourceType")
+		typ := e.res.Str("resourceType")
 		var reason string
 		switch {
 		case !keep(typ):
@@ -152,7 +152,7 @@ func ReadContents(iss, jws string, bundle []byte, keep func(typ string) bool) (*
 		}
 		ids[i] = Hash(c.Holder.Identifier + "\n" + canonical(e.res))
 		if f, dup := first[ids[i]]; dup {
-			c.Skipped = append(c.Skipped, Skipped{Index: i, FullURL: e.fullURL, Type: e.res.str("resourceType"), Reason: "it repeats " + f})
+			c.Skipped = append(c.Skipped, Skipped{Index: i, FullURL: e.fullURL, Type: e.res.Str("resourceType"), Reason: "it repeats " + f})
 			stored[e.fullURL] = false
 			continue
 		}
@@ -167,11 +167,11 @@ func ReadContents(iss, jws string, bundle []byte, keep func(typ string) bool) (*
 			system = HolderSystem
 		}
 		res := e.res
-		res.del("id")
+		res.Del("id")
 		keepRefs(res, stored)
 		res, _ = pruneObject(res)
 		addIdentifier(res, system, ids[i])
-		it := Item{Index: i, FullURL: e.fullURL, Type: res.str("resourceType"), Content: encodeTree(res), Identifier: ids[i]}
+		it := Item{Index: i, FullURL: e.fullURL, Type: res.Str("resourceType"), Content: fhirjson.Encode(res), Identifier: ids[i]}
 		if i == holder {
 			c.Holder = it
 			continue
@@ -196,12 +196,12 @@ func subjectMember(typ string) string {
 	return "subject"
 }
 
-func subjectRef(res *object) string {
-	o, _ := res.get(subjectMember(res.str("resourceType"))).(*object)
+func subjectRef(res *fhirjson.Object) string {
+	o, _ := res.Get(subjectMember(res.Str("resourceType"))).(*fhirjson.Object)
 	if o == nil {
 		return ""
 	}
-	return o.str("reference")
+	return o.Str("reference")
 }
 
 // keepRefs drops references to anything the import does not store (a
@@ -213,30 +213,30 @@ func keepRefs(v any, stored map[string]bool) {
 		for _, e := range x {
 			keepRefs(e, stored)
 		}
-	case *object:
-		if ref, ok := x.get("reference").(string); ok && !strings.HasPrefix(ref, "#") && !stored[ref] {
-			x.del("reference")
-			x.del("type")
+	case *fhirjson.Object:
+		if ref, ok := x.Get("reference").(string); ok && !strings.HasPrefix(ref, "#") && !stored[ref] {
+			x.Del("reference")
+			x.Del("type")
 		}
-		for _, k := range x.keys {
-			keepRefs(x.vals[k], stored)
+		for _, e := range x.All() {
+			keepRefs(e, stored)
 		}
 	}
 }
 
-func pruneObject(o *object) (*object, bool) {
+func pruneObject(o *fhirjson.Object) (*fhirjson.Object, bool) {
 	v, empty := prune(o)
-	return v.(*object), empty
+	return v.(*fhirjson.Object), empty
 }
 
 // addIdentifier appends {system, value} to the resource's identifiers
 // (a new identifier member goes last).
-func addIdentifier(res *object, system, value string) {
-	id := newObject()
-	id.set("system", system)
-	id.set("value", value)
-	list, _ := res.get("identifier").([]any)
-	res.set("identifier", append(list, id))
+func addIdentifier(res *fhirjson.Object, system, value string) {
+	id := fhirjson.NewObject()
+	id.Set("system", system)
+	id.Set("value", value)
+	list, _ := res.Get("identifier").([]any)
+	res.Set("identifier", append(list, id))
 }
 
 // canonical is a resource's JSON with object members sorted, so equal
@@ -252,10 +252,10 @@ func canonical(v any) string {
 // plain turns a tree into maps and slices, which encoding/json sorts.
 func plain(v any) any {
 	switch x := v.(type) {
-	case *object:
-		m := make(map[string]any, len(x.keys))
-		for _, k := range x.keys {
-			m[k] = plain(x.vals[k])
+	case *fhirjson.Object:
+		m := make(map[string]any, x.Len())
+		for k, e := range x.All() {
+			m[k] = plain(e)
 		}
 		return m
 	case []any:

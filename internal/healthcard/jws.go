@@ -12,6 +12,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Credential types (https://terminology.smarthealth.cards/CodeSystem-health-card.html).
@@ -52,7 +54,7 @@ func (c *Credential) Payload() ([]byte, error) {
 	if c.RID != "" && !validRID(c.RID) {
 		return nil, fmt.Errorf("rid %q is not at most 24 base64url characters", c.RID)
 	}
-	bundle, err := parseTree(c.Bundle)
+	bundle, err := fhirjson.Parse(c.Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("fhirBundle: %v", err)
 	}
@@ -62,23 +64,23 @@ func (c *Credential) Payload() ([]byte, error) {
 			types = append(types, t)
 		}
 	}
-	subject := newObject()
-	subject.set("fhirVersion", FHIRVersion)
-	subject.set("fhirBundle", bundle)
-	vc := newObject()
-	vc.set("type", types)
-	vc.set("credentialSubject", subject)
+	subject := fhirjson.NewObject()
+	subject.Set("fhirVersion", FHIRVersion)
+	subject.Set("fhirBundle", bundle)
+	vc := fhirjson.NewObject()
+	vc.Set("type", types)
+	vc.Set("credentialSubject", subject)
 	if c.RID != "" {
-		vc.set("rid", c.RID)
+		vc.Set("rid", c.RID)
 	}
-	p := newObject()
-	p.set("iss", c.Issuer)
-	p.set("nbf", c.IssuedAt.Unix())
+	p := fhirjson.NewObject()
+	p.Set("iss", c.Issuer)
+	p.Set("nbf", c.IssuedAt.Unix())
 	if !c.Expires.IsZero() {
-		p.set("exp", c.Expires.Unix())
+		p.Set("exp", c.Expires.Unix())
 	}
-	p.set("vc", vc)
-	return encodeTree(p), nil
+	p.Set("vc", vc)
+	return fhirjson.Encode(p), nil
 }
 
 // CheckIssuerURL checks an iss: https (http only for a loopback host, for

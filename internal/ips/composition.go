@@ -3,6 +3,7 @@ package ips
 import (
 	"strings"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/mappings/mapping"
 )
 
@@ -72,7 +73,7 @@ func sectionNarrative(in Input, s Section, es []*entry) string {
 
 // composition is the document's first entry
 // (http://hl7.org/fhir/uv/ips/STU2/StructureDefinition-Composition-uv-ips.html).
-func composition(in Input, patient *object, others []*object, patientURL, orgURL, conf string, secs []any) *object {
+func composition(in Input, patient *fhirjson.Object, others []*fhirjson.Object, patientURL, orgURL, conf string, secs []any) *fhirjson.Object {
 	date := instant(in.Time)
 	author := list(obj("reference", orgURL, "display", authorName(in.Author)))
 	return obj(
@@ -103,10 +104,10 @@ func authorName(a Organization) string {
 
 // patientName joins the Patient's names in every script they were
 // recorded in ("Sok Dara / សុខ ដារា").
-func patientName(p *object) string {
+func patientName(p *fhirjson.Object) string {
 	var names []string
 	seen := map[string]bool{}
-	for _, n := range p.objs("name") {
+	for _, n := range p.Objs("name") {
 		if s := humanName(n); s != "" && !seen[s] {
 			seen[s] = true
 			names = append(names, s)
@@ -117,7 +118,7 @@ func patientName(p *object) string {
 
 // compositionNarrative is the document header: who it is about, how to
 // recognise them, who produced it and when.
-func compositionNarrative(in Input, patient *object, others []*object, date string) string {
+func compositionNarrative(in Input, patient *fhirjson.Object, others []*fhirjson.Object, date string) string {
 	x := newXHTML()
 	x.el("h3", "International Patient Summary")
 	x.tag("p").el("b", "Patient: ").text(person(patient)).tag("/p")
@@ -128,8 +129,8 @@ func compositionNarrative(in Input, patient *object, others []*object, date stri
 		x.tag("p").el("b", "Also recorded as:").tag("/p").tag("ul")
 		for _, o := range others {
 			var ids []string
-			for _, id := range o.objs("identifier") {
-				if id.str("value") != "" {
+			for _, id := range o.Objs("identifier") {
+				if id.Str("value") != "" {
 					ids = append(ids, identifierText(id))
 				}
 			}
@@ -146,15 +147,15 @@ func compositionNarrative(in Input, patient *object, others []*object, date stri
 }
 
 // person is "Sokha Chan / ចាន់ សុខា, female, born 3 Nov 1995".
-func person(p *object) string {
+func person(p *fhirjson.Object) string {
 	s := patientName(p)
 	if s == "" {
 		s = unrecordedName
 	}
-	if g := p.str("gender"); g != "" {
+	if g := p.Str("gender"); g != "" {
 		s += ", " + g
 	}
-	if b := p.str("birthDate"); b != "" {
+	if b := p.Str("birthDate"); b != "" {
 		s += ", born " + formatDate(b)
 	} else {
 		s += ", date of birth not recorded"
@@ -163,10 +164,10 @@ func person(p *object) string {
 }
 
 // identifierList writes a Patient's identifiers as a list.
-func identifierList(x *xhtml, p *object) {
+func identifierList(x *xhtml, p *fhirjson.Object) {
 	var ids []string
-	for _, id := range p.objs("identifier") {
-		if id.str("value") != "" {
+	for _, id := range p.Objs("identifier") {
+		if id.Str("value") != "" {
 			ids = append(ids, identifierText(id))
 		}
 	}
@@ -183,20 +184,20 @@ func identifierList(x *xhtml, p *object) {
 // identifierText is "Passport (KHM): N0123456"; an identifier an ingest kept
 // as doubtful (CONTRACTS §7: failed its own check) says so and why, so a
 // clinic does not take a mistyped number for the person's.
-func identifierText(id *object) string {
-	system, doubt := id.str("system"), ""
+func identifierText(id *fhirjson.Object) string {
+	system, doubt := id.Str("system"), ""
 	if system == mapping.DoubtfulSystem {
 		system = ""
-		for _, e := range id.objs("extension") {
-			if e.str("url") != mapping.ExtIdentifierDoubt {
+		for _, e := range id.Objs("extension") {
+			if e.Str("url") != mapping.ExtIdentifierDoubt {
 				continue
 			}
-			for _, x := range e.objs("extension") {
-				switch x.str("url") {
+			for _, x := range e.Objs("extension") {
+				switch x.Str("url") {
 				case "system":
-					system = x.str("valueUri")
+					system = x.Str("valueUri")
 				case "reason":
-					doubt = x.str("valueString")
+					doubt = x.Str("valueString")
 				}
 			}
 		}
@@ -209,5 +210,5 @@ func identifierText(id *object) string {
 	if label == "" {
 		label = "Identifier"
 	}
-	return label + ": " + id.str("value") + doubt
+	return label + ": " + id.Str("value") + doubt
 }

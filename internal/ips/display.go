@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 	"github.com/mekong-fhir/mekong/mappings/mapping"
 	"github.com/mekong-fhir/mekong/mappings/terminology"
 )
@@ -70,26 +71,26 @@ func knownDisplay(system, code string) string {
 // conceptText is what a reader calls a CodeableConcept: its text, else the
 // display of its first coding that has one (or that Mekong knows), else
 // its first code with the system's label.
-func conceptText(cc *object) string {
+func conceptText(cc *fhirjson.Object) string {
 	if cc == nil {
 		return ""
 	}
-	if t := strings.TrimSpace(cc.str("text")); t != "" {
+	if t := strings.TrimSpace(cc.Str("text")); t != "" {
 		return t
 	}
-	codings := cc.objs("coding")
+	codings := cc.Objs("coding")
 	for _, c := range codings {
-		if d := strings.TrimSpace(c.str("display")); d != "" {
+		if d := strings.TrimSpace(c.Str("display")); d != "" {
 			return d
 		}
 	}
 	for _, c := range codings {
-		if d := knownDisplay(c.str("system"), c.str("code")); d != "" {
+		if d := knownDisplay(c.Str("system"), c.Str("code")); d != "" {
 			return d
 		}
 	}
 	for _, c := range codings {
-		if c.str("code") != "" {
+		if c.Str("code") != "" {
 			return codeLabel(c)
 		}
 	}
@@ -99,28 +100,28 @@ func conceptText(cc *object) string {
 // codeList lists a concept's codes ("CVX 511, ICD-11 XM7HT3, THCC C1"), so a
 // reader on the other side of the border can match the source's own code
 // and the international one.
-func codeList(cc *object) string {
+func codeList(cc *fhirjson.Object) string {
 	if cc == nil {
 		return ""
 	}
 	var parts []string
-	for _, c := range cc.objs("coding") {
-		if c.str("code") != "" {
+	for _, c := range cc.Objs("coding") {
+		if c.Str("code") != "" {
 			parts = append(parts, codeLabel(c))
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-func codeLabel(c *object) string {
-	if l := systemLabels[mapping.NormalizeSystem(c.str("system"))]; l != "" {
-		return l + " " + c.str("code")
+func codeLabel(c *fhirjson.Object) string {
+	if l := systemLabels[mapping.NormalizeSystem(c.Str("system"))]; l != "" {
+		return l + " " + c.Str("code")
 	}
-	return c.str("code")
+	return c.Str("code")
 }
 
 // conceptWithCodes is conceptText followed by the codes, when they add something.
-func conceptWithCodes(cc *object) string {
+func conceptWithCodes(cc *fhirjson.Object) string {
 	t, codes := conceptText(cc), codeList(cc)
 	switch {
 	case codes == "" || codes == t:
@@ -131,7 +132,7 @@ func conceptWithCodes(cc *object) string {
 	return t + " (" + codes + ")"
 }
 
-func conceptsText(ccs []*object) string {
+func conceptsText(ccs []*fhirjson.Object) string {
 	var parts []string
 	for _, cc := range ccs {
 		if t := conceptText(cc); t != "" {
@@ -211,20 +212,20 @@ func sortKey(s string) time.Time {
 }
 
 // quantityText renders a Quantity: "1200 copies/mL", "< 40 {copies}/mL".
-func quantityText(q *object) string {
+func quantityText(q *fhirjson.Object) string {
 	if q == nil {
 		return ""
 	}
-	v := q.scalar("value")
+	v := scalar(q, "value")
 	if v == "" {
 		return ""
 	}
-	if c := q.str("comparator"); c != "" {
+	if c := q.Str("comparator"); c != "" {
 		v = c + " " + v
 	}
-	unit := q.str("unit")
+	unit := q.Str("unit")
 	if unit == "" {
-		unit = q.str("code")
+		unit = q.Str("code")
 	}
 	if unit != "" {
 		v += " " + unit
@@ -232,11 +233,11 @@ func quantityText(q *object) string {
 	return v
 }
 
-func rangeText(r *object) string {
+func rangeText(r *fhirjson.Object) string {
 	if r == nil {
 		return ""
 	}
-	lo, hi := quantityText(r.obj("low")), quantityText(r.obj("high"))
+	lo, hi := quantityText(r.Obj("low")), quantityText(r.Obj("high"))
 	switch {
 	case lo != "" && hi != "":
 		return lo + " – " + hi
@@ -248,11 +249,11 @@ func rangeText(r *object) string {
 	return ""
 }
 
-func periodText(p *object) string {
+func periodText(p *fhirjson.Object) string {
 	if p == nil {
 		return ""
 	}
-	s, e := formatDate(p.str("start")), formatDate(p.str("end"))
+	s, e := formatDate(p.Str("start")), formatDate(p.Str("end"))
 	switch {
 	case s != "" && e != "":
 		return s + " – " + e
@@ -265,11 +266,11 @@ func periodText(p *object) string {
 }
 
 // humanName renders a HumanName: its text, else given names and family.
-func humanName(n *object) string {
-	if t := strings.TrimSpace(n.str("text")); t != "" {
+func humanName(n *fhirjson.Object) string {
+	if t := strings.TrimSpace(n.Str("text")); t != "" {
 		return t
 	}
-	parts := append(n.strs("given"), n.str("family"))
+	parts := append(n.Strs("given"), n.Str("family"))
 	var out []string
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" {

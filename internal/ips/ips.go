@@ -13,7 +13,6 @@
 package ips
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Canonical URLs and code systems the document uses.
@@ -96,7 +96,7 @@ type Document struct {
 // entry is one resource of the document.
 type entry struct {
 	typ, id string
-	res     *object
+	res     *fhirjson.Object
 	section Section
 	date    string
 }
@@ -106,7 +106,7 @@ func Build(in Input) (*Document, error) {
 	if in.ID == "" || in.Patient.ID == "" {
 		return nil, fmt.Errorf("ips.Build: the document id and the patient are required")
 	}
-	patient, err := parseObject(in.Patient.Content)
+	patient, err := fhirjson.ParseObject(in.Patient.Content)
 	if err != nil {
 		return nil, fmt.Errorf("ips.Build: Patient/%s: %w", in.Patient.ID, err)
 	}
@@ -115,7 +115,7 @@ func Build(in Input) (*Document, error) {
 	var entries []*entry
 	included := map[string]bool{}
 	for _, r := range in.Resources {
-		o, err := parseObject(r.Content)
+		o, err := fhirjson.ParseObject(r.Content)
 		if err != nil {
 			return nil, fmt.Errorf("ips.Build: %s/%s: %w", r.Type, r.ID, err)
 		}
@@ -144,9 +144,9 @@ func Build(in Input) (*Document, error) {
 	})
 
 	linked := map[string]bool{in.Patient.ID: true}
-	var others []*object
+	var others []*fhirjson.Object
 	for _, l := range in.Linked {
-		o, err := parseObject(l.Content)
+		o, err := fhirjson.ParseObject(l.Content)
 		if err != nil {
 			return nil, fmt.Errorf("ips.Build: Patient/%s: %w", l.ID, err)
 		}
@@ -161,10 +161,10 @@ func Build(in Input) (*Document, error) {
 		rf.fix(e.typ, e.res)
 	}
 
-	conf := highWaterMark(in.Restricted, append(append([]*object{patient}, others...), resourcesOf(entries)...)...)
+	conf := highWaterMark(in.Restricted, append(append([]*fhirjson.Object{patient}, others...), resourcesOf(entries)...)...)
 	doc.Confidentiality = conf
 	org := organization(in.Author)
-	orgURL := "urn:uuid:" + org.str("id")
+	orgURL := "urn:uuid:" + org.Str("id")
 	patientURL := in.Base + "/Patient/" + in.Patient.ID
 
 	comp := composition(in, patient, others, patientURL, orgURL, conf, sections(in, entries))
@@ -186,14 +186,12 @@ func Build(in Input) (*Document, error) {
 		"timestamp", instant(in.Time),
 		"entry", bundleEntries,
 	)
-	var buf bytes.Buffer
-	encodeValue(&buf, b)
-	doc.JSON = buf.Bytes()
+	doc.JSON = fhirjson.Encode(b)
 	return doc, nil
 }
 
-func resourcesOf(entries []*entry) []*object {
-	out := make([]*object, len(entries))
+func resourcesOf(entries []*entry) []*fhirjson.Object {
+	out := make([]*fhirjson.Object, len(entries))
 	for i, e := range entries {
 		out[i] = e.res
 	}
@@ -210,26 +208,28 @@ func instant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 // "(name not recorded)", since ips-pat-1 needs family, given or text.
 // Patient.link is dropped: it points to the records the document already
 // merges (the linked set) or to records it does not hold.
-func preparePatient(p *object) {
-	p.del("link")
-	absent := func() *object { return obj("extension", list(obj("url", DataAbsentReason, "valueCode", "unknown"))) }
-	names := p.objs("name")
+func preparePatient(p *fhirjson.Object) {
+	p.Del("link")
+	absent := func() *fhirjson.Object {
+		return obj("extension", list(obj("url", DataAbsentReason, "valueCode", "unknown")))
+	}
+	names := p.Objs("name")
 	for _, n := range names {
-		if n.get("text") == nil && n.get("family") == nil && n.get("given") == nil {
-			if n.get("extension") == nil {
-				n.set("extension", absent().get("extension"))
+		if n.Get("text") == nil && n.Get("family") == nil && n.Get("given") == nil {
+			if n.Get("extension") == nil {
+				n.Set("extension", absent().Get("extension"))
 			}
-			n.setAfter(lastOf(n, "id", "extension", "use"), "text", unrecordedName)
+			n.SetAfter(lastOf(n, "id", "extension", "use"), "text", unrecordedName)
 		}
 	}
 	if len(names) == 0 {
 		n := absent()
-		n.set("text", unrecordedName)
-		p.setAfter(lastOf(p, "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
+		n.Set("text", unrecordedName)
+		p.SetAfter(lastOf(p, "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
 			"modifierExtension", "identifier", "active"), "name", list(n))
 	}
-	if p.get("birthDate") == nil && p.get("_birthDate") == nil {
-		p.setAfter(lastOf(p, "resourceType", "id", "meta", "text", "identifier", "active", "name", "telecom", "gender"), "_birthDate", absent())
+	if p.Get("birthDate") == nil && p.Get("_birthDate") == nil {
+		p.SetAfter(lastOf(p, "resourceType", "id", "meta", "text", "identifier", "active", "name", "telecom", "gender"), "_birthDate", absent())
 	}
 }
 
@@ -237,10 +237,10 @@ func preparePatient(p *object) {
 const unrecordedName = "(name not recorded)"
 
 // lastOf returns the last of keys that o has, for inserting after it.
-func lastOf(o *object, keys ...string) string {
+func lastOf(o *fhirjson.Object, keys ...string) string {
 	last := ""
 	for _, k := range keys {
-		if o.get(k) != nil {
+		if o.Get(k) != nil {
 			last = k
 		}
 	}
@@ -249,13 +249,13 @@ func lastOf(o *object, keys ...string) string {
 
 // organization is the author: a deterministic id (UUIDv5 of name and
 // identifier), so every document from one gateway names the same author.
-func organization(a Organization) *object {
+func organization(a Organization) *fhirjson.Object {
 	name := a.Name
 	if name == "" {
 		name = "Mekong FHIR gateway"
 	}
 	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte("mekong:organization:"+name+"|"+a.Identifier)).String()
-	var ident *object
+	var ident *fhirjson.Object
 	if sys, val, ok := strings.Cut(a.Identifier, "|"); ok && val != "" {
 		ident = obj("system", sys, "value", val)
 	} else if a.Identifier != "" {
@@ -268,11 +268,11 @@ func organization(a Organization) *object {
 	x := newXHTML()
 	x.text(name)
 	if ident != nil {
-		label := identifierLabel(ident.str("system"))
+		label := identifierLabel(ident.Str("system"))
 		if label != "" {
 			label += ": "
 		}
-		x.text(" (" + label + ident.str("value") + ")")
+		x.text(" (" + label + ident.Str("value") + ")")
 	}
 	return obj("resourceType", "Organization", "id", id, "meta", obj("profile", list(ProfileOrganization)),
 		"text", narrative(x.String()), "identifier", idents, "name", name)
@@ -287,7 +287,7 @@ var confDisplay = map[string]string{"N": "normal", "R": "restricted", "V": "very
 // holds, at least N (https://hl7.org/fhir/uv/ips/STU2/Privacy-and-Security-Considerations.html):
 // a resource's own v3-Confidentiality label counts, and a restricted label
 // (HIV, TB) makes it at least R.
-func highWaterMark(restricted []string, resources ...*object) string {
+func highWaterMark(restricted []string, resources ...*fhirjson.Object) string {
 	isRestricted := map[string]bool{}
 	for _, l := range restricted {
 		isRestricted[l] = true
@@ -299,8 +299,8 @@ func highWaterMark(restricted []string, resources ...*object) string {
 		}
 	}
 	for _, r := range resources {
-		for _, l := range r.obj("meta").objs("security") {
-			sys, code := l.str("system"), l.str("code")
+		for _, l := range r.Obj("meta").Objs("security") {
+			sys, code := l.Str("system"), l.Str("code")
 			if sys == Confidentiality {
 				raise(code)
 			} else if isRestricted[sys+"|"+code] {
@@ -311,7 +311,7 @@ func highWaterMark(restricted []string, resources ...*object) string {
 	return best
 }
 
-func confidentialityCoding(code string) *object {
+func confidentialityCoding(code string) *fhirjson.Object {
 	return obj("system", Confidentiality, "code", code, "display", confDisplay[code])
 }
 

@@ -1,6 +1,10 @@
 package ips
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
+)
 
 // refs makes every reference of a resource copied into the document resolve
 // inside it (https://hl7.org/fhir/R4/bundle.html#references): stored
@@ -52,30 +56,30 @@ var dropsParent = map[string]bool{
 // is removed otherwise. A target may be absent because the caller may not
 // see it (a hidden HIV result that a panel lists in hasMember): its id
 // must not appear in the document either.
-func (r *refs) fix(typ string, res *object) {
+func (r *refs) fix(typ string, res *fhirjson.Object) {
 	r.fixObject(res, typ)
 }
 
 // fixObject returns true when o is a Reference (or holds one it cannot
 // live without) that must be removed from its parent.
-func (r *refs) fixObject(o *object, path string) bool {
-	if ref, ok := o.get("reference").(string); ok {
+func (r *refs) fixObject(o *fhirjson.Object, path string) bool {
+	if ref, ok := o.Get("reference").(string); ok {
 		if to, ok := r.resolve(ref); ok {
-			o.set("reference", to)
+			o.Set("reference", to)
 		} else {
-			o.del("reference")
-			if o.get("display") == nil && o.get("identifier") == nil {
+			o.Del("reference")
+			if o.Get("display") == nil && o.Get("identifier") == nil {
 				return true
 			}
 		}
 	}
-	for _, k := range append([]string(nil), o.keys...) {
+	for _, k := range o.Keys() {
 		cp := path + "." + k
 		drop := dropsParent[cp] || k == "valueReference"
-		switch v := o.vals[k].(type) {
-		case *object:
+		switch v := o.Get(k).(type) {
+		case *fhirjson.Object:
 			if r.fixObject(v, cp) {
-				o.del(k)
+				o.Del(k)
 				if drop {
 					return true
 				}
@@ -83,7 +87,7 @@ func (r *refs) fixObject(o *object, path string) bool {
 		case []any:
 			kept := v[:0]
 			for _, e := range v {
-				if eo, ok := e.(*object); ok && r.fixObject(eo, cp) {
+				if eo, ok := e.(*fhirjson.Object); ok && r.fixObject(eo, cp) {
 					if drop {
 						return true
 					}
@@ -92,9 +96,9 @@ func (r *refs) fixObject(o *object, path string) bool {
 				kept = append(kept, e)
 			}
 			if len(kept) == 0 {
-				o.del(k)
+				o.Del(k)
 			} else {
-				o.vals[k] = kept
+				o.Set(k, kept)
 			}
 		}
 	}

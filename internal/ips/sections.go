@@ -2,6 +2,8 @@ package ips
 
 import (
 	"strings"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // Section is one Composition.section of the IPS
@@ -65,19 +67,19 @@ func codeSet(system string, codes ...string) map[string]bool {
 	return m
 }
 
-func hasCode(cc *object, set map[string]bool) bool {
-	for _, c := range cc.objs("coding") {
-		if set[c.str("system")+"|"+c.str("code")] {
+func hasCode(cc *fhirjson.Object, set map[string]bool) bool {
+	for _, c := range cc.Objs("coding") {
+		if set[c.Str("system")+"|"+c.Str("code")] {
 			return true
 		}
 	}
 	return false
 }
 
-func hasCategory(o *object, code string) bool {
-	for _, cc := range o.objs("category") {
-		for _, c := range cc.objs("coding") {
-			if c.str("system") == obsCategory && c.str("code") == code {
+func hasCategory(o *fhirjson.Object, code string) bool {
+	for _, cc := range o.Objs("category") {
+		for _, c := range cc.Objs("coding") {
+			if c.Str("system") == obsCategory && c.Str("code") == code {
 				return true
 			}
 		}
@@ -92,8 +94,8 @@ func hasCategory(o *object, code string) bool {
 // without one is still a result) to Results. ok is false for what a summary
 // leaves out: entered-in-error records and cancelled Observations, which
 // hold no result.
-func sectionOf(typ string, o *object) (Section, bool) {
-	status := o.str("status")
+func sectionOf(typ string, o *fhirjson.Object) (Section, bool) {
+	status := o.Str("status")
 	if status == "entered-in-error" {
 		return Section{}, false
 	}
@@ -104,7 +106,7 @@ func sectionOf(typ string, o *object) (Section, bool) {
 		if status == "cancelled" {
 			return Section{}, false
 		}
-		code := o.obj("code")
+		code := o.Obj("code")
 		switch {
 		case hasCode(code, pregnancyCodes):
 			return Pregnancy, true
@@ -119,37 +121,37 @@ func sectionOf(typ string, o *object) (Section, bool) {
 }
 
 // date is the clinically relevant date of an entry, as written.
-func date(typ string, o *object) string {
+func date(typ string, o *fhirjson.Object) string {
 	if typ == "Immunization" {
-		if d := o.str("occurrenceDateTime"); d != "" {
+		if d := o.Str("occurrenceDateTime"); d != "" {
 			return d
 		}
-		return o.str("recorded")
+		return o.Str("recorded")
 	}
 	for _, k := range []string{"effectiveDateTime", "effectiveInstant"} {
-		if d := o.str(k); d != "" {
+		if d := o.Str(k); d != "" {
 			return d
 		}
 	}
-	if p := o.obj("effectivePeriod"); p != nil {
-		if d := p.str("start"); d != "" {
+	if p := o.Obj("effectivePeriod"); p != nil {
+		if d := p.Str("start"); d != "" {
 			return d
 		}
-		return p.str("end")
+		return p.Str("end")
 	}
-	return o.str("issued")
+	return o.Str("issued")
 }
 
 // dateText is the date column: the date, a period, or what the source said.
-func dateText(typ string, o *object) string {
+func dateText(typ string, o *fhirjson.Object) string {
 	if typ == "Immunization" {
-		if d := o.str("occurrenceDateTime"); d != "" {
+		if d := o.Str("occurrenceDateTime"); d != "" {
 			return formatDate(d)
 		}
-		if s := o.str("occurrenceString"); s != "" {
+		if s := o.Str("occurrenceString"); s != "" {
 			return s
 		}
-	} else if p := o.obj("effectivePeriod"); p != nil {
+	} else if p := o.Obj("effectivePeriod"); p != nil {
 		return periodText(p)
 	}
 	if d := date(typ, o); d != "" {
@@ -159,51 +161,51 @@ func dateText(typ string, o *object) string {
 }
 
 // immunizationRow: Vaccine, Date, Dose, Against, Lot, Given at, Status.
-func immunizationRow(o *object) []string {
+func immunizationRow(o *fhirjson.Object) []string {
 	dose, against := "", ""
-	for _, pa := range o.objs("protocolApplied") {
-		n := firstNonEmpty(pa.scalar("doseNumberPositiveInt"), pa.str("doseNumberString"))
-		if of := firstNonEmpty(pa.scalar("seriesDosesPositiveInt"), pa.str("seriesDosesString")); n != "" && of != "" {
+	for _, pa := range o.Objs("protocolApplied") {
+		n := firstNonEmpty(scalar(pa, "doseNumberPositiveInt"), pa.Str("doseNumberString"))
+		if of := firstNonEmpty(scalar(pa, "seriesDosesPositiveInt"), pa.Str("seriesDosesString")); n != "" && of != "" {
 			n += " of " + of
 		}
 		if dose == "" {
 			dose = n
 		}
 		if against == "" {
-			against = conceptsText(pa.objs("targetDisease"))
+			against = conceptsText(pa.Objs("targetDisease"))
 		}
 	}
 	place := ""
-	if l := o.obj("location"); l != nil {
-		place = l.str("display")
+	if l := o.Obj("location"); l != nil {
+		place = l.Str("display")
 	}
 	if place == "" {
-		for _, p := range o.objs("performer") {
-			if d := p.obj("actor").str("display"); d != "" {
+		for _, p := range o.Objs("performer") {
+			if d := p.Obj("actor").Str("display"); d != "" {
 				place = d
 				break
 			}
 		}
 	}
-	status := o.str("status")
+	status := o.Str("status")
 	if status == "not-done" {
 		status = "not done"
-		if r := conceptText(o.obj("statusReason")); r != "" {
+		if r := conceptText(o.Obj("statusReason")); r != "" {
 			status += ": " + r
 		}
 	}
-	return []string{conceptWithCodes(o.obj("vaccineCode")), dateText("Immunization", o), dose, against, o.str("lotNumber"), place, status}
+	return []string{conceptWithCodes(o.Obj("vaccineCode")), dateText("Immunization", o), dose, against, o.Str("lotNumber"), place, status}
 }
 
 var immunizationHead = []string{"Vaccine", "Date", "Dose", "Against", "Lot", "Given at", "Status"}
 
 // observationRow: Test, Date, Result, Reference range, Status.
-func observationRow(o *object) []string {
+func observationRow(o *fhirjson.Object) []string {
 	result := valueText(o)
 	var comps []string
-	for _, c := range o.objs("component") {
+	for _, c := range o.Objs("component") {
 		if v := valueText(c); v != "" {
-			comps = append(comps, conceptText(c.obj("code"))+": "+v)
+			comps = append(comps, conceptText(c.Obj("code"))+": "+v)
 		}
 	}
 	if len(comps) > 0 {
@@ -212,56 +214,56 @@ func observationRow(o *object) []string {
 		}
 		result += strings.Join(comps, "; ")
 	}
-	if i := conceptsText(o.objs("interpretation")); i != "" {
+	if i := conceptsText(o.Objs("interpretation")); i != "" {
 		result += " (" + i + ")"
 	}
 	var ranges []string
-	for _, r := range o.objs("referenceRange") {
-		if t := strings.TrimSpace(r.str("text")); t != "" {
+	for _, r := range o.Objs("referenceRange") {
+		if t := strings.TrimSpace(r.Str("text")); t != "" {
 			ranges = append(ranges, t)
 		} else if t := rangeText(r); t != "" {
 			ranges = append(ranges, t)
 		}
 	}
-	for _, n := range o.objs("note") {
-		if t := strings.TrimSpace(n.str("text")); t != "" {
+	for _, n := range o.Objs("note") {
+		if t := strings.TrimSpace(n.Str("text")); t != "" {
 			result += " Note: " + t
 		}
 	}
-	return []string{conceptWithCodes(o.obj("code")), dateText("Observation", o), strings.TrimSpace(result), strings.Join(ranges, "; "), o.str("status")}
+	return []string{conceptWithCodes(o.Obj("code")), dateText("Observation", o), strings.TrimSpace(result), strings.Join(ranges, "; "), o.Str("status")}
 }
 
 var observationHead = []string{"Test", "Date", "Result", "Reference range", "Status"}
 
 // valueText renders an Observation's (or component's) value[x], or why it
 // is absent.
-func valueText(o *object) string {
+func valueText(o *fhirjson.Object) string {
 	switch {
-	case o.obj("valueQuantity") != nil:
-		return quantityText(o.obj("valueQuantity"))
-	case o.obj("valueCodeableConcept") != nil:
-		return conceptText(o.obj("valueCodeableConcept"))
-	case o.get("valueString") != nil:
-		return o.str("valueString")
-	case o.get("valueBoolean") != nil:
-		return o.scalar("valueBoolean")
-	case o.get("valueInteger") != nil:
-		return o.scalar("valueInteger")
-	case o.obj("valueRange") != nil:
-		return rangeText(o.obj("valueRange"))
-	case o.obj("valueRatio") != nil:
-		r := o.obj("valueRatio")
-		return quantityText(r.obj("numerator")) + " : " + quantityText(r.obj("denominator"))
-	case o.get("valueDateTime") != nil:
-		return formatDate(o.str("valueDateTime"))
-	case o.get("valueTime") != nil:
-		return o.str("valueTime")
-	case o.obj("valuePeriod") != nil:
-		return periodText(o.obj("valuePeriod"))
-	case o.obj("valueSampledData") != nil:
+	case o.Obj("valueQuantity") != nil:
+		return quantityText(o.Obj("valueQuantity"))
+	case o.Obj("valueCodeableConcept") != nil:
+		return conceptText(o.Obj("valueCodeableConcept"))
+	case o.Get("valueString") != nil:
+		return o.Str("valueString")
+	case o.Get("valueBoolean") != nil:
+		return scalar(o, "valueBoolean")
+	case o.Get("valueInteger") != nil:
+		return scalar(o, "valueInteger")
+	case o.Obj("valueRange") != nil:
+		return rangeText(o.Obj("valueRange"))
+	case o.Obj("valueRatio") != nil:
+		r := o.Obj("valueRatio")
+		return quantityText(r.Obj("numerator")) + " : " + quantityText(r.Obj("denominator"))
+	case o.Get("valueDateTime") != nil:
+		return formatDate(o.Str("valueDateTime"))
+	case o.Get("valueTime") != nil:
+		return o.Str("valueTime")
+	case o.Obj("valuePeriod") != nil:
+		return periodText(o.Obj("valuePeriod"))
+	case o.Obj("valueSampledData") != nil:
 		return "sampled data (see the resource)"
-	case o.obj("dataAbsentReason") != nil:
-		return "no value: " + conceptText(o.obj("dataAbsentReason"))
+	case o.Obj("dataAbsentReason") != nil:
+		return "no value: " + conceptText(o.Obj("dataAbsentReason"))
 	}
 	return ""
 }

@@ -3,6 +3,8 @@ package ips
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mekong-fhir/mekong/fhir/fhirjson"
 )
 
 // xhtml builds a narrative div (https://hl7.org/fhir/R4/narrative.html):
@@ -91,6 +93,6 @@ func (x *xhtml) table(head []string, rows [][]string) {
 }
 
 // narrative is a generated Narrative element.
-func narrative(div string) *object {
+func narrative(div string) *fhirjson.Object {
 	return obj("status", "generated", "div", div)
 }

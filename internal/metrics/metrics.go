@@ -139,20 +139,17 @@ func (m *Metrics) RegisterDB(name string, db *sql.DB) {
 	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 }
 
-// AuditSource is the audit writer as the metrics see it: today's
-// audit.Writer reports the transactions it committed and the AuditEvents
-// they held.
+// AuditSource is the audit writer as the metrics see it (audit.Writer):
+// the group commits it made and the audit log rows they appended. The
+// optional methods below are exported when present:
 //
-// Seam for the rewritten writer (stream audit): implement either optional
-// method below as well and RegisterAudit exports it with no other change.
-//
-//	QueueDepth() int                                     -> mekong_audit_queue_depth (events waiting)
+//	QueueDepth() int64                                   -> mekong_audit_queue_depth (rows waiting)
 //	SetCommitObserver(func(d time.Duration, events int)) -> mekong_audit_commit_seconds (one commit)
 type AuditSource interface {
 	Stats() (commits, events int64)
 }
 
-type auditQueue interface{ QueueDepth() int }
+type auditQueue interface{ QueueDepth() int64 }
 
 type auditCommits interface {
 	SetCommitObserver(func(d time.Duration, events int))
@@ -174,7 +171,7 @@ func (m *Metrics) RegisterAudit(src AuditSource) {
 	)
 	if q, ok := src.(auditQueue); ok {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mekong_audit_queue_depth",
-			Help: "AuditEvents queued for the next audit commit."}, func() float64 { return float64(q.QueueDepth()) }))
+			Help: "Audit log rows queued for the next group commit."}, func() float64 { return float64(q.QueueDepth()) }))
 	}
 	if o, ok := src.(auditCommits); ok {
 		h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mekong_audit_commit_seconds",

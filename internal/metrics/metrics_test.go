@@ -90,7 +90,7 @@ type fullAudit struct {
 	observe func(time.Duration, int)
 }
 
-func (f *fullAudit) QueueDepth() int                                   { return 7 }
+func (f *fullAudit) QueueDepth() int64                                 { return 7 }
 func (f *fullAudit) SetCommitObserver(fn func(d time.Duration, n int)) { f.observe = fn }
 
 func TestAuditSeam(t *testing.T) {

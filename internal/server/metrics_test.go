@@ -116,7 +116,8 @@ func TestMetricsByInteraction(t *testing.T) {
 		t.Errorf("mekong_match_duration_seconds does not hold the one $match: %v", h)
 	}
 	// The audit writer committed the reads' AuditEvents, and requests waited for it.
-	for _, name := range []string{"mekong_audit_commits_total", "mekong_audit_events_total", "mekong_audit_wait_seconds"} {
+	// Issue 14 item 16 names the queue depth and the commit latency.
+	for _, name := range []string{"mekong_audit_commits_total", "mekong_audit_events_total", "mekong_audit_wait_seconds", "mekong_audit_commit_seconds"} {
 		f := families[name]
 		if f == nil || len(f.GetMetric()) == 0 {
 			t.Errorf("%s missing", name)
@@ -126,6 +127,9 @@ func TestMetricsByInteraction(t *testing.T) {
 		if v := m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount()); v == 0 {
 			t.Errorf("%s is 0 after audited reads", name)
 		}
+	}
+	if f := families["mekong_audit_queue_depth"]; f == nil || f.GetType().String() != "GAUGE" {
+		t.Errorf("mekong_audit_queue_depth missing: %v", f)
 	}
 }
 

@@ -2,6 +2,8 @@ package iom
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,7 +99,7 @@ func (r *rowState) translate(col string, src mapping.Coding, target string) []ma
 // unreadable maps the columns whose values could not be read to why.
 func (d *decoder) row(n int, f map[string]string, unreadable map[string]string) {
 	r := &rowState{d: d, n: n, f: f}
-	for _, col := range sortedKeys(unreadable) {
+	for _, col := range slices.Sorted(maps.Keys(unreadable)) {
 		if personColumn(col) {
 			r.warn(col, "%s: left out", unreadable[col])
 		} else {
@@ -158,15 +160,6 @@ func personColumn(col string) bool {
 		return true
 	}
 	return false
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // hasData reports whether the row records any result or vaccination.

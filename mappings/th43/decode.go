@@ -364,12 +364,3 @@ func (s *rowState) updated() string {
 	}
 	return out
 }
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

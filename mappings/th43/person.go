@@ -1,6 +1,9 @@
 package th43
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/mekong-fhir/mekong/mappings/mapping"
 )
 
@@ -38,7 +41,7 @@ func (d *decoder) person(file string, r row) {
 		s.finish(false)
 		return
 	}
-	for _, col := range sortedKeys(r.unreadable) {
+	for _, col := range slices.Sorted(maps.Keys(r.unreadable)) {
 		s.warn(col, "%s: the column was left out", r.unreadable[col])
 	}
 	p := &mapping.Patient{ResourceType: "Patient", Meta: &mapping.Meta{Profile: []string{mapping.ProfilePatient}}}

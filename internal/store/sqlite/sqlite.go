@@ -96,6 +96,9 @@ func Dialect() sqlstore.Dialect {
 		Migrations: sub,
 		Explain:    "EXPLAIN QUERY PLAN ",
 		Instr:      "instr",
+		// modernc.org/sqlite parses every statement it is not asked to
+		// prepare: a read by id is prepared once per connection instead.
+		PrepareReads: true,
 	}
 }
 

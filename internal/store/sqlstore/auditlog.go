@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mekong-fhir/mekong/internal/store"
@@ -172,6 +173,10 @@ type auditState struct {
 	mu     sync.Mutex
 	free   []*lane
 	months sync.Map // month start µs -> true
+	// insert is auditInsertOne prepared on the write pool (dialects
+	// without arrays): transactions use it on their connection instead of
+	// parsing the 35-column INSERT again for every commit.
+	insert atomic.Pointer[sql.Stmt]
 }
 
 func (db *DB) takeLane() *lane {
@@ -260,6 +265,7 @@ func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	if db.d.AppendAudit != nil {
 		err = db.d.AppendAudit(ctx, db.w, db.auditTarget(recs), auditTable.cols, rows)
 	} else {
+		db.prepareAuditInsert(ctx)
 		err = db.inTx(ctx, "audit log", func(tx *sql.Tx) error { return db.insertAuditRows(ctx, tx, rows) })
 	}
 	if err != nil {
@@ -281,11 +287,18 @@ func (db *DB) insertAuditRows(ctx context.Context, tx *sql.Tx, rows [][]any) err
 		_, err := execAll(ctx, tx, "audit log", db.inserts(auditTable, rows, ""))
 		return err
 	}
-	// Prepared on the transaction's own connection: SQLite's one writer
-	// connection is the transaction's, so the pool has none to prepare on.
-	st, err := tx.PrepareContext(ctx, auditInsertOne)
-	if err != nil {
-		return fmt.Errorf("sqlstore: audit log: %w", err)
+	// On the transaction's own connection: SQLite's one writer connection is
+	// the transaction's, so the pool has none to prepare on now. The
+	// statement prepared on the pool before (prepareAuditInsert) is reused
+	// when it was prepared on this connection.
+	var st *sql.Stmt
+	if p := db.audit.insert.Load(); p != nil {
+		st = tx.StmtContext(ctx, p)
+	} else {
+		var err error
+		if st, err = tx.PrepareContext(ctx, auditInsertOne); err != nil {
+			return fmt.Errorf("sqlstore: audit log: %w", err)
+		}
 	}
 	defer st.Close()
 	for _, r := range rows {
@@ -294,6 +307,22 @@ func (db *DB) insertAuditRows(ctx context.Context, tx *sql.Tx, rows [][]any) err
 		}
 	}
 	return nil
+}
+
+// prepareAuditInsert prepares auditInsertOne on the write pool once. It is
+// called outside any transaction (SQLite's one writer connection must be
+// free); a failure leaves transactions preparing it themselves.
+func (db *DB) prepareAuditInsert(ctx context.Context) {
+	if db.audit.insert.Load() != nil {
+		return
+	}
+	st, err := db.w.PrepareContext(ctx, auditInsertOne)
+	if err != nil {
+		return
+	}
+	if !db.audit.insert.CompareAndSwap(nil, st) {
+		st.Close()
+	}
 }
 
 // auditTarget is the table recs are appended to: their month's partition

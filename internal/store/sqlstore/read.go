@@ -18,7 +18,7 @@ type queryer interface {
 
 // Read implements store.Store.
 func (db *DB) Read(ctx context.Context, typ, id string) (*store.Version, error) {
-	return db.current(ctx, db.r, typ, id)
+	return db.current(ctx, db.rq, typ, id)
 }
 
 // A resource hidden from the request is not known, exactly like one that
@@ -53,7 +53,7 @@ func (db *DB) current(ctx context.Context, q queryer, typ, id string) (*store.Ve
 
 // VRead implements store.Store.
 func (db *DB) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
-	return db.version(ctx, db.r, typ, id, versionID)
+	return db.version(ctx, db.rq, typ, id, versionID)
 }
 
 func (db *DB) version(ctx context.Context, q queryer, typ, id string, versionID int64) (*store.Version, error) {

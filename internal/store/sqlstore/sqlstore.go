@@ -70,6 +70,9 @@ type Dialect struct {
 	// Instr names the function returning the position of a substring
 	// (strpos, instr): the audit log's coding lists are searched with it.
 	Instr string
+	// PrepareReads keeps reads by id prepared on the read pool (stmtCache),
+	// for a driver that parses every statement it is not asked to prepare.
+	PrepareReads bool
 }
 
 // DB is a store over database/sql.
@@ -79,8 +82,10 @@ type DB struct {
 	// SQLite gets one writer connection so writers queue in Go instead of
 	// spinning on SQLITE_BUSY.
 	w, r *sql.DB
-	q    queries
-	now  func() time.Time
+	// rq runs reads by id: r, or r through a statement cache (PrepareReads).
+	rq  queryer
+	q   queries
+	now func() time.Time
 	// unqueued turns the identity queue off (SetIdentityQueue).
 	unqueued bool
 	// audit holds the audit log's hash chain lanes (auditlog.go).
@@ -96,7 +101,11 @@ func (db *DB) SetIdentityQueue(on bool) { db.unqueued = !on }
 
 // New wraps open pools. Call Migrate before use.
 func New(d Dialect, writer, reader *sql.DB) *DB {
-	return &DB{d: d, w: writer, r: reader, q: prepareQueries(d), now: time.Now}
+	db := &DB{d: d, w: writer, r: reader, rq: reader, q: prepareQueries(d), now: time.Now}
+	if d.PrepareReads {
+		db.rq = newStmtCache(reader)
+	}
+	return db
 }
 
 // SetClock replaces the clock (tests).
@@ -119,7 +128,14 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (db *DB) Close() error {
-	err := db.w.Close()
+	var err error
+	if c, ok := db.rq.(*stmtCache); ok {
+		err = c.Close()
+	}
+	if st := db.audit.insert.Load(); st != nil {
+		err = errors.Join(err, st.Close())
+	}
+	err = errors.Join(err, db.w.Close())
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}

@@ -68,6 +68,7 @@ func Run(t *testing.T, open Factory) {
 		{"AuditMonths", testAuditMonths},
 		{"AuditVerifyFindsTampering", testAuditVerifyFindsTampering},
 		{"AuditMigrateLegacy", testAuditMigrateLegacy},
+		{"AuditIndexes", testAuditIndexes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,7 +14,8 @@
 -- this schema). The gateway creates each month's partition (audit_log_yYYYYmMM)
 -- before it is needed; audit_log_default only catches rows no partition was
 -- made for. To archive a month:
---   ALTER TABLE audit_log DETACH PARTITION audit_log_y2026m01 CONCURRENTLY;
+--   ALTER TABLE audit_log DETACH PARTITION audit_log_y2026m01;  -- not CONCURRENTLY: PostgreSQL
+--   refuses that while audit_log_default exists
 --   pg_dump --table=audit_log_y2026m01 --format=custom mekong > audit-2026-01.dump
 --   DROP TABLE audit_log_y2026m01;
 -- (README "Audit log" has the whole procedure.)
