@@ -35,6 +35,19 @@ func root(stdout, stderr io.Writer) *ucli.Command {
 			verifyCardCommand(), healthCardsCommand(), auditCommand()},
 	}
 	onUsageError(cmd)
+	// An unknown command is a usage mistake like an unknown flag: one line
+	// naming it (with the nearest command) and a failing exit status. The
+	// library's default said "No help topic for 'x'".
+	cmd.Action = func(_ context.Context, c *ucli.Command) error {
+		if !c.Args().Present() {
+			return ucli.ShowRootCommandHelp(c)
+		}
+		msg := fmt.Sprintf("unknown command %q", c.Args().First())
+		if s := ucli.SuggestCommand(c.Commands, c.Args().First()); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		return fmt.Errorf("%s (see mekong --help)", msg)
+	}
 	// --version prints what `mekong version` does.
 	ucli.VersionPrinter = func(c *ucli.Command) { printVersion(c.Root().Writer) }
 	return cmd

@@ -161,3 +161,20 @@ func TestExportSourceHasNoIndexingFlags(t *testing.T) {
 		}
 	})
 }
+
+// An unknown command fails in one line naming it and the nearest command,
+// like an unknown flag; mekong alone still prints the help.
+func TestUnknownCommandIsOneLine(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := root(&stdout, &stderr).Run(context.Background(), []string{"mekong", "serv"})
+	if err == nil || !strings.Contains(err.Error(), `unknown command "serv"`) || !strings.Contains(err.Error(), `did you mean "serve"?`) || !strings.Contains(err.Error(), "mekong --help") {
+		t.Fatalf("err = %v", err)
+	}
+	if stdout.Len()+stderr.Len() > 0 {
+		t.Errorf("printed more than the error:\nstdout %q\nstderr %q", stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	if err := root(&stdout, &stderr).Run(context.Background(), []string{"mekong"}); err != nil || !strings.Contains(stdout.String(), "COMMANDS:") {
+		t.Errorf("mekong alone: %v %q", err, stdout.String())
+	}
+}
