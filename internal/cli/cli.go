@@ -106,6 +106,14 @@ func newLogger(cmd *ucli.Command, w io.Writer) *slog.Logger {
 	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
+	// JSON would write a duration as nanoseconds; a reader (or a collector's
+	// query) gets "1.2s" as the text handler writes it.
+	opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		}
+		return a
+	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 

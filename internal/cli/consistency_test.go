@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -98,6 +99,10 @@ func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
 	}
 	if !strings.HasPrefix(logs, `{"time":`) {
 		t.Errorf("logs to a buffer are not JSON: %q", logs)
+	}
+	// Issue 14 item 14: durations read as durations, not nanoseconds.
+	if !regexp.MustCompile(`"elapsed":"[0-9.]+(ns|µs|ms|s)"`).MatchString(logs) {
+		t.Errorf("JSON logs do not give the elapsed time as a duration: %q", logs)
 	}
 	logs, _ = runMekong(t, &bytes.Buffer{}, "seed", "--patients", "1", "--log-format", "text")
 	if !strings.HasPrefix(logs, "time=") || !strings.Contains(logs, "elapsed=") || strings.Contains(logs, "elapsed=0 ") {
