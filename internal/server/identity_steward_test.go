@@ -90,6 +90,8 @@ func TestReviewQueueAndDecisions(t *testing.T) {
 		if _, total, _ := a.review("steward", "/Patient/"+lone+"/$identity-review"); total != 0 {
 			t.Errorf("a Patient without pairs: total %d", total)
 		}
+		// The pairs of a Patient that is not there: 404, as its read is.
+		a.want(a.as("steward", "GET", "/Patient/nobody-here/$identity-review", ""), http.StatusNotFound)
 
 		// Confirm d1–d2.
 		out := parameters(t, a.want(a.as("steward", "POST", "/Patient/$identity-link", decision(d1, d2, "same mother's name on both intake forms")), http.StatusOK))
