@@ -114,6 +114,7 @@ func TestParseErrorsNameEachProblem(t *testing.T) {
 		want []want
 	}{
 		{`{"resourceType":"Patient","foo":1}`, []want{{"Patient.foo", `unknown element "foo", found 1`}}},
+		{`{"resourceType":"Patient","name":[{"fooBar":"x"}]}`, []want{{"Patient.name[0].fooBar", `unknown element "fooBar", found "x"`}}},
 		{`{"resourceType":"Patient","name":[{"family":"Sok"},{"fooBar":"x"}]}`, []want{{"Patient.name[1].fooBar", `unknown element "fooBar", found "x": FHIR R4 defines no element fooBar in Patient.name[1]`}}},
 		{`{"resourceType":"Patient","foo":1,"birthDate":"1990-13-01","gender":"bogus"}`, []want{
 			{"Patient.birthDate", `the date "1990-13-01" does not exist (there is no month 13)`},

@@ -6,8 +6,13 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"html"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -70,8 +75,8 @@ func TestDevSignInPerRole(t *testing.T) {
 	}
 }
 
-// Search by passport, Thai ID, Khmer name, Thai name and Latin name with a
-// birth year; results show both scripts, identifiers in words and sources;
+// Search by passport, Thai ID, Cambodian national ID, IOM case number,
+// Khmer name, Thai name and Latin name with a birth year; results show both scripts, identifiers in words and sources;
 // an empty result says so and suggests another way.
 func TestSearch(t *testing.T) {
 	e := newEnv(t, envOpts{})
@@ -79,7 +84,7 @@ func TestSearch(t *testing.T) {
 	b.signIn("clinic")
 	for _, q := range []struct{ q, year string }{
 		{"N01234567", ""}, {"0037651234561", ""}, {"0-0376-51234-56-1", ""}, {"ដារ៉ា", ""}, {"សុខ ដារ៉ា", ""},
-		{"ดารา", ""}, {"ดารา สุข", "1992"}, {"sok dara", "1992"}, {"daraSok0001", ""},
+		{"ดารา", ""}, {"ดารา สุข", "1992"}, {"sok dara", "1992"}, {"daraSok0001", ""}, {"010203999", ""},
 	} {
 		page := b.search(q.q, q.year)
 		wantIn(t, page, "1 found", "ดารา สุข", "ដារ៉ា សុខ", "DARA SOK", "17 Apr 1992", "Cambodian passport N01234567",
@@ -88,7 +93,13 @@ func TestSearch(t *testing.T) {
 			t.Errorf("%q: no link to the record", q.q)
 		}
 	}
-	page := b.search("sok dara", "1985")
+	// The IOM health assessment of the same person (same passport) joins
+	// the record; its case number finds the person.
+	e.load("iom-json", "../../examples/iom.json")
+	page := b.search("KHM-MHA-2024-0001", "")
+	wantIn(t, page, "1 found", "ដារ៉ា សុខ", "DARA SOK", "IOM case KHM-MHA-2024-0001", "Cambodian passport N01234567",
+		"Thai hospital (43 files), Cambodia DHIS2, IOM health assessment")
+	page = b.search("sok dara", "1985")
 	wantIn(t, page, "No one was found", "another script")
 	page = b.search("X9999999", "")
 	wantIn(t, page, "No one was found", "Check the number")
@@ -96,19 +107,62 @@ func TestSearch(t *testing.T) {
 	wantIn(t, page, "four digits")
 }
 
-// The record shows the vaccinations of both sources grouped with a status
-// line, and results newest first.
+// The record shows the banner (names in every script, birth date and age,
+// sex, nationality, every identifier named in words, the sources), the
+// vaccinations of both sources grouped with a status line and each dose's
+// date, dose number, lot, place and source, the results (SARS-CoV-2, TB
+// chest X-ray, smear, culture, Xpert with rifampicin resistance, HIV test
+// and viral load with its unit) newest first with their markers, and the
+// timeline.
 func TestRecordFromBothSources(t *testing.T) {
 	e := newEnv(t, envOpts{})
+	// A viral load through the real DHIS2 mapping: the example payload with
+	// one more data value on its last TB/HIV event.
+	payload, err := os.ReadFile("../../examples/clinic-dhis2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := `"dataElement": "TgcPEDU5eOb",
+         "value": "NEGATIVE"
+        }`
+	if strings.Count(string(payload), last) != 1 {
+		t.Fatal("examples/clinic-dhis2.json changed: update this test's viral load insertion")
+	}
+	vl := filepath.Join(t.TempDir(), "vl.json")
+	os.WriteFile(vl, []byte(strings.Replace(string(payload), last, last+`, {"dataElement": "i08m67CEXCC", "value": "40"}`, 1)), 0o644)
+	e.load("dhis2", vl)
+
 	b := e.browser()
 	b.signIn("clinician")
 	_, page := b.get("/app/patient/" + e.dara)
-	wantIn(t, page, "COVID-19: 4 doses, last 1 Mar 2022", "CoronaVac", "J202103015", "Cambodia DHIS2", "Thai hospital (43 files)",
-		"Hospital 10742", "TB: chest X-ray", "TB: Xpert MTB", "TB: rifampicin resistance (Xpert)", "HIV rapid test", "Confidential",
+	now := time.Now()
+	age := now.Year() - 1992
+	if now.Before(time.Date(now.Year(), time.April, 17, 0, 0, 0, 0, now.Location())) {
+		age--
+	}
+	wantIn(t, page, "ดารา สุข · ដារ៉ា សុខ · DARA SOK", fmt.Sprintf("Born 17 Apr 1992 (%d years)", age), "Sex Male", "Nationality Cambodian",
+		"Recorded by Thai hospital (43 files), Cambodia DHIS2", "Thai ID 0037651234561", "Cambodian passport N01234567",
+		"Cambodian national ID 010203999", "Hospital number, hospital 10742 6700456",
+		"COVID-19: 4 doses, last 1 Mar 2022", "Date Vaccine Dose Lot Place Source", "12 Apr 2021 CoronaVac 1 J202103015 Facility BC7xcTfp0MO Cambodia DHIS2",
+		"1 Mar 2022 COVID-19 vaccine AstraZeneca 2 Hospital 10742 Thai hospital (43 files)",
+		"2 May 2024 COVID-19 rapid antigen Negative Hospital 10742 Thai hospital (43 files)",
+		"TB: chest X-ray Confidential Normal", "TB: chest X-ray Confidential Abnormal, suggestive of TB", "TB: sputum smear Confidential Positive",
+		"TB: culture Confidential Negative", "TB: Xpert MTB Confidential Detected", "TB: rifampicin resistance (Xpert) Confidential Not detected",
+		"HIV rapid test Confidential Negative", "HIV viral load Confidential 40 copies/mL",
 		"Timeline", "Vaccination: CoronaVac")
 	tx := text(page)
 	if strings.Index(tx, "2 Apr 2024 TB") < 0 || strings.Index(tx, "2 May 2024 COVID-19 rapid antigen") > strings.Index(tx, "2 Apr 2024 TB") {
 		t.Errorf("results are not newest first:\n%s", tx)
+	}
+	// The timeline holds vaccinations and results together, newest first.
+	tl := tx[strings.LastIndex(tx, "Timeline"):]
+	if d := regexp.MustCompile(`\d{1,2} [A-Z][a-z]{2} \d{4}`).FindAllString(tl, -1); len(d) < 15 || d[0] != "15 Jun 2024" || d[len(d)-1] != "12 Apr 2021" {
+		t.Errorf("timeline dates %v", d)
+	}
+	for _, w := range []string{"Vaccination: CoronaVac", "HIV viral load: 40 copies/mL", "TB: Xpert MTB: Detected", "Vaccination: Td(adult) unspecified formulation"} {
+		if !strings.Contains(tl, w) {
+			t.Errorf("the timeline lacks %q: %s", w, tl)
+		}
 	}
 }
 
@@ -126,6 +180,21 @@ func TestConfidentialHiddenFromClinicStaff(t *testing.T) {
 	status, body := e.api(e.token("dev-clinic", app.DevRoles[0].Scopes), "/Observation?subject=Patient/"+e.dara)
 	if status != 200 || strings.Contains(body, "49905-3") || strings.Contains(body, "85362-2") {
 		t.Fatalf("REST as clinic staff: %d %s", status, body)
+	}
+	// The IOM health assessment of the same person adds an HIV test, a
+	// chest X-ray, an IGRA and the panel physician's TB classification:
+	// none of them shows either, on the record, the timeline or the IPS
+	// print view.
+	e.load("iom-json", "../../examples/iom.json")
+	_, page = b.get("/app/patient/" + e.dara)
+	wantIn(t, page, "IOM health assessment", "MMR: 1 dose, 4 Oct 1993", "COVID-19: 7 doses, last 1 Mar 2022")
+	results = page[strings.Index(page, `id="results"`):strings.Index(page, `aria-labelledby="btg-title"`)]
+	wantNotIn(t, results+page[strings.Index(page, `id="timeline"`):], "HIV", "TB", "IGRA", "Confidential", "class=\"confidential\"")
+	_, sum := b.get("/app/patient/" + e.dara + "/summary")
+	wantIn(t, sum, "COVID-19 rapid antigen")
+	wantNotIn(t, text(sum), "HIV", "TB", "IGRA", "Confidential")
+	if _, body := e.api(e.token("dev-clinic", app.DevRoles[0].Scopes), "/Observation?subject=Patient/"+e.dara); strings.Contains(body, "tb-class") {
+		t.Fatalf("REST as clinic staff returns the TB classification: %s", body)
 	}
 }
 
@@ -159,7 +228,11 @@ func TestBreakGlass(t *testing.T) {
 	auditor := e.browser()
 	auditor.signIn("auditor")
 	_, log := auditor.get(path + "/access-log")
-	wantIn(t, log, "Who saw this record", "Emergency access started", "dev-clinic", "ETREAT", reason, "read Patient/"+e.dara)
+	wantIn(t, log, "Who saw this record", "When Who What Why", "Emergency access started", "dev-clinic", "ETREAT", reason, "read Patient/"+e.dara,
+		"searched Observation ?_count=200&subject=Patient/"+e.dara)
+	if strings.Contains(log, "search-type") {
+		t.Error("the access log shows the REST interaction code, not what was searched")
+	}
 	_, ae := e.api(e.token("auditor", "user/AuditEvent.rs"), "/AuditEvent?subtype=110127")
 	for _, w := range []string{`"code":"110113"`, `"code":"110127"`, `"code":"ETREAT"`, `"Patient/` + e.dara + `"`} {
 		if !strings.Contains(ae, w) {
@@ -208,9 +281,36 @@ func TestCSRF(t *testing.T) {
 	if status, _ := fresh.do("POST", "/app/signin/dev", url.Values{"role": {"clinician"}, "csrf": {"x"}}); status != 403 {
 		t.Fatalf("dev sign-in without the pre-sign-in cookie: %d", status)
 	}
+	if status, _ := fresh.do("POST", "/app/signin/smart", url.Values{"csrf": {"x"}}); status != 403 {
+		t.Fatalf("SMART sign-in without the pre-sign-in cookie: %d", status)
+	}
+	s := e.browser()
+	s.signIn("steward")
+	for _, d := range []string{"link", "unlink"} {
+		if status, _ := s.do("POST", "/app/identity/"+d, url.Values{"patient": {e.dara}, "other": {e.dara}, "reason": {"x"}}); status != 403 {
+			t.Fatalf("identity %s without the token: %d", d, status)
+		}
+	}
+	// Every form that posts carries the token (the forms above are all of
+	// today's; this catches a new one).
+	files, _ := filepath.Glob("templates/*.html")
+	forms := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, m := range regexp.MustCompile(`(?s)<form[^>]*method="post".*?</form>`).FindAllString(string(b), -1) {
+			forms++
+			if !strings.Contains(m, `name="csrf"`) {
+				t.Errorf("%s: a form without the CSRF token: %.80s", f, m)
+			}
+		}
+	}
+	if forms < 6 {
+		t.Errorf("found %d posting forms in the templates, expected at least 6", forms)
+	}
 }
 
-// Sessions: the cookie is HttpOnly and SameSite=Strict; an idle session
+// Sessions: the cookie is HttpOnly and SameSite=Strict, and Secure behind
+// https (TLS or a TLS proxy's X-Forwarded-Proto); an idle session
 // ends; sign-out ends it; a second gateway instance on the same database
 // knows it.
 func TestSessions(t *testing.T) {
@@ -248,6 +348,37 @@ func TestSessions(t *testing.T) {
 	sc := strings.Join(raw.Header.Values("Set-Cookie"), "\n")
 	if !strings.Contains(sc, "mekong_session=") || !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Strict") || !strings.Contains(sc, "Path=/app") {
 		t.Fatalf("session cookie attributes: %s", sc)
+	}
+
+	if strings.Contains(sc, "Secure") {
+		t.Fatalf("Secure on plain http without a TLS proxy: %s", sc)
+	}
+	// Behind a TLS proxy (X-Forwarded-Proto) and over TLS itself, every
+	// cookie of the page is Secure.
+	proxied, _ := http.NewRequest("GET", e.srv.URL+"/app/signin", nil)
+	proxied.Header.Set("X-Forwarded-Proto", "https")
+	tlsSrv := httptest.NewTLSServer(e.srv.Config.Handler)
+	defer tlsSrv.Close()
+	direct, _ := http.NewRequest("GET", tlsSrv.URL+"/app/signin", nil)
+	for _, r := range []struct {
+		name string
+		c    *http.Client
+		req  *http.Request
+	}{{"X-Forwarded-Proto: https", noRedirect(), proxied}, {"TLS", tlsSrv.Client(), direct}} {
+		res, err := r.c.Do(r.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		cookies := res.Header.Values("Set-Cookie")
+		if len(cookies) == 0 {
+			t.Fatalf("%s: the sign-in page set no cookie", r.name)
+		}
+		for _, c := range cookies {
+			if !strings.Contains(c, "; Secure") || !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+				t.Errorf("%s: cookie %s", r.name, c)
+			}
+		}
 	}
 
 	second := newEnv(t, envOpts{st: e.st})
@@ -506,4 +637,61 @@ func TestDoubtfulIdentifierShown(t *testing.T) {
 	b.signIn("clinic")
 	_, page := b.get("/app/patient/" + res.Version.ID)
 	wantIn(t, page, "Thai ID 1234567890123 doubtful")
+}
+
+// Without configuration a break-the-glass grant lasts 60 minutes, and the
+// page says so before the user asks (issue 13; the configured duration is
+// tested through serve in internal/cli TestServeClinicAppBreakGlassDuration).
+func TestBreakGlassLastsAnHourByDefault(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	b := e.browser()
+	b.signIn("clinic")
+	path := "/app/patient/" + e.dara
+	_, page := b.get(path)
+	wantIn(t, page, "for 60 minutes")
+	_, page = b.post(path, path+"/break-glass", url.Values{"reason": {"fever and cough at Aranyaprathet"}})
+	wantIn(t, page, "Emergency access is open until")
+	gs, err := e.svc.Grants(principalContext(e, "dev-clinic", app.DevRoles[0].Scopes, ""))
+	if err != nil || len(gs) != 1 {
+		t.Fatalf("grants: %v %v", gs, err)
+	}
+	if d := gs[0].Expires.Sub(gs[0].Started); d != 60*time.Minute {
+		t.Fatalf("the grant lasts %v, want 60m", d)
+	}
+}
+
+// The README shows the page with the screenshots the browser test takes:
+// every picture it links exists in docs/screenshots, and every screenshot
+// the browser test saves there is shown (MEKONG_UPDATE_SCREENSHOTS=1
+// refreshes them).
+func TestReadmeShowsTheScreenshots(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\(docs/screenshots/([a-z0-9-]+\.png)\)`).FindAllStringSubmatch(string(readme), -1) {
+		linked[m[1]] = true
+		if _, err := os.Stat("../../docs/screenshots/" + m[1]); err != nil {
+			t.Errorf("the README shows %s, which does not exist", m[1])
+		}
+	}
+	src, err := os.ReadFile("browser_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := regexp.MustCompile(`\.shot\("([a-z0-9-]+)"\)`).FindAllStringSubmatch(string(src), -1)
+	if len(shots) < 6 {
+		t.Fatalf("the browser test takes %d screenshots", len(shots))
+	}
+	for _, m := range shots {
+		if !linked[m[1]+".png"] {
+			t.Errorf("the browser test's screenshot %s is not in the README", m[1])
+		}
+	}
+	for _, want := range []string{"search-en.png", "record-en.png", "card-en.png", "record-km.png", "record-th.png", "card-km.png"} {
+		if !linked[want] {
+			t.Errorf("the README does not show %s", want)
+		}
+	}
 }

@@ -15,14 +15,20 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -87,15 +93,58 @@ type ui struct {
 	dialogs *atomic.Int32
 }
 
-// newUI opens a tab in its own browser context (its own cookies).
+// patientData are strings of the test persons and of a break-the-glass
+// reason: none may appear in a URL the browser requests (URLs end up in
+// logs; only opaque ids may).
+var patientData = []string{"n01234567", "0037651234561", "010203999", "khm-mha", "dara", "sok dara", "ដារ៉ា", "សុខ", "ดารา", "สุข",
+	"<script", "x<1>", "ក្ដី", "unconscious", "poipet", "1992"}
+
+// newUI opens a tab in its own browser context (its own cookies). Every URL
+// the tab requests is checked when the test ends: on this gateway (or a
+// data: image), nothing fetched from outside, and no patient data in it.
 func newUI(t *testing.T, browser context.Context, base, axe string) *ui {
 	dialogs := &atomic.Int32{}
+	var mu sync.Mutex
+	var urls []string
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(func(ev any) {
-		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+		switch ev := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
 			dialogs.Add(1)
+		case *network.EventRequestWillBeSent:
+			if ev.Request != nil {
+				mu.Lock()
+				urls = append(urls, ev.Request.URL+ev.Request.URLFragment)
+				mu.Unlock()
+			}
 		}
 	}))
 	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(urls) == 0 {
+			t.Error("no request of the tab was seen: the URL checks checked nothing")
+		}
+		for _, raw := range urls {
+			if strings.HasPrefix(raw, "data:image/") {
+				continue
+			}
+			if !strings.HasPrefix(raw, base+"/") {
+				t.Errorf("the page requested %s: not this gateway", raw)
+				continue
+			}
+			plain, err := url.QueryUnescape(strings.TrimPrefix(raw, base))
+			if err != nil {
+				plain = raw
+			}
+			plain = strings.ToLower(plain)
+			for _, d := range patientData {
+				if strings.Contains(plain, d) {
+					t.Errorf("patient data %q in a URL: %s", d, raw)
+				}
+			}
+		}
+	})
 	u := &ui{t: t, ctx: ctx, base: base, axe: axe, dialogs: dialogs}
 	// The first run opens the tab, which lives as long as that run's
 	// context: no timeout on it.
@@ -181,6 +230,37 @@ func (u *ui) shot(name string) {
 			u.t.Fatal(err)
 		}
 	}
+}
+
+var (
+	pdfPageRE     = regexp.MustCompile(`/Type\s*/Page\b`)
+	pdfMediaBoxRE = regexp.MustCompile(`/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]`)
+)
+
+// printPDF prints the page as chromium does for the user (paper size from
+// the page's CSS) and returns the number of pages and the first page's
+// size in points.
+func (u *ui) printPDF() (pages int, w, h float64) {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 30*time.Second)
+	defer cancel()
+	prefer := true
+	var pdf []byte
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, page.PrintToPDF, page.PrintToPDFParams{PreferCSSPageSize: &prefer})
+		pdf = res.Data
+		return err
+	}))
+	if err != nil {
+		u.t.Fatalf("print to PDF: %v", err)
+	}
+	m := pdfMediaBoxRE.FindSubmatch(pdf)
+	if m == nil {
+		u.t.Fatalf("no MediaBox in the PDF (%d bytes)", len(pdf))
+	}
+	w, _ = strconv.ParseFloat(string(m[1]), 64)
+	h, _ = strconv.ParseFloat(string(m[2]), 64)
+	return len(pdfPageRE.FindAll(pdf, -1)), w, h
 }
 
 // checkA11y runs axe-core on the page (WCAG 2.x A and AA rules) and fails
@@ -290,6 +370,26 @@ func TestBrowser(t *testing.T) {
 		u.shot("record-th")
 	})
 
+	t.Run("AcceptLanguage", func(t *testing.T) {
+		// A browser set to Thai gets the page in Thai before anyone picks a
+		// language; one set to Khmer, in Khmer.
+		for _, c := range []struct{ header, lang, heading string }{
+			{"th-TH,th;q=0.9,en;q=0.5", "th", "เข้าสู่ระบบ"}, {"km-KH,km;q=0.9", "km", "ចូល"},
+		} {
+			u := newUI(t, browser, base, axe)
+			u.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": c.header}})
+				return err
+			}))
+			u.open("/app/signin", "h1")
+			var lang string
+			u.eval(`document.documentElement.lang`, &lang)
+			if got := u.text("h1"); lang != c.lang || !strings.Contains(got, c.heading) {
+				t.Errorf("Accept-Language %s: <html lang=%q>, heading %q", c.header, lang, got)
+			}
+		}
+	})
+
 	t.Run("KeyboardOnly", func(t *testing.T) {
 		u := newUI(t, browser, base, axe)
 		u.signIn("clinic")
@@ -384,6 +484,8 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Card", func(t *testing.T) {
+		// The IOM assessments: CHAN SREYMOM, and more doses and results of
+		// the person already loaded (same passport).
 		e.load("iom-json", "../../examples/iom.json")
 		id := e.patientID("identifier=N02345678")
 		u := newUI(t, browser, base, axe)
@@ -395,10 +497,36 @@ func TestBrowser(t *testing.T) {
 		if width < 100 {
 			t.Fatalf("the QR image did not load (%d px wide)", width)
 		}
+		// The QR the browser shows decodes to a card that verifies.
+		var src string
+		u.eval(`document.querySelector(".qr img").getAttribute("src")`, &src)
+		if !strings.HasPrefix(src, "data:image/png;base64,") {
+			t.Fatalf("QR image source %.40q", src)
+		}
+		if bundle := verifyQR(t, e, strings.TrimPrefix(src, "data:image/png;base64,")); !strings.Contains(bundle, "N02345678") && !strings.Contains(bundle, "CHAN") {
+			t.Errorf("the card is not this person's: %s", bundle)
+		}
+		// Printed, the card is one A6 page (105 x 148 mm = 297.6 x 419.5 pt).
+		pages, w, h := u.printPDF()
+		if pages != 1 || w < 296 || w > 299 || h < 418 || h > 421 {
+			t.Errorf("the card prints on %d page(s) of %.1f x %.1f pt, want one A6 page (297.6 x 419.5)", pages, w, h)
+		}
 		u.checkA11y("card")
 		u.shot("card-en")
 		u.open("/app/patient/"+id+"/card?lang=km", ".qr img")
 		u.shot("card-km")
+		// The IPS summary as a print view, reached from the record, with no
+		// trace of confidential results for clinic staff.
+		u.open("/app/patient/"+e.dara+"?lang=en", "#docs-title")
+		u.do(chromedp.Click(chromedp.CSS(`a[href$="/summary"]`)), chromedp.WaitVisible(chromedp.CSS("#sum-vacc")))
+		if got := u.text("main"); !strings.Contains(got, "COVID-19: 7 doses, last 1 Mar 2022") || !strings.Contains(got, "COVID-19 rapid antigen") ||
+			strings.Contains(got, "HIV") || strings.Contains(got, "TB") || strings.Contains(got, "Confidential") {
+			t.Errorf("the IPS print view: %s", got)
+		}
+		u.checkA11y("IPS summary")
+		if pages, _, _ := u.printPDF(); pages < 1 {
+			t.Error("the IPS summary prints no page")
+		}
 	})
 
 	t.Run("IdentityReview", func(t *testing.T) {
@@ -426,6 +554,21 @@ func TestBrowser(t *testing.T) {
 		u.do(chromedp.EmulateViewport(390, 844))
 		u.signIn("clinician")
 		u.open("/app/patient/"+e.dara, "#vacc-title")
+		// Page weight: the record and everything it loads, as the browser
+		// counts it (decoded sizes, so the cache cannot hide anything).
+		var weight struct {
+			Bytes int `json:"bytes"`
+			Count int `json:"count"`
+		}
+		u.eval(`(() => { const es = performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource"));
+			return {bytes: es.reduce((n, e) => n + e.decodedBodySize, 0), count: es.length}; })()`, &weight)
+		if weight.Count < 3 || weight.Bytes < 5000 {
+			t.Fatalf("page weight: %d bytes in %d requests: the measurement missed the page or its assets", weight.Bytes, weight.Count)
+		}
+		if weight.Bytes > 200<<10 {
+			t.Errorf("the record weighs %d bytes on first load, over 200 KB", weight.Bytes)
+		}
+		t.Logf("first load of a record in chromium: %d bytes in %d requests", weight.Bytes, weight.Count)
 		var overflow bool
 		u.eval(`document.documentElement.scrollWidth > document.documentElement.clientWidth + 1`, &overflow)
 		if overflow {

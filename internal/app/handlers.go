@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -379,6 +380,7 @@ func logRowOf(lang string, body []byte, loc *time.Location) logRow {
 				Code string `json:"code"`
 			} `json:"role"`
 			Description string `json:"description"`
+			Query       string `json:"query"`
 		} `json:"entity"`
 	}
 	_ = json.Unmarshal(body, &ev)
@@ -408,7 +410,19 @@ func logRowOf(lang string, body []byte, loc *time.Location) logRow {
 			target = e.What.Reference
 		}
 		if e.Role != nil && e.Role.Code == "24" {
-			query = e.Description
+			// BALP's query entity: "<type> <interaction>" and the raw
+			// query, base64; the auditor reads the type and the query.
+			query, _, _ = strings.Cut(e.Description, " ")
+			if query == "system" {
+				query = ""
+			}
+			if raw, err := base64.StdEncoding.DecodeString(e.Query); err == nil && len(raw) > 0 {
+				q := string(raw)
+				if u, err := url.QueryUnescape(q); err == nil {
+					q = u
+				}
+				query = strings.TrimSpace(query + " ?" + q)
+			}
 		}
 	}
 	switch {

@@ -41,7 +41,8 @@ func TestFuzzyNameSearch(t *testing.T) {
 // Identity review (issue 11's steward decisions, CONTRACTS §2): the
 // steward sees the probable pair side by side with the evidence, links
 // them with a reason (the record then shows the linked record and both
-// records' data), and unlinks them with a reason; every decision is
+// records' data), unlinks them with a reason, and rejects a queued pair
+// with a reason; every decision is
 // audited with the reason; other roles have no review.
 func TestIdentityReview(t *testing.T) {
 	e := newEnv(t, envOpts{})
@@ -84,4 +85,24 @@ func TestIdentityReview(t *testing.T) {
 	a.signIn("auditor")
 	_, log := a.get("/app/patient/" + e.dara + "/access-log")
 	wantIn(t, log, "Same passport photo at Poipet", "Different father's name on the IOM form", "dev-steward")
+
+	// Reject a queued pair, with a reason: the pair leaves the queue and
+	// the records stay apart.
+	e2 := newEnv(t, envOpts{})
+	twin2 := e2.createTwin()
+	s2 := e2.browser()
+	s2.signIn("steward")
+	rf := url.Values{"patient": {e2.dara}, "other": {twin2}, "next": {"review"}}
+	if status, out := s2.post("/app/review", "/app/identity/unlink", rf); status != 400 || !strings.Contains(out, "needs a reason") {
+		t.Fatalf("a rejection without a reason: %d %s", status, text(out))
+	}
+	rf.Set("reason", "Different mother's name; another village")
+	_, out = s2.post("/app/review", "/app/identity/unlink", rf)
+	wantIn(t, out, "Decided different people. The decision is recorded.", "No pairs wait for review")
+	_, rec = s2.get("/app/patient/" + e2.dara)
+	wantNotIn(t, rec, "Linked records", "KHM-MHA-2024-0999")
+	a2 := e2.browser()
+	a2.signIn("auditor")
+	_, log = a2.get("/app/patient/" + e2.dara + "/access-log")
+	wantIn(t, log, "Different mother's name; another village", "dev-steward")
 }

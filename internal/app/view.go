@@ -314,11 +314,27 @@ func display(cc mapping.CodeableConcept) string {
 		}
 	}
 	for _, c := range cc.Coding {
+		if n, ok := cvxNames[c.Code]; ok && c.System == mapping.CVX {
+			return n
+		}
+	}
+	for _, c := range cc.Coding {
 		if c.Code != "" {
 			return c.Code
 		}
 	}
 	return ""
+}
+
+// cvxNames are the CDC's short descriptions of the routine vaccines a
+// source may send as a bare CVX code (the IOM columns do); a clinic worker
+// cannot read "03". COVID-19 vaccines get their names from the concept maps.
+var cvxNames = map[string]string{
+	"02": "OPV", "03": "MMR", "05": "measles", "08": "Hep B, adolescent or pediatric", "09": "Td (adult), adsorbed",
+	"10": "IPV", "18": "rabies, intramuscular injection", "19": "BCG", "20": "DTaP", "21": "varicella", "25": "typhoid, oral",
+	"39": "Japanese encephalitis SC", "43": "Hep B, adult", "45": "Hep B, unspecified formulation", "62": "HPV, quadrivalent",
+	"88": "influenza, unspecified formulation", "94": "MMRV", "101": "typhoid, ViCPs", "113": "Td (adult) preservative free",
+	"115": "Tdap", "134": "Japanese Encephalitis IM", "139": "Td(adult) unspecified formulation",
 }
 
 // vaccinations groups Immunizations by disease (COVID-19) or vaccine,
@@ -388,6 +404,8 @@ var testNames = map[string]string{
 var valueNames = map[string]string{
 	"260385009": "value.negative", "10828004": "value.positive", "260373001": "value.detected", "260415000": "value.notdetected",
 	"17621005": "value.normal", "263654008": "value.abnormal", "165816005": "value.positive", "165815009": "value.negative",
+	"707308007": "value.normal", "707307002": "value.abnormaltb", "56717001": "value.mtbisolated", "110379001": "value.ntm",
+	"123840003": "value.contaminated", "455371000124106": "value.invalid", "82334004": "value.indeterminate",
 }
 
 // restrictedLabels are the label codes that mark a result confidential.
@@ -443,6 +461,17 @@ func valueOf(lang string, o mapping.Observation) string {
 		for _, c := range cc.Coding {
 			if k, ok := valueNames[c.Code]; ok && c.System == mapping.SNOMED {
 				return T(lang, k)
+			}
+		}
+		// Source values with no SNOMED CT equivalent.
+		for _, c := range cc.Coding {
+			switch {
+			case c.System == mapping.IOMResult && c.Code == "abnormal-not-tb":
+				return T(lang, "value.abnormalnottb")
+			case c.System == mapping.IOMTBClass && c.Code == "no-tb":
+				return T(lang, "value.notb")
+			case c.System == mapping.IOMTBClass && c.Code != "":
+				return T(lang, "value.tbclass", c.Code)
 			}
 		}
 		if d := display(*cc); d != "" {

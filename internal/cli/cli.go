@@ -35,6 +35,19 @@ func root(stdout, stderr io.Writer) *ucli.Command {
 			verifyCardCommand(), healthCardsCommand(), auditCommand()},
 	}
 	onUsageError(cmd)
+	// An unknown command is a usage mistake like an unknown flag: one line
+	// naming it (with the nearest command) and a failing exit status. The
+	// library's default said "No help topic for 'x'".
+	cmd.Action = func(_ context.Context, c *ucli.Command) error {
+		if !c.Args().Present() {
+			return ucli.ShowRootCommandHelp(c)
+		}
+		msg := fmt.Sprintf("unknown command %q", c.Args().First())
+		if s := ucli.SuggestCommand(c.Commands, c.Args().First()); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		return fmt.Errorf("%s (see mekong --help)", msg)
+	}
 	// --version prints what `mekong version` does.
 	ucli.VersionPrinter = func(c *ucli.Command) { printVersion(c.Root().Writer) }
 	return cmd
@@ -92,6 +105,14 @@ func newLogger(cmd *ucli.Command, w io.Writer) *slog.Logger {
 	}
 	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	// JSON would write a duration as nanoseconds; a reader (or a collector's
+	// query) gets "1.2s" as the text handler writes it.
+	opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		}
+		return a
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -99,6 +100,10 @@ func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
 	if !strings.HasPrefix(logs, `{"time":`) {
 		t.Errorf("logs to a buffer are not JSON: %q", logs)
 	}
+	// Issue 14 item 14: durations read as durations, not nanoseconds.
+	if !regexp.MustCompile(`"elapsed":"[0-9.]+(ns|µs|ms|s)"`).MatchString(logs) {
+		t.Errorf("JSON logs do not give the elapsed time as a duration: %q", logs)
+	}
 	logs, _ = runMekong(t, &bytes.Buffer{}, "seed", "--patients", "1", "--log-format", "text")
 	if !strings.HasPrefix(logs, "time=") || !strings.Contains(logs, "elapsed=") || strings.Contains(logs, "elapsed=0 ") {
 		t.Errorf("text logs: %q", logs)
@@ -160,4 +165,21 @@ func TestExportSourceHasNoIndexingFlags(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An unknown command fails in one line naming it and the nearest command,
+// like an unknown flag; mekong alone still prints the help.
+func TestUnknownCommandIsOneLine(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := root(&stdout, &stderr).Run(context.Background(), []string{"mekong", "serv"})
+	if err == nil || !strings.Contains(err.Error(), `unknown command "serv"`) || !strings.Contains(err.Error(), `did you mean "serve"?`) || !strings.Contains(err.Error(), "mekong --help") {
+		t.Fatalf("err = %v", err)
+	}
+	if stdout.Len()+stderr.Len() > 0 {
+		t.Errorf("printed more than the error:\nstdout %q\nstderr %q", stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	if err := root(&stdout, &stderr).Run(context.Background(), []string{"mekong"}); err != nil || !strings.Contains(stdout.String(), "COMMANDS:") {
+		t.Errorf("mekong alone: %v %q", err, stdout.String())
+	}
 }

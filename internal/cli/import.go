@@ -191,7 +191,17 @@ func (env *importEnv) errorsWhere(files []string) string {
 	if len(files) == 1 {
 		return errorsFileFor(files[0])
 	}
-	return "FILE.errors.ndjson beside each input"
+	// Several inputs: name the error files this run wrote, so the user need
+	// not guess which input had the rejects.
+	var wrote []string
+	for p := range env.wrote {
+		wrote = append(wrote, p)
+	}
+	if len(wrote) == 0 {
+		return "FILE.errors.ndjson beside each input"
+	}
+	sort.Strings(wrote)
+	return strings.Join(wrote, ", ")
 }
 
 // errorsFileFor names the error file beside an input: a.ndjson.gz -> a.errors.ndjson.
@@ -285,6 +295,10 @@ func (env *importEnv) appendErrors(input string, lines [][]byte) error {
 			return err
 		}
 		defer f.Close()
+		if env.wrote == nil {
+			env.wrote = map[string]bool{}
+		}
+		env.wrote[path] = true
 	}
 	for _, l := range lines {
 		if _, err := f.Write(append(l, '\n')); err != nil {

@@ -98,3 +98,47 @@ func TestImportCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestImportCommandReportsDanglingReferences: mekong import checks local
+// references once every file is in (issue 14 item 7; README "Behaviour
+// worth knowing"): an Observation before its Patient, even in another file,
+// is fine; one naming a Patient no file holds is stored, and listed in the
+// error file with its element and target, and the command fails saying so.
+// --referential-integrity=false turns the check off.
+func TestImportCommandReportsDanglingReferences(t *testing.T) {
+	dir := t.TempDir()
+	obs := filepath.Join(dir, "a-obs.ndjson")
+	pats := filepath.Join(dir, "b-patients.ndjson")
+	os.WriteFile(obs, []byte(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/later"}}
+{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p404"}}
+`), 0o644)
+	os.WriteFile(pats, []byte(`{"resourceType":"Patient","id":"later"}`+"\n"), 0o644)
+	db := "sqlite:" + filepath.Join(dir, "m.db")
+	_, err := runMekong(t, &bytes.Buffer{}, "import", "--db", db, "--log-format", "text", obs, pats)
+	if err == nil || !strings.Contains(err.Error(), "referring to nothing") || !strings.Contains(err.Error(), "b-patients.errors.ndjson") {
+		t.Fatalf("error %v, want a failure naming the error file", err)
+	}
+	errs, err := os.ReadFile(filepath.Join(dir, "b-patients.errors.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(errs)), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], `Observation/o2: Observation.subject refers to Patient/p404, which does not exist after the import`) ||
+		!strings.Contains(lines[0], `"expression":["Observation.subject"]`) {
+		t.Errorf("error file:\n%s", errs)
+	}
+	st, err := backend.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Read(context.Background(), "Observation", "o2"); err != nil {
+		t.Errorf("o2 is not stored: %v", err)
+	}
+	st.Close()
+
+	off := filepath.Join(dir, "off.ndjson")
+	os.WriteFile(off, []byte(`{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p405"}}`+"\n"), 0o644)
+	if _, err := runMekong(t, &bytes.Buffer{}, "import", "--db", db, "--referential-integrity=false", off); err != nil {
+		t.Errorf("with the check off: %v", err)
+	}
+}

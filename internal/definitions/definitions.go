@@ -1,7 +1,8 @@
 // Package definitions serves Mekong's definitional resources from memory,
 // read-only: the ConceptMaps of the source-system crosswalks
 // (mappings/terminology) with ConceptMap/$translate, the profiles
-// (conformance/profiles) as StructureDefinitions, and the
+// (conformance/profiles) and the definitions of Mekong's own extensions
+// (extensions/*.json) as StructureDefinitions, and the
 // OperationDefinitions of Mekong's own operations (operations/*.json). They ship with the binary
 // and change only with it, so they are not in the database and no client can
 // write them. The interactions have the shape of package rest's.
@@ -31,6 +32,11 @@ const (
 
 //go:embed operations/*.json
 var operations embed.FS
+
+// extensions define the extensions Mekong writes on the resources it serves.
+//
+//go:embed extensions/*.json
+var extensions embed.FS
 
 // Catalog holds the resources, indexed for search.
 type Catalog struct {
@@ -63,17 +69,27 @@ func New(term *terminology.Terminology) (*Catalog, error) {
 		}
 		c.byTyp[StructureDefinition] = append(c.byTyp[StructureDefinition], e)
 	}
-	names, _ := operations.ReadDir("operations")
-	for _, n := range names {
-		b, err := operations.ReadFile("operations/" + n.Name())
-		if err != nil {
-			return nil, fmt.Errorf("definitions.New: %w", err)
+	for _, d := range []struct {
+		files embed.FS
+		dir   string
+		typ   string
+		entry func([]byte) (*entry, error)
+	}{
+		{extensions, "extensions", StructureDefinition, structureDefinitionEntry},
+		{operations, "operations", OperationDefinition, operationDefinitionEntry},
+	} {
+		names, _ := d.files.ReadDir(d.dir)
+		for _, n := range names {
+			b, err := d.files.ReadFile(d.dir + "/" + n.Name())
+			if err != nil {
+				return nil, fmt.Errorf("definitions.New: %w", err)
+			}
+			e, err := d.entry(b)
+			if err != nil {
+				return nil, fmt.Errorf("definitions.New: %s: %w", n.Name(), err)
+			}
+			c.byTyp[d.typ] = append(c.byTyp[d.typ], e)
 		}
-		e, err := operationDefinitionEntry(b)
-		if err != nil {
-			return nil, fmt.Errorf("definitions.New: %s: %w", n.Name(), err)
-		}
-		c.byTyp[OperationDefinition] = append(c.byTyp[OperationDefinition], e)
 	}
 	for _, es := range c.byTyp {
 		sort.Slice(es, func(i, j int) bool { return es[i].id < es[j].id })

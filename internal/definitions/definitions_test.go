@@ -22,7 +22,7 @@ func TestEveryResourceIsValidR4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{ConceptMap: 8, OperationDefinition: 7 /* + $import-health-card */ + 1 /* $summary */ + 4 /* identity: $match, $identity-link, -unlink, -review */, StructureDefinition: 5}
+	want := map[string]int{ConceptMap: 8, OperationDefinition: 7 /* + $import-health-card */ + 1 /* $summary */ + 4 /* identity: $match, $identity-link, -unlink, -review */, StructureDefinition: 5 + 2 /* extensions: identity-link-assurance, identifier-doubt */}
 	for _, typ := range c.Types() {
 		if len(c.byTyp[typ]) != want[typ] {
 			t.Errorf("%d %s, want %d", len(c.byTyp[typ]), typ, want[typ])

@@ -103,6 +103,11 @@ func Start(t testing.TB) *Server {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("%s printed no token within 60s:\n%s", strings.Join(args, " "), s.Logs())
 	}
+	// MEKONG_ADDR asked for a free port; the default one means make run's
+	// command or serve ignored it (issue 14 item 15).
+	if strings.HasSuffix(s.Addr, ":8080") {
+		t.Fatalf("%s listens on %s, not where MEKONG_ADDR=127.0.0.1:0 asked", strings.Join(args, " "), s.Addr)
+	}
 	if err := s.waitReady(60 * time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, s.Logs())
 	}

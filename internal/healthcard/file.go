@@ -43,7 +43,12 @@ func ParseFile(data []byte) ([]string, error) {
 		VC []string `json:"verifiableCredential"`
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("not a .smart-health-card file: %v", err)
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			// Go's wording names Go types; say what the file should hold.
+			return nil, fmt.Errorf("not a .smart-health-card file: verifiableCredential must be an array of strings (compact JWS), and here %s is a JSON %s", typeErr.Field, typeErr.Value)
+		}
+		return nil, errors.New("not a .smart-health-card file: it is not JSON of the form {\"verifiableCredential\": [\"<JWS>\"]}")
 	}
 	switch {
 	case len(f.VC) == 0:

@@ -3,6 +3,7 @@ package match
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +16,20 @@ import (
 //	<v>n:<key>|<key>                 family and given name keys, sorted (order swaps give one key)
 //	<v>p:<code>|<code>:<year>        the two phonetic codes, sorted, with the birth year (cross-script)
 //	<v>y:<key>:<year>                one name part that is not common, with the birth year
+//	<v>d:<code>:<yyyy-mm-dd>         one name part's phonetic code, with a full birth date
+//
+// The d keys find a pair whose given names romanize apart but whose family
+// name sounds alike and whose birth date is exact: ញឹម ស្រីលក្ខណ៍ (neum
+// srilokan) and NHEM SREYLEAK (nim sriliak) share no n, p or y key.
 //
 // Keys are at most 128 bytes: values and name keys are cut.
+//
+// KeyRules is the version of these rules. It is recorded with the stored
+// keys beside the configuration's keyVersion, so that a deployment whose own
+// configuration keeps its keyVersion still re-keys its Patients when a new
+// engine makes keys differently (rules 2 added the d keys).
+const KeyRules = 2
+
 const (
 	maxKeyLen      = 128
 	maxKeyValueLen = 64
@@ -43,6 +56,7 @@ func (m *Matcher) keys(r Record, probe bool) *keySet {
 	ks := &keySet{}
 	m.idKeys(ks, p)
 	m.nameKeys(ks, p, year, hasYear)
+	m.dateKeys(ks, p, r.BirthDate)
 	if probe && hasYear {
 		m.nameKeys(ks, p, year-1, true)
 		m.nameKeys(ks, p, year+1, true)
@@ -84,6 +98,21 @@ func (m *Matcher) nameKeys(ks *keySet, p prepared, year int, hasYear bool) {
 				if k != "" && m.frequency(k) < m.cfg.Blocking.CommonFrequency {
 					ks.add(3, m.prefix("y")+k+":"+y)
 				}
+			}
+		}
+	}
+}
+
+func (m *Matcher) dateKeys(ks *keySet, p prepared, birthDate string) {
+	d, ok := parseDate(birthDate)
+	if !ok || d.day == 0 {
+		return
+	}
+	date := fmt.Sprintf("%04d-%02d-%02d", d.year, d.month, d.day)
+	for _, f := range p.names {
+		for _, c := range []string{f.family.code, f.given.code} {
+			if c != "" {
+				ks.add(3, m.prefix("d")+cut(c, maxNameKeyLen)+":"+date)
 			}
 		}
 	}

@@ -3,12 +3,16 @@ package readmetest
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/mekong-fhir/mekong/fhir/search"
 	"github.com/mekong-fhir/mekong/internal/devserver"
 )
 
@@ -58,5 +62,31 @@ func TestExamplesTH43ZipHoldsTheTextFiles(t *testing.T) {
 	sort.Strings(onDisk)
 	if len(inZip) != len(onDisk) {
 		t.Errorf("th43.zip holds %v, examples/th43/ %v", inZip, onDisk)
+	}
+}
+
+// TestREADMEStatesTheSearchLimits: issue 14 item 10 asks for documented
+// limits; the README's figures are the ones the server enforces
+// (fhir/search/limits.go), so changing one without the other fails here.
+func TestREADMEStatesTheSearchLimits(t *testing.T) {
+	readme := strings.Join(strings.Fields(readREADME(t)), " ") // line breaks are the editor's
+	comma := func(n int) string {
+		s := strconv.Itoa(n)
+		if len(s) > 3 {
+			s = s[:len(s)-3] + "," + s[len(s)-3:]
+		}
+		return s
+	}
+	for _, want := range []string{
+		fmt.Sprintf("at most %d search parameters", search.MaxParameters),
+		fmt.Sprintf("%s comma-separated values of one parameter", comma(search.MaxValuesPerParameter)),
+		fmt.Sprintf("%s values in one query", comma(search.MaxValues)),
+		fmt.Sprintf("%d `_sort` keys", search.MaxSortKeys),
+		fmt.Sprintf("%d `_include`/`_revinclude` parameters", search.MaxIncludes),
+		fmt.Sprintf("%d chained or `_has` steps", search.MaxChainDepth),
+	} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README.md does not say %q (fhir/search/limits.go)", want)
+		}
 	}
 }

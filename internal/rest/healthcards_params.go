@@ -63,7 +63,11 @@ func parseCardRequest(body []byte, query url.Values) (*cardRequest, error) {
 				}
 			}
 			if v == nil {
-				return nil, outcome.Invalid("parameter %q has no value (valueUri, valueString or valueDateTime)", x.Name).At(fmt.Sprintf("Parameters.parameter[%d]", i))
+				at := []string{fmt.Sprintf("Parameters.parameter[%d]", i)}
+				if x.Name != "" {
+					at = append([]string{x.Name}, at...)
+				}
+				return nil, outcome.Invalid("parameter %q has no value of a type $health-cards-issue reads (valueUri, valueString, valueDateTime or valueCode)", x.Name).At(at...)
 			}
 			vals.Add(x.Name, *v)
 		}

@@ -134,16 +134,18 @@ func (s *Service) DrainLinks(ctx context.Context) (LinkStats, error) {
 }
 
 // checkKeyVersion records the matcher's key version in the database, once
-// per service; a change queues every Patient, so the linker replaces their
-// keys (rekey) and links them with the new ones. An engine without a
-// configuration (a test's) has no version.
+// per service: the configuration's keyVersion and the engine's key rules
+// (match.KeyRules), as "<keyVersion>/<rules>". A change of either queues
+// every Patient, so the linker replaces their keys (rekey) and links them
+// with the new ones. An engine without a configuration (a test's) has no
+// version.
 func (s *Service) checkKeyVersion(ctx context.Context) (int, error) {
 	id := s.ident
 	c, ok := id.engine.(interface{ Config() match.Config })
 	if !ok || id.keyChecked.Load() {
 		return 0, nil
 	}
-	n, err := id.st.KeyVersion(ctx, strconv.Itoa(c.Config().KeyVersion))
+	n, err := id.st.KeyVersion(ctx, strconv.Itoa(c.Config().KeyVersion)+"/"+strconv.Itoa(match.KeyRules))
 	if err == nil {
 		id.keyChecked.Store(true)
 	}

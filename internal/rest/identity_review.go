@@ -67,6 +67,17 @@ func (s *Service) IdentityReview(ctx context.Context, r Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
+	if r.ID != "" {
+		// The pairs of a Patient that does not exist (or that the caller
+		// may not read) are a 404, as a read of it is; a deleted one 410.
+		v, err := s.store.Read(rctx, store.LinkedType, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if v.Deleted {
+			return nil, gone(v)
+		}
+	}
 	page, err := s.ident.st.ReviewQueue(rctx, q)
 	if err != nil {
 		return nil, err

@@ -61,6 +61,12 @@ var TBRule = LabelRule{
 		"http://loinc.org|71774-4", "http://loinc.org|45680-6",
 		"http://snomed.info/sct|171126009", "http://snomed.info/sct|104173009", "http://snomed.info/sct|104184002", // TB screening, sputum, culture
 		"http://snomed.info/sct|707307002", "http://snomed.info/sct|707308007", "http://snomed.info/sct|56717001", // TB CXR abnormal/normal, tuberculosis
+		// Chest X-rays are TB screening here (the mappings give them the TB
+		// screening profile); labelled by value only, an IOM "abnormal, not
+		// TB" (no SNOMED CT equivalent) reached clinic staff. IOM's
+		// panel-physician TB classification (no-tb, A, B1-B3) has no
+		// standard code either.
+		"http://loinc.org|30745-4", "https://mekong-fhir.github.io/fhir/CodeSystem/iom-test|tb-class",
 	},
 	Labels: []string{LabelRestricted, LabelTB},
 }

@@ -24,13 +24,9 @@ import (
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		// RFC 7235 section 4.2: Authorization holds one credential. With two
-		// headers, which one a proxy, a log or this server honours is a
-		// guess; an ambiguous credential is refused, not picked from.
-		if len(req.Header.Values(echo.HeaderAuthorization)) > 1 {
-			return outcome.New(http.StatusBadRequest, outcome.CodeSecurity,
-				"the request has %d Authorization headers; send exactly one (RFC 7235 section 4.2: one credential per request)",
-				len(req.Header.Values(echo.HeaderAuthorization))).At("Authorization")
+		credential, err := oneCredential(req)
+		if err != nil {
+			return err
 		}
 		// A server built without an authenticator (Config.Auth nil: tests
 		// embedding the handler) keeps a principal its caller already put
@@ -38,7 +34,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.cfg.Auth == nil && auth.FromContext(req.Context()) != nil {
 			return next(c)
 		}
-		p, err := s.auth.Authenticate(req.Context(), req.Header.Get(echo.HeaderAuthorization))
+		p, err := s.auth.Authenticate(req.Context(), credential)
 		if err != nil {
 			return unauthorized(err)
 		}
@@ -218,4 +214,17 @@ func (s *Server) scopesSupported() []string {
 		out = append(out, auth.LabelScopePrefix+n)
 	}
 	return out
+}
+
+// oneCredential is the request's Authorization header. RFC 7235 section 4.2:
+// Authorization holds one credential. With two headers, which one a proxy,
+// a log or this server honours is a guess; an ambiguous credential is
+// refused, not picked from. Every route that reads a token goes through it
+// (the FHIR routes, /metrics).
+func oneCredential(req *http.Request) (string, error) {
+	if n := len(req.Header.Values(echo.HeaderAuthorization)); n > 1 {
+		return "", outcome.New(http.StatusBadRequest, outcome.CodeSecurity,
+			"the request has %d Authorization headers; send exactly one (RFC 7235 section 4.2: one credential per request)", n).At("Authorization")
+	}
+	return req.Header.Get(echo.HeaderAuthorization), nil
 }

@@ -130,6 +130,17 @@ func TestBadInputOnEveryRoute(t *testing.T) {
 			send("query "+name, r.Method, path+"?"+q, "", "")
 			n++
 		}
+		// The other types have their own search parameters (AuditEvent's
+		// are read from the audit log, not the resource index).
+		if strings.Contains(r.Path, ":type") {
+			for _, typ := range []string{"AuditEvent", "Observation", "Immunization", "Provenance"} {
+				other := strings.NewReplacer(":type", typ, ":id", "x", ":vid", "1").Replace(r.Path)
+				for name, q := range adversarialQueries {
+					send(typ+" query "+name, r.Method, other+"?"+q, "", "")
+					n++
+				}
+			}
+		}
 		if strings.Contains(r.Path, ":") {
 			for name, id := range adversarialIDs {
 				p := strings.NewReplacer(":type", "Patient", ":id", id, ":vid", id, ":job", id, ":file", id).Replace(r.Path)

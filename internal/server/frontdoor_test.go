@@ -11,23 +11,72 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mekong-fhir/mekong/internal/app"
 	"github.com/mekong-fhir/mekong/internal/bulk"
+	"github.com/mekong-fhir/mekong/internal/match"
+	"github.com/mekong-fhir/mekong/internal/metrics"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
 
-// newServerWithBulk serves every route there is (bulk ones included) on
-// SQLite, returning the handler too for its route list.
+// newServerWithBulk serves every route there is on SQLite, as serve --dev
+// does: bulk, identity ($match, $identity-*), SMART Health Cards, /metrics
+// and the clinic page, returning the handler too for its route list. The
+// suites that walk RouteList rely on it (TestEveryFeatureIsRouted).
 func newServerWithBulk(t *testing.T) (*httptest.Server, *server.Server) {
 	db := storetest.OpenSQLite(t)
 	svc := rest.New(db, parser, registry)
-	b := bulk.New(bulk.Config{}, db, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	a := newAPIWith(t, db, svc, server.Config{Bulk: b})
+	m, err := match.New(match.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetIdentity(m, rest.IdentityOptions{})
+	svc.EnableHealthCards(rest.HealthCardConfig{}, db)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := bulk.New(bulk.Config{}, db, svc, log)
+	clinic, err := app.New(app.Config{Service: svc, Sessions: db, Dev: true, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAPIWith(t, db, svc, server.Config{Bulk: b, Metrics: metrics.New(), App: clinic})
 	return a.srv, a.srv.Config.Handler.(*server.Server)
+}
+
+// TestEveryFeatureIsRouted keeps newServerWithBulk whole: the bad-input and
+// trailing-slash suites cover only the routes it registers, so every
+// operation with an OperationDefinition, /metrics and /app must be among
+// them.
+func TestEveryFeatureIsRouted(t *testing.T) {
+	_, h := newServerWithBulk(t)
+	var paths []string
+	for _, r := range h.RouteList() {
+		paths = append(paths, r.Method+" "+r.Path)
+	}
+	all := strings.Join(paths, "\n")
+	ops, err := filepath.Glob("../definitions/operations/*.json")
+	if err != nil || len(ops) == 0 {
+		t.Fatalf("no OperationDefinitions found: %v", err)
+	}
+	want := []string{"GET /metrics", "GET /app", "$export", "$import", "GET /fhir/:type"}
+	for _, f := range ops {
+		var def struct{ Code string }
+		raw, err := os.ReadFile(f)
+		if err != nil || json.Unmarshal(raw, &def) != nil || def.Code == "" {
+			t.Fatalf("%s: no code (%v)", f, err)
+		}
+		want = append(want, "/$"+def.Code)
+	}
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("newServerWithBulk registers no route with %q; the bad-input suite would not see it", w)
+		}
+	}
 }
 
 // TestTrailingSlashOnEveryRoute: FHIR builds URLs as [base]/[path]
@@ -40,7 +89,7 @@ func TestTrailingSlashOnEveryRoute(t *testing.T) {
 	client := srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	fill := strings.NewReplacer(":type", "Patient", ":id", "x", ":vid", "1", ":job", "nojob", ":file", "output-0.ndjson")
-	send := func(method, path string) (int, string) {
+	send := func(method, path string) (int, string, string) {
 		var body io.Reader
 		if method == "POST" || method == "PUT" || method == "PATCH" {
 			body = strings.NewReader(`{"resourceType":"Patient","id":"x"}`)
@@ -55,7 +104,7 @@ func TestTrailingSlashOnEveryRoute(t *testing.T) {
 		}
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return res.StatusCode, string(b), res.Header.Get("Location")
 	}
 	n := 0
 	for _, r := range h.RouteList() {
@@ -63,11 +112,20 @@ func TestTrailingSlashOnEveryRoute(t *testing.T) {
 			continue
 		}
 		path := fill.Replace(r.Path)
-		want, _ := send(r.Method, path)
-		got, body := send(r.Method, path+"/")
+		want, wantBody, wantAt := send(r.Method, path)
+		got, body, gotAt := send(r.Method, path+"/")
 		// A second PUT or POST may update where the first created.
 		same := got == want || got/100 == 2 && want/100 == 2
-		if !same || got == http.StatusNotFound && strings.Contains(body, "no FHIR endpoint") || got/100 == 3 {
+		// The clinic page sends a browser without a session to its sign-in
+		// (303) with or without the slash; a redirect the slash causes is
+		// the defect.
+		slashRedirect := got/100 == 3 && (want/100 != 3 || gotAt != wantAt)
+		// A route that is off (the clinic page's SMART callback without
+		// OAuth) says "no FHIR endpoint" with or without the slash.
+		unrouted := func(status int, body string) bool {
+			return status == http.StatusNotFound && strings.Contains(body, "no FHIR endpoint")
+		}
+		if !same || unrouted(got, body) && !unrouted(want, wantBody) || slashRedirect {
 			t.Errorf("%s %s/: status %d, without the slash %d: %s", r.Method, path, got, want, body)
 		}
 		n++
@@ -121,6 +179,35 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 	}
 	// One is still fine.
 	a.want(a.as(good, "GET", "/Patient", ""), 200)
+
+	// Every route that takes a token refuses two, /metrics included (it
+	// read the first one).
+	srv, h := newServerWithBulk(t)
+	n := 0
+	for _, r := range h.RouteList() {
+		public := strings.Contains(r.Path, ".well-known") || strings.HasSuffix(r.Path, "/metadata") ||
+			!strings.HasPrefix(r.Path, "/fhir") && r.Path != "/metrics"
+		if public || strings.Contains(r.Path, "*") || r.Method == "OPTIONS" {
+			continue
+		}
+		path := strings.NewReplacer(":type", "Patient", ":id", "x", ":vid", "1", ":job", "j", ":file", "f").Replace(r.Path)
+		req, _ := http.NewRequest(r.Method, srv.URL+path, nil)
+		req.Header.Add("Authorization", "Bearer a")
+		req.Header.Add("Authorization", "Bearer b")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || r.Method != "HEAD" && !bytes.Contains(b, []byte("Authorization headers")) {
+			t.Errorf("%s %s with two Authorization headers: %d %.200s", r.Method, path, res.StatusCode, b)
+		}
+		n++
+	}
+	if n < 40 {
+		t.Fatalf("only %d routes tried", n)
+	}
 }
 
 // TestSmartConfigurationOnlyWhatIsConfigured: the discovery document
@@ -198,4 +285,118 @@ func TestNoHTMLEscapingInResponses(t *testing.T) {
 			t.Errorf("OperationOutcome escapes <: %s", r.body)
 		}
 	})
+}
+
+// TestOperationWithTheWrongMethod: an operation is invoked with the methods
+// its OperationDefinition allows (https://hl7.org/fhir/R4/operations.html#request);
+// GET Patient/$match must not be served as the read of a Patient whose id
+// is "$match" ("invalid id"), nor GET $import-health-card as a search of a
+// type "$import-health-card". The answer is 405 naming the operation and
+// its methods (Allow), or 404 for an operation that does not exist.
+func TestOperationWithTheWrongMethod(t *testing.T) {
+	srv, _ := newServerWithBulk(t)
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow, says  string
+	}{
+		{"GET", "/fhir/Patient/$match", 405, "POST", "$match is invoked with POST, not GET"},
+		{"DELETE", "/fhir/Patient/$match", 405, "POST", "$match is invoked with POST"},
+		{"PUT", "/fhir/Patient/$identity-link", 405, "POST", "$identity-link is invoked with POST"},
+		{"GET", "/fhir/$import-health-card", 405, "POST", "$import-health-card is invoked with POST"},
+		{"DELETE", "/fhir/Patient/$summary", 405, "GET, POST", "$summary is invoked with GET or POST"},
+		{"GET", "/fhir/Patient/$bogus", 404, "", "$bogus is not an operation served at /fhir/Patient/$bogus"},
+		{"GET", "/fhir/$bogus", 404, "", "$bogus is not an operation"},
+		// The clinic page keeps its own answers (a sign-in redirect here).
+		{"GET", "/app/patient/$match", 303, "", ""},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(`{"resourceType":"Patient"}`))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || res.Header.Get("Allow") != c.allow || !strings.Contains(string(body), c.says) {
+			t.Errorf("%s %s: %d Allow %q %s; want %d Allow %q saying %q", c.method, c.path, res.StatusCode, res.Header.Get("Allow"), body, c.status, c.allow, c.says)
+		}
+	}
+}
+
+// TestSourceOperationParameters: $convert, $ingest and $export-source take
+// the parameters of their OperationDefinitions, once each; anything else is
+// a 400 naming it, as $match, $summary and $identity-review do. An $ingest
+// with a misspelt parameter stored the rows as if it had been read; a
+// multipart body whose parts are all empty stored nothing and said 200.
+func TestSourceOperationParameters(t *testing.T) {
+	srv, _ := newServerWithBulk(t)
+	do := func(method, path, ct, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(b)
+	}
+	csv := "case_number,family_name,given_name,sex,date_of_birth,nationality\nIOM-1,Sok,Dara,M,1990-04-01,KHM\n"
+	for _, c := range []struct{ method, path, says, expr string }{
+		{"POST", "/fhir/$ingest?format=iom-csv&bogus=1", `\"bogus\" is not a parameter of $ingest (format)`, "bogus"},
+		{"POST", "/fhir/$convert?format=iom-csv&hospcode=10742", `\"hospcode\" is not a parameter of $convert (format)`, "hospcode"},
+		{"POST", "/fhir/$convert?format=iom-csv&format=th43", "format appears 2 times; $convert takes it once", "format"},
+		{"GET", "/fhir/Patient/x/$export-source?format=th43&hospcode=10742&hospcode=10743", "hospcode appears 2 times", "hospcode"},
+		{"GET", "/fhir/Patient/x/$export-source?format=iom-csv&since=2020", `\"since\" is not a parameter of $export-source (format, hospcode, typearea)`, "since"},
+	} {
+		status, body := do(c.method, c.path, "text/csv", csv)
+		if status != 400 || !strings.Contains(body, c.says) || !strings.Contains(body, `"expression":["`+c.expr+`"]`) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, status, body)
+		}
+	}
+	if status, body := do("POST", "/fhir/$ingest?format=iom-csv&_format=json", "text/csv", csv); status != 200 {
+		t.Errorf("$ingest with _format: %d %s", status, body)
+	}
+	status, body := do("POST", "/fhir/$ingest?format=iom-csv", "multipart/form-data; boundary=zz", "--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"iom.csv\"\r\n\r\n\r\n--zz--\r\n")
+	if status != 400 || !strings.Contains(body, "no payload") {
+		t.Errorf("multipart with an empty file: %d %s", status, body)
+	}
+}
+
+// TestHEADIsGETWithoutContent: RFC 9110 section 9.3.2 (HEAD is GET without
+// the content; "all general-purpose servers MUST support the methods GET
+// and HEAD", section 9.1). curl -I on a read or /metadata was 405.
+func TestHEADIsGETWithoutContent(t *testing.T) {
+	srv, _ := newServerWithBulk(t)
+	req, _ := http.NewRequest("PUT", srv.URL+"/fhir/Patient/h1", strings.NewReader(`{"resourceType":"Patient","id":"h1"}`))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	if res, err := srv.Client().Do(req); err != nil || res.StatusCode != 201 {
+		t.Fatalf("PUT: %v %v", res, err)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+		header string
+	}{
+		{"/fhir/metadata", 200, "Content-Type"},
+		{"/fhir/Patient/h1", 200, "ETag"},
+		{"/fhir/Patient?_id=h1", 200, "Content-Type"},
+		{"/fhir/Patient/nope", 404, "Content-Type"},
+		{"/healthz", 200, ""},
+	} {
+		res, err := srv.Client().Head(srv.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || len(b) != 0 || c.header != "" && res.Header.Get(c.header) == "" {
+			t.Errorf("HEAD %s: %d, %d bytes, %s %q", c.path, res.StatusCode, len(b), c.header, res.Header.Get(c.header))
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mekong-fhir/mekong/fhir/outcome"
 	"github.com/mekong-fhir/mekong/internal/healthcard"
 )
 
@@ -116,7 +117,7 @@ func (s *Server) healthCardJWKS(c echo.Context) error {
 func (s *Server) healthCardCRL(c echo.Context) error {
 	kid, ok := strings.CutSuffix(c.Param("file"), ".json")
 	if !ok {
-		return echo.ErrNotFound
+		return outcome.NotFound("no revocation list %q: the lists are /.well-known/crl/<kid>.json", c.Param("file"))
 	}
 	body, err := s.svc.HealthCardCRL(c.Request().Context(), kid)
 	if err != nil {

@@ -403,6 +403,7 @@ func TestImportHealthCardRefused(t *testing.T) {
 				{"no card", p.b, `{"resourceType":"Parameters"}`, http.StatusBadRequest, "verifiableCredential"},
 				{"unknown parameter", p.b, `{"resourceType":"Parameters","parameter":[{"name":"card","valueString":"x"}]}`, http.StatusBadRequest, `"card" is not a parameter`},
 				{"two cards", p.b, importBody(jws, jws), http.StatusBadRequest, "2 cards"},
+				{"a file of numbers", p.b, `{"verifiableCredential":[1]}`, http.StatusBadRequest, "verifiableCredential must be an array of strings"},
 				{"forged with another key", p.b, importBody(forgedNewKey), http.StatusUnprocessableEntity, "has no key " + other.ID},
 				{"forged with the issuer's kid", p.b, importBody(forgedKid), http.StatusUnprocessableEntity, "signature does not match"},
 				{"tampered", p.b, importBody(tamper(t, jws, "Dara", "Dora")), http.StatusUnprocessableEntity, "signature does not match"},

@@ -97,6 +97,14 @@ func TestHealthCardsIssueParameters(t *testing.T) {
 			t.Errorf("COVID-19 value set card holds %v, want CVX 511 only", v)
 		}
 
+		// A value of a type the operation does not read is named by the
+		// parameter's name, not only by its position.
+		bad := a.want(a.as(tok, "POST", "/Patient/p1/$health-cards-issue", `{"resourceType":"Parameters","parameter":[
+			{"name":"credentialType","valueUri":"Immunization"},{"name":"includeIdentityClaim","valueBoolean":true}]}`), http.StatusBadRequest).issue(t)
+		if ex := fmt.Sprint(bad["expression"]); !strings.Contains(ex, "includeIdentityClaim") {
+			t.Errorf("includeIdentityClaim as valueBoolean: expression %s", ex)
+		}
+
 		// Identity claims: by default name and birthDate only
 		// (cards-specification.md "Data minimization"); includeIdentityClaim
 		// asks for others.

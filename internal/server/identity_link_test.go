@@ -278,3 +278,105 @@ func TestKeyVersionChangeRekeys(t *testing.T) {
 		})
 	}
 }
+
+// The extension on server-maintained links resolves: a client that reads
+// Patient.link[].extension[].url finds its StructureDefinition at
+// /StructureDefinition?url= (https://hl7.org/fhir/R4/extensibility.html#Extension:
+// "url ... must resolve to an extension definition"), bound to Patient.link.
+func TestLinkExtensionIsDefined(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		x := a.create(person("Sok", "Dara", "1990-04-01", passportKHM+"|N1"))
+		a.create(person("Sok", "Dara", "1990-04-01", passportKHM+"|N1"))
+		a.link()
+		p := a.want(a.do("GET", "/Patient/"+x, ""), http.StatusOK).json(t)
+		urls := map[string]bool{}
+		for _, l := range asList(p["link"]) {
+			for _, e := range asList(l.(map[string]any)["extension"]) {
+				urls[e.(map[string]any)["url"].(string)] = true
+			}
+		}
+		if len(urls) != 1 {
+			t.Fatalf("link extensions %v", urls)
+		}
+		for u := range urls {
+			bundle := a.want(a.do("GET", "/StructureDefinition?url="+q(u), ""), http.StatusOK).json(t)
+			entries := asList(bundle["entry"])
+			if len(entries) != 1 {
+				t.Fatalf("StructureDefinition?url=%s: %d entries", u, len(entries))
+			}
+			sd := entries[0].(map[string]any)["resource"].(map[string]any)
+			ctx := asList(sd["context"])
+			if sd["type"] != "Extension" || len(ctx) != 1 || ctx[0].(map[string]any)["expression"] != "Patient.link" {
+				t.Errorf("%s: type %v, context %v", u, sd["type"], sd["context"])
+			}
+		}
+	})
+}
+
+// Issue 11, "When the matcher runs": certain matches are linked
+// automatically, probable ones go to the review queue, and possible ones are
+// neither linked nor queued (though $match still lists them).
+func TestLinkerActsByGrade(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		x := a.create(person("Sok", "Dara", "1990-04-01"))
+		certain := a.create(person("Sok", "Dara", "1990-04-01"))   // same name and birth date
+		probable := a.create(person("Sok", "Vanna", "1990-04-01")) // same family name and birth date
+		possible := a.create(person("Sok", "Dara", "1990-09-09"))  // same family name and birth year only
+		if st := a.link(); st.Linked != 1 {
+			t.Errorf("linker %+v, want exactly one link", st)
+		}
+		a.wantLinked("level3", x, certain)
+		a.wantLinked("", probable)
+		a.wantLinked("", possible)
+		if pairs, total, _ := a.review("steward", "/Patient/"+possible+"/$identity-review"); total != 0 {
+			t.Errorf("a possible match was queued: %v", pairIDs(pairs))
+		}
+		pairs, _, _ := a.review("steward", "/Patient/"+probable+"/$identity-review")
+		got := pairIDs(pairs)
+		slices.Sort(got)
+		want := []string{key(x, probable), key(certain, probable)}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("the probable match's queued pairs %v, want %v", got, want)
+		}
+		got2, _ := matches(t, a.want(a.do("POST", "/Patient/$match", matchBody(person("Sok", "Dara", "1990-09-09"))), http.StatusOK))
+		if !slices.ContainsFunc(got2, func(m matched) bool { return m.id == x && m.grade == "possible" }) {
+			t.Errorf("$match does not list the possible match: %v", got2)
+		}
+	})
+}
+
+// A deployment whose own configuration keeps keyVersion 1 still re-keys its
+// Patients when the engine's key rules change (match.KeyRules): the
+// database last recorded "1" (as engines before the rules were versioned
+// did) over keys made by other rules, and the first linker run of the new
+// engine rebuilds them, so $match finds the Patient again.
+func TestKeyRulesChangeRekeys(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			db := b.Open(t)
+			if _, err := db.KeyVersion(context.Background(), "1"); err != nil {
+				t.Fatal(err)
+			}
+			old := newIdentityAPI(t, db) // the grade engine's keys stand for the old rules' keys
+			x := old.create(person("Chhoeung", "Rathana", "1987-09-23", passportKHM+"|N5550001"))
+			old.link()
+			cfg := match.DefaultConfig()
+			cfg.KeyVersion = 1
+			m, err := match.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := newIdentityAPI(t, db)
+			a.svc.SetIdentity(m, rest.IdentityOptions{})
+			if st := a.link(); st.Rekeyed != 1 {
+				t.Fatalf("after new key rules under the same keyVersion: %+v, want the one Patient rekeyed", st)
+			}
+			got, _ := matches(t, a.want(a.do("POST", "/Patient/$match", matchBody(person("Chhoeung", "Rathana", "1987-09-23"))), http.StatusOK))
+			if len(got) != 1 || got[0].id != x {
+				t.Fatalf("$match after re-keying: %v", got)
+			}
+		})
+	}
+}

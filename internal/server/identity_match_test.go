@@ -231,3 +231,25 @@ func TestMatchAudited(t *testing.T) {
 		}
 	})
 }
+
+// "resource: Use this to provide an entire set of patient details for the
+// MPI to match against; the resource need not be valid for storage"
+// (https://hl7.org/fhir/R4/patient-operation-match.html): a probe the store
+// would refuse (it carries an element R4 does not define) still
+// matches, and nothing is stored.
+func TestMatchProbeNeedNotBeStorable(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		p1 := a.create(person("Sok", "Dara", "1990-04-01", passportKHM+"|N0000001"))
+		probe := person("Sok", "Dara", "1990-04-01", passportKHM+"|N0000001", `"unknownElement":"from an older system"`)
+		if r := a.do("POST", "/Patient", probe); r.status < 400 {
+			t.Fatalf("the store accepted the probe (%d); the test needs one it refuses", r.status)
+		}
+		got, _ := matches(t, a.want(a.do("POST", "/Patient/$match", matchBody(probe)), http.StatusOK))
+		if len(got) != 1 || got[0].id != p1 || got[0].grade != "certain" {
+			t.Fatalf("$match with an unstorable probe: %v", got)
+		}
+		if n := a.count("/Patient"); n != 1 {
+			t.Errorf("%d Patients after $match, want 1", n)
+		}
+	})
+}

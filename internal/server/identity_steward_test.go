@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mekong-fhir/mekong/internal/match"
+	"github.com/mekong-fhir/mekong/internal/rest"
 )
 
 // review reads a page of the review queue: its pairs as "a b", total and next.
@@ -87,6 +90,8 @@ func TestReviewQueueAndDecisions(t *testing.T) {
 		if _, total, _ := a.review("steward", "/Patient/"+lone+"/$identity-review"); total != 0 {
 			t.Errorf("a Patient without pairs: total %d", total)
 		}
+		// The pairs of a Patient that is not there: 404, as its read is.
+		a.want(a.as("steward", "GET", "/Patient/nobody-here/$identity-review", ""), http.StatusNotFound)
 
 		// Confirm d1–d2.
 		out := parameters(t, a.want(a.as("steward", "POST", "/Patient/$identity-link", decision(d1, d2, "same mother's name on both intake forms")), http.StatusOK))
@@ -142,6 +147,17 @@ func TestReviewQueueAndDecisions(t *testing.T) {
 		body := string(aes.body)
 		if !strings.Contains(body, `"text":"different mothers"`) || !strings.Contains(body, `"value":"steward-1"`) {
 			t.Errorf("the rejection's AuditEvent lacks who or why: %s", body)
+		}
+		// So is every other kind of decision, each under its own subtype.
+		for _, d := range []struct{ kind, patient, why string }{
+			{"confirm", d1, "same mother's name on both intake forms"},
+			{"link", lone, "same photo on both cards"},
+			{"unlink", lone, "the photos were of siblings"},
+		} {
+			body := string(a.want(a.do("GET", "/AuditEvent?patient=Patient/"+d.patient+"&subtype="+q("https://mekong-fhir.github.io/fhir/OperationDefinition|identity-"+d.kind), ""), http.StatusOK).body)
+			if !strings.Contains(body, `"text":"`+d.why+`"`) || !strings.Contains(body, `"value":"steward-1"`) {
+				t.Errorf("the %s decision's AuditEvent lacks who or why: %s", d.kind, body)
+			}
 		}
 	})
 }
@@ -242,4 +258,166 @@ func TestDecisionInput(t *testing.T) {
 		}
 		a.want(a.as("steward", "GET", "/Patient/$identity-review?_cursor="+base64.RawURLEncoding.EncodeToString([]byte(`{"s":1}`))+"x", ""), http.StatusBadRequest)
 	})
+}
+
+// Issue 11, "Manual decisions": the engine never overrides a steward, and
+// "the links must survive a source re-sending its own version of the
+// Patient". Here the source is IOM through $ingest: its SOK DARA is certain
+// to be a clinic's Sok Dara (the engine links them) and probable with Sok
+// Vanna (queued). A steward unlinks the first pair, rejects the second and
+// links SOK DARA by hand to a record the engine would never pair with him.
+// IOM then sends its file again, unchanged and then with his Khmer given
+// name respelled (a new version of the Patient, so the engine runs on it
+// again): every decision stands.
+func TestDecisionsSurviveReingest(t *testing.T) {
+	payloads := samplePayloads(t)
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		clinic := a.create(person("Sok", "Dara", "1992-04-17", thaiCID+"|1100000000017"))
+		sibling := a.create(person("Sok", "Vanna", "1992-04-17"))
+		other := a.create(person("Keo", "Pisey", "1970-05-05"))
+		a.want(a.send("ingest", payloads["iom-csv"]), http.StatusOK)
+		found := matchIDs(t, a.want(a.do("GET", "/Patient?identifier="+q(passportKHM+"|N01234567"), ""), http.StatusOK).json(t))
+		if len(found) != 1 {
+			t.Fatalf("ingested Patients with the IOM passport: %v", found)
+		}
+		iom := found[0]
+		a.link()
+		a.wantLinked("level3", iom, clinic)
+		if pairs, _, _ := a.review("steward", "/Patient/"+iom+"/$identity-review"); !slices.Contains(pairIDs(pairs), key(iom, sibling)) {
+			t.Fatalf("SOK DARA's queued pairs: %v", pairIDs(pairs))
+		}
+
+		for _, d := range []struct{ other, op, want string }{
+			{clinic, "$identity-unlink", "unlink"},
+			{sibling, "$identity-unlink", "reject"},
+			{other, "$identity-link", "link"},
+		} {
+			out := parameters(t, a.want(a.as("steward", "POST", "/Patient/"+d.op, decision(iom, d.other, "checked the paper files")), http.StatusOK))
+			if out["decision"][0] != d.want {
+				t.Fatalf("%s %s: decision %v, want %s", d.op, d.other, out["decision"], d.want)
+			}
+		}
+		decided := func(when string) {
+			t.Helper()
+			if got := a.links(iom); !slices.Equal(got, []string{other + ":level4"}) {
+				t.Errorf("%s: SOK DARA's links %v, want only %s:level4 (the steward's)", when, got, other)
+			}
+			if got := a.links(clinic); len(got) != 0 {
+				t.Errorf("%s: the clinic's Sok Dara is linked again: %v", when, got)
+			}
+			if pairs, _, _ := a.review("steward", "/Patient/"+iom+"/$identity-review"); len(pairs) != 0 {
+				t.Errorf("%s: SOK DARA is back in review: %v", when, pairIDs(pairs))
+			}
+		}
+		decided("after the decisions")
+
+		before := a.want(a.do("GET", "/Patient/"+iom, ""), http.StatusOK).header.Get("ETag")
+		a.want(a.send("ingest", payloads["iom-csv"]), http.StatusOK)
+		a.link()
+		decided("after IOM sent the same file again")
+		changed := payloads["iom-csv"]
+		changed.body = strings.Replace(changed.body, "SOK,DARA,សុខ,ដារ៉ា", "SOK,DARA,សុខ,ដារា", 1)
+		if changed.body == payloads["iom-csv"].body {
+			t.Fatal("the sample's first row changed; update this test")
+		}
+		a.want(a.send("ingest", changed), http.StatusOK)
+		if after := a.want(a.do("GET", "/Patient/"+iom, ""), http.StatusOK).header.Get("ETag"); after == before {
+			t.Fatal("the respelled file made no new version of SOK DARA: the engine did not run again")
+		}
+		a.link()
+		decided("after IOM sent his name respelled")
+	})
+}
+
+// Issue 11, "The review queue": each pair with its score and the evidence,
+// which fields agreed and which disagreed, as the real matcher weighed them.
+// A Khmer-script record and a Latin one of the same woman, whose passport
+// was renewed between them, are probable: the queue shows the renewed
+// passport as a disagreement beside the agreeing birth date and gender.
+func TestReviewEvidenceFromMatcher(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		a.useShippedMatcher()
+		kh := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N1111111"}],` +
+			`"name":[{"text":"ញឹម ស្រីលក្ខណ៍"}],"gender":"female","birthDate":"1994-02-11"}`)
+		iom := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N2222222"}],` +
+			`"name":[{"family":"NHEM","given":["SREYLEAK"]}],"gender":"female","birthDate":"1994-02-11"}`)
+		if st := a.link(); st.Queued != 1 || st.Linked != 0 {
+			t.Fatalf("linker %+v, want the pair queued", st)
+		}
+		pairs, total, _ := a.review("steward", "/Patient/$identity-review")
+		if total != 1 || pairIDs(pairs)[0] != key(kh, iom) {
+			t.Fatalf("queue %v total %d", pairIDs(pairs), total)
+		}
+		p := pairs[0]
+		score, _ := p["score"].(float64)
+		if p["grade"] != "probable" || score <= 0 || score >= 1 {
+			t.Errorf("pair grade %v score %v", p["grade"], p["score"])
+		}
+		outcome := map[string]string{}
+		for _, e := range asList(p["evidence"]) {
+			var field, out string
+			for _, part := range e.([]any) { // the evidence parameter's parts
+				part := part.(map[string]any)
+				switch part["name"] {
+				case "field":
+					field = part["valueString"].(string)
+				case "outcome":
+					out = part["valueCode"].(string)
+				}
+			}
+			outcome[field] = out
+		}
+		for field, want := range map[string]string{"identifier:" + passportKHM: "disagree", "birthDate": "agree", "gender": "agree"} {
+			if outcome[field] != want {
+				t.Errorf("evidence %s = %q, want %q (all: %v)", field, outcome[field], want, outcome)
+			}
+		}
+		if outcome["name"] == "" || outcome["name"] == "disagree" {
+			t.Errorf("name evidence %q (all: %v)", outcome["name"], outcome)
+		}
+	})
+}
+
+// The README's identity walkthrough with the real matcher (issue 11, "how a
+// steward reviews"): the IOM and Thai records of one woman are linked
+// (certain), her Khmer-script record waits in review paired with each of
+// them (probable); confirming one pair joins her to the set, and the other
+// pair, now inside the set, leaves the queue.
+func TestStewardStoryWithMatcher(t *testing.T) {
+	eachIdentityStore(t, func(t *testing.T, a *idAPI) {
+		a.useShippedMatcher()
+		iom := a.create(`{"resourceType":"Patient","identifier":[{"system":"` + passportKHM + `","value":"N9876501"}],` +
+			`"name":[{"family":"NHEM","given":["SREYLEAK"]}],"gender":"female","birthDate":"1994-02-11"}`)
+		th := a.create(`{"resourceType":"Patient","identifier":[{"system":"https://terms.sil-th.org/id/hn/10742","value":"HN0042"}],` +
+			`"name":[{"family":"ญึม","given":["สรีเลียก"]}],"gender":"female","birthDate":"1994-02-11"}`)
+		kh := a.create(`{"resourceType":"Patient","name":[{"text":"ញឹម ស្រីលក្ខណ៍"}],"gender":"female","birthDate":"1994-02-11"}`)
+		a.link()
+		a.wantLinked("level3", iom, th)
+		pairs, total, _ := a.review("steward", "/Patient/"+kh+"/$identity-review")
+		got := pairIDs(pairs)
+		slices.Sort(got)
+		want := []string{key(kh, iom), key(kh, th)}
+		slices.Sort(want)
+		if total != 2 || !slices.Equal(got, want) {
+			t.Fatalf("the Khmer record's pairs %v (total %d), want %v", got, total, want)
+		}
+		a.want(a.as("steward", "POST", "/Patient/$identity-link", decision(kh, th, "same mother and village")), http.StatusOK)
+		if _, total, _ := a.review("steward", "/Patient/$identity-review"); total != 0 {
+			t.Errorf("after confirming, %d pairs wait", total)
+		}
+		if got := a.links(kh); !slices.Equal(got, func() []string { w := []string{iom + ":level3", th + ":level4"}; slices.Sort(w); return w }()) {
+			t.Errorf("the Khmer record's links %v", got)
+		}
+	})
+}
+
+// useShippedMatcher replaces the grade engine with the matcher and its
+// default configuration, as the server ships.
+func (a *idAPI) useShippedMatcher() {
+	a.t.Helper()
+	m, err := match.New(match.DefaultConfig())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.svc.SetIdentity(m, rest.IdentityOptions{})
 }

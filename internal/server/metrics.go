@@ -73,7 +73,11 @@ func (s *Server) routeInfo(c echo.Context) routeInfo {
 // token carrying the scope mekong/metrics; --metrics-addr serves them
 // without a token on an address of their own (internal/cli/serve.go).
 func (s *Server) serveMetrics(c echo.Context) error {
-	p, err := s.auth.Authenticate(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+	credential, err := oneCredential(c.Request())
+	if err != nil {
+		return err
+	}
+	p, err := s.auth.Authenticate(c.Request().Context(), credential)
 	if err != nil {
 		return unauthorized(err)
 	}

@@ -41,6 +41,12 @@ func TestMetricsByInteraction(t *testing.T) {
 	a.want(a.as(tok, "POST", "", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/`+secretID+`"}}]}`), 200)
 	a.want(a.as(tok, "POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`), 200)
 	a.want(a.do("GET", "/metadata", ""), 200)
+	// create, patch and delete, on another Patient.
+	loc := a.want(a.as(tok, "POST", "/Patient", `{"resourceType":"Patient","gender":"female"}`), 201).header.Get("Location")
+	other := "/Patient/" + strings.Split(strings.SplitAfter(loc, "/Patient/")[1], "/")[0]
+	a.want(a.as(tok, "PATCH", other, `[{"op":"replace","path":"/gender","value":"male"}]`, "Content-Type", "application/json-patch+json"), 200)
+	a.want(a.as(tok, "DELETE", other, ""), 200)
+	a.want(a.as(tok, "GET", "/Patient/_history", ""), 200)
 	a.want(a.as(tok, "POST", "/Patient/$match", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","identifier":[{"system":"http://hl7.org/fhir/sid/passport-KHM","value":"`+secretValue+`"}]}}]}`), 200)
 
 	// Behind a token: none is 401, one without the scope 403.
@@ -93,6 +99,10 @@ func TestMetricsByInteraction(t *testing.T) {
 		{map[string]string{"interaction": "transaction", "type": ""}, 1},
 		{map[string]string{"interaction": "capabilities"}, 1},
 		{map[string]string{"interaction": "operation", "operation": "match", "type": "Patient"}, 1},
+		{map[string]string{"interaction": "create", "type": "Patient", "status_class": "2xx"}, 1},
+		{map[string]string{"interaction": "patch", "type": "Patient", "status_class": "2xx"}, 1},
+		{map[string]string{"interaction": "delete", "type": "Patient", "status_class": "2xx"}, 1},
+		{map[string]string{"interaction": "history-type", "type": "Patient"}, 1},
 	} {
 		if got := count(tc.labels); got != tc.want {
 			t.Errorf("mekong_http_requests_total%v = %v, want %v", tc.labels, got, tc.want)

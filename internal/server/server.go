@@ -146,6 +146,7 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", "If-None-Exist", "Prefer"},
 			ExposeHeaders: []string{"Location", "ETag", "Last-Modified", "Retry-After", "WWW-Authenticate", echo.HeaderXRequestID},
 		}),
+		s.misroutedOperation,
 	)
 	s.routes()
 	cfg.Metrics.RegisterAudit(s.audits)
@@ -155,8 +156,17 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. HEAD is served as GET (RFC 9110
+// section 9.3.2: the same header fields, no content): net/http drops the
+// body of a response to a HEAD request, which w still answers, so `curl -I`
+// and monitoring probes get what GET would say, not 405.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
+	s.e.ServeHTTP(w, r)
+}
 
 func requestID(c echo.Context) string {
 	if id, ok := c.Get("request_id").(string); ok {

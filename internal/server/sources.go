@@ -5,6 +5,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,6 +84,9 @@ func (s *Server) ingestSource(c echo.Context) error {
 
 // exportSource: GET Patient/[id]/$export-source.
 func (s *Server) exportSource(c echo.Context) error {
+	if err := onlyParams(c, "$export-source", "format", "hospcode", "typearea"); err != nil {
+		return err
+	}
 	opts := ingest.ExportOptions{Options: s.cfg.Mappings, HospCode: c.QueryParam("hospcode"), TypeArea: c.QueryParam("typearea")}
 	out, err := ingest.Export(c.Request().Context(), s.svc, s.baseURL(c), c.Param("id"), c.QueryParam("format"), opts)
 	if err != nil {
@@ -101,6 +105,9 @@ func (s *Server) exportSource(c echo.Context) error {
 // PERSON.txt, EPI.txt, ...). The format is checked first, so a wrong one is
 // a 400 naming it whatever the body.
 func sourcePayload(c echo.Context) (string, []ingest.Input, error) {
+	if err := onlyParams(c, "$"+strings.TrimPrefix(c.Path(), "/fhir/$"), "format"); err != nil {
+		return "", nil, err
+	}
 	format := c.QueryParam("format")
 	if err := ingest.CheckFormat(format, ingest.Formats...); err != nil {
 		return "", nil, err
@@ -130,6 +137,9 @@ func sourcePayload(c echo.Context) (string, []ingest.Input, error) {
 			if err != nil {
 				return "", nil, err
 			}
+			if len(data) == 0 {
+				continue // an empty part carries nothing (a form field left blank)
+			}
 			inputs = append(inputs, ingest.Input{Name: name, Data: data})
 		}
 	} else {
@@ -158,4 +168,23 @@ const maxParts = 100
 // defaultName labels a single-file body in rejects.
 var defaultName = map[string]string{
 	ingest.IOMCSV: "iom.csv", ingest.IOMJSON: "iom.json", ingest.TH43: "th43.zip", ingest.DHIS2: "payload.json",
+}
+
+// onlyParams refuses a query parameter the operation does not take, or one
+// given twice, naming it: $ingest?format=iom-csv&hospcode=x would otherwise
+// store the rows as if the parameter had been read. _format and _pretty
+// are everyone's.
+func onlyParams(c echo.Context, op string, names ...string) error {
+	for name, vals := range c.QueryParams() {
+		if name == "_format" || name == "_pretty" {
+			continue
+		}
+		if !slices.Contains(names, name) {
+			return outcome.Invalid("%q is not a parameter of %s (%s)", name, op, strings.Join(names, ", ")).At(name)
+		}
+		if len(vals) > 1 {
+			return outcome.Invalid("%s appears %d times; %s takes it once", name, len(vals), op).At(name)
+		}
+	}
+	return nil
 }

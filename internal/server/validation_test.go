@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -123,6 +124,26 @@ func TestSeveralProblemsSeveralIssues(t *testing.T) {
 	check("create", a.want(a.do("POST", "/Patient", body), 400))
 	check("update", a.want(a.do("PUT", "/Patient/p1", body), 400))
 	check("$validate", a.want(a.do("POST", "/Patient/$validate", body), 200))
+	// In a transaction, each issue names its entry and its element.
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + body + `,"request":{"method":"PUT","url":"Patient/p1"}}]}`
+	var oo struct {
+		Issue []struct{ Expression []string }
+	}
+	if r := a.want(a.do("POST", "", tx), 400); json.Unmarshal(r.body, &oo) != nil || len(oo.Issue) != len(want) {
+		t.Fatalf("transaction: %s", r.body)
+	}
+	for i, w := range want {
+		if got := oo.Issue[i].Expression; len(got) != 2 || got[0] != "Bundle.entry[0]" || got[1] != w[0] {
+			t.Errorf("transaction issue %d: %v, want [Bundle.entry[0] %s]", i, got, w[0])
+		}
+	}
+	// A patch that makes the resource invalid is 422 (https://hl7.org/fhir/R4/http.html#patch)
+	// and names the patched element.
+	a.want(a.do("PUT", "/Patient/p1", `{"resourceType":"Patient","id":"p1","name":[{"family":"Sok"}]}`), 201)
+	r := a.do("PATCH", "/Patient/p1", `[{"op":"add","path":"/name/0/fooBar","value":"x"}]`, "Content-Type", "application/json-patch+json")
+	if is := a.want(r, 422).issue(t); fmt.Sprint(is["expression"]) != "[Patient.name[0].fooBar]" || !strings.Contains(is["diagnostics"].(string), `unknown element "fooBar", found "x"`) {
+		t.Errorf("patch: %v", is)
+	}
 }
 
 // TestImpossibleDatesInParameters: _since of history, $everything and

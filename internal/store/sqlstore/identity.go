@@ -152,28 +152,13 @@ func (db *DB) keyBlocks(ctx context.Context, keys []string, limit int) (map[stri
 		}
 		return rows.Err()
 	}
+	chunk := 100
 	if db.d.Arrays {
-		rows, err := db.r.QueryContext(ctx, rebind(db.d, `SELECT k.code, x.res_id FROM unnest(?::text[]) AS k(code)
-			CROSS JOIN LATERAL (SELECT t.res_id FROM search_token t WHERE t.res_type = ? AND t.param = ? AND t.code = k.code
-			AND t.system = '' ORDER BY t.res_id LIMIT ?) x`), keys, store.LinkedType, store.MatchKeyParam, limit)
-		if err != nil {
-			return nil, err
-		}
-		return out, scan(rows)
+		chunk = max(len(keys), 1) // one statement: the keys are one array parameter
 	}
-	const chunk = 100
 	for start := 0; start < len(keys); start += chunk {
-		var b strings.Builder
-		var args []any
-		for i, k := range keys[start:min(len(keys), start+chunk)] {
-			if i > 0 {
-				b.WriteString(" UNION ALL ")
-			}
-			fmt.Fprintf(&b, `SELECT * FROM (SELECT t.code, t.res_id FROM search_token t WHERE t.res_type = ? AND t.param = ?
-				AND t.code = ? AND t.system = ? ORDER BY t.res_id LIMIT ?) q%d`, i)
-			args = append(args, store.LinkedType, store.MatchKeyParam, k, "", limit)
-		}
-		rows, err := db.r.QueryContext(ctx, rebind(db.d, b.String()), args...)
+		query, args := db.keyBlocksSQL(keys[start:min(len(keys), start+chunk)], limit)
+		rows, err := db.r.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -182,6 +167,52 @@ func (db *DB) keyBlocks(ctx context.Context, keys []string, limit int) (map[stri
 		}
 	}
 	return out, nil
+}
+
+// keyBlocksSQL is the lookup of up to limit Patients per blocking key: one
+// index range per key (search_token_lookup, which leads with res_type,
+// param, code), never a pass over all Patients.
+func (db *DB) keyBlocksSQL(keys []string, limit int) (string, []any) {
+	if db.d.Arrays {
+		return rebind(db.d, `SELECT k.code, x.res_id FROM unnest(?::text[]) AS k(code)
+			CROSS JOIN LATERAL (SELECT t.res_id FROM search_token t WHERE t.res_type = ? AND t.param = ? AND t.code = k.code
+			AND t.system = '' ORDER BY t.res_id LIMIT ?) x`), []any{keys, store.LinkedType, store.MatchKeyParam, limit}
+	}
+	var b strings.Builder
+	var args []any
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, `SELECT * FROM (SELECT t.code, t.res_id FROM search_token t WHERE t.res_type = ? AND t.param = ?
+			AND t.code = ? AND t.system = ? ORDER BY t.res_id LIMIT ?) q%d`, i)
+		args = append(args, store.LinkedType, store.MatchKeyParam, k, "", limit)
+	}
+	return rebind(db.d, b.String()), args
+}
+
+// ExplainMatchKeys returns the database's plan for the blocking-key lookup
+// of $match and the linker (at most 100 keys), for the test that it reads
+// an index. On PostgreSQL sequential scans are priced out for the plan
+// (SET LOCAL enable_seqscan = off), so that it shows whether an index can
+// serve the lookup whatever the size of the test's tables.
+func (db *DB) ExplainMatchKeys(ctx context.Context, keys []string) (string, error) {
+	query, args := db.keyBlocksSQL(keys[:min(len(keys), 100)], 200)
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return "", fmt.Errorf("sqlstore.ExplainMatchKeys: %w", err)
+	}
+	defer tx.Rollback()
+	if db.d.Arrays {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", fmt.Errorf("sqlstore.ExplainMatchKeys: %w", err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, db.d.Explain+query, args...)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore.ExplainMatchKeys: %w", err)
+	}
+	return planText(rows)
 }
 
 // Patients implements store.Identity.

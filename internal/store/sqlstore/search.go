@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -545,6 +546,11 @@ func (db *DB) explain(ctx context.Context, b *builder) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sqlstore.Explain: %w", err)
 	}
+	return planText(rows)
+}
+
+// planText reads an EXPLAIN's rows as text, one line per row.
+func planText(rows *sql.Rows) (string, error) {
 	defer rows.Close()
 	cols, _ := rows.Columns()
 	var out strings.Builder
