@@ -211,7 +211,9 @@ func TestReport(t *testing.T) {
 func TestIdentityClaimsAreSlim(t *testing.T) {
 	pt := []byte(`{"resourceType":"Patient","id":"p","identifier":[` +
 		`{"system":"http://hl7.org/fhir/sid/passport-KHM","value":"N0123456","period":{"start":"2020"}},` +
-		`{"extension":[{"url":"https://mekong-fhir.github.io/fhir/StructureDefinition/identifier-doubt","extension":[{"url":"system","valueUri":"https://terms.sil-th.org/id/th-cid"},{"url":"reason","valueString":"check digit"}]}],"system":"https://mekong-fhir.github.io/fhir/sid/doubtful-identifier","value":"1101700123457"}],` +
+		`{"extension":[{"url":"https://mekong-fhir.github.io/fhir/StructureDefinition/identifier-doubt","extension":[{"url":"system","valueUri":"https://terms.sil-th.org/id/th-cid"},{"url":"reason","valueString":"check digit"}]}],"system":"https://mekong-fhir.github.io/fhir/sid/doubtful-identifier","value":"1101700123457"},` +
+		// CONTRACTS §7: today's form, the doubtful system followed by the meant one.
+		`{"system":"https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://terms.sil-th.org/hcode/5/10742/PID","value":"12/34"}],` +
 		`"name":[{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/language","valueCode":"en"}],"use":"official","family":"SOK","given":["DARA"]},` +
 		`{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/language","valueCode":"km"}],"use":"official","family":"សុខ","given":["ដារា"]},` +
 		`{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/language","valueCode":"en"}],"family":"SOK","given":["DARA"]},` +
