@@ -260,7 +260,7 @@ func MergePatient(stored, incoming []byte) (merged []byte, changed bool, err err
 		return nil, false, fmt.Errorf("mapping.MergePatient: both resources must be Patients")
 	}
 	keys := map[string]func(json.RawMessage) string{
-		"identifier": func(b json.RawMessage) string { var v Identifier; _ = json.Unmarshal(b, &v); return v.Key() },
+		"identifier": func(b json.RawMessage) string { var v Identifier; _ = json.Unmarshal(b, &v); return mergeKey(v) },
 		"name": func(b json.RawMessage) string {
 			var v HumanName
 			_ = json.Unmarshal(b, &v)
@@ -315,4 +315,15 @@ func MergePatient(stored, incoming []byte) (merged []byte, changed bool, err err
 	}
 	merged, err = fhirjson.Marshal(dst)
 	return merged, true, err
+}
+
+// mergeKey is the identifier's key for MergePatient: a doubted identifier
+// is keyed by the system it was meant for, so one stored under the bare
+// DoubtfulSystem (before doubted identifiers were kept per meant system)
+// is the same as today's form and a re-sent row adds no second copy.
+func mergeKey(id Identifier) string {
+	if id.IsDoubtful() {
+		return DoubtfulSystem + " " + id.MeantSystem() + "|" + id.Value
+	}
+	return id.Key()
 }

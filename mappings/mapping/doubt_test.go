@@ -73,3 +73,23 @@ func TestDoubtedMatchEscapesQuery(t *testing.T) {
 		t.Errorf("identifier=%s, want %s", got, want)
 	}
 }
+
+// A Patient stored before doubted identifiers were kept per meant system
+// (bare DoubtfulSystem, meant system in the extension) gains no second copy
+// of the same doubted CID when the same row is ingested again.
+func TestMergePatientOldDoubtfulForm(t *testing.T) {
+	ext := `"extension":[{"url":"` + mapping.ExtIdentifierDoubt + `","extension":[{"url":"system","valueUri":"` + mapping.ThaiCID + `"},{"url":"reason","valueString":"check digit"}]}]`
+	stored := `{"resourceType":"Patient","identifier":[{"system":"https://mekong-fhir.github.io/fhir/sid/iom-case-number","value":"K1"},` +
+		`{` + ext + `,"system":"` + mapping.DoubtfulSystem + `","value":"1101700123457"}]}`
+	incoming := `{"resourceType":"Patient","identifier":[{"system":"https://mekong-fhir.github.io/fhir/sid/iom-case-number","value":"K1"},` +
+		`{` + ext + `,"system":"` + mapping.DoubtfulSystemFor(mapping.ThaiCID) + `","value":"1101700123457"}]}`
+	if merged, changed, err := mapping.MergePatient([]byte(stored), []byte(incoming)); err != nil || changed {
+		t.Errorf("changed %v (%v): %s", changed, err, merged)
+	}
+	// A doubted value of another meant system is another identifier.
+	other := strings.Replace(incoming, mapping.DoubtfulSystemFor(mapping.ThaiCID), mapping.DoubtfulSystemFor(mapping.ThaiPassport), 1)
+	other = strings.Replace(other, `"valueUri":"`+mapping.ThaiCID, `"valueUri":"`+mapping.ThaiPassport, 1)
+	if _, changed, _ := mapping.MergePatient([]byte(stored), []byte(other)); !changed {
+		t.Error("a doubted passport with the CID's value was taken for the CID")
+	}
+}
