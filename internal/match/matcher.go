@@ -68,7 +68,23 @@ type prepared struct {
 }
 
 func (m *Matcher) prepare(r Record) prepared {
+	if r.prep != nil && r.prepBy == m {
+		return *r.prep
+	}
+	r.prep, r.prepBy = nil, nil
 	return prepared{rec: r, names: forms(r.Names), ids: m.idents(r.Identifiers)}
+}
+
+// Prepare returns r with its comparison form computed: names romanized and
+// keyed, identifiers classified. Compare does this for every record it is
+// given; a record compared many times (a probe against its candidates, a
+// cached candidate against many probes) is prepared once instead, which is
+// most of a comparison's cost. The form belongs to this Matcher: another
+// one prepares the record again.
+func (m *Matcher) Prepare(r Record) Record {
+	p := m.prepare(r)
+	r.prep, r.prepBy = &p, m
+	return r
 }
 
 // Compare scores two records.

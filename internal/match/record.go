@@ -16,6 +16,10 @@ type Record struct {
 	Gender      string // FHIR administrative gender code
 	Nationality string // ISO 3166 alpha-3 when known, "" unknown
 	Identifiers []Identifier
+
+	// prep is the comparison form Matcher.Prepare computed, by prepBy.
+	prep   *prepared
+	prepBy *Matcher
 }
 
 // Name is one HumanName: family, given names and the free text.

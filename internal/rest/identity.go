@@ -57,7 +57,9 @@ type IdentityOptions struct {
 	// line): the bound on the linking delay (default 2s).
 	Poll time.Duration
 	// CacheSize is the number of Patient versions whose matcher records
-	// are kept in memory (default 50,000, about 30 MB; negative: none).
+	// are kept in memory, prepared for comparison (default 50,000: about
+	// 15 MB of generated migrants, more for records with many names;
+	// negative: none).
 	CacheSize int
 }
 

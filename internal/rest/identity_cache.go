@@ -68,6 +68,36 @@ func (c *recordCache) put(id string, version int64, rec match.Record) {
 	}
 }
 
+// preparer is an Engine that readies a record once for many comparisons
+// (*match.Matcher: romanizing and keying the names is most of a
+// comparison's cost).
+type preparer interface {
+	Prepare(match.Record) match.Record
+}
+
+// prepare readies r for the engine's comparisons, if it can.
+func (id *identity) prepare(r match.Record) match.Record {
+	if p, ok := id.engine.(preparer); ok {
+		return p.Prepare(r)
+	}
+	return r
+}
+
+// parse is the matcher's record of a stored Patient version, from the cache
+// or parsed, prepared and cached.
+func (id *identity) parse(v *store.Version) (match.Record, bool) {
+	if rec, ok := id.cache.get(v.ID, v.VersionID); ok {
+		return rec, true
+	}
+	rec, err := match.ParsePatient(v.ID, v.Content)
+	if err != nil {
+		return match.Record{}, false // stored content always parses; a record that does not is not compared
+	}
+	rec = id.prepare(rec)
+	id.cache.put(v.ID, v.VersionID, rec)
+	return rec, true
+}
+
 // candidate is a Patient compared with a probe.
 type candidate struct {
 	v   store.Version // without content unless it was read
@@ -120,14 +150,14 @@ func (id *identity) candidatesBatch(ctx context.Context, qs []store.CandidateQue
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, v := range vs {
-			rec, err := match.ParsePatient(v.ID, v.Content)
-			if err != nil {
-				continue // stored content always parses
+		for i := range vs {
+			v := &vs[i]
+			rec, ok := id.parse(v)
+			if !ok {
+				continue
 			}
 			recs[v.ID] = rec
-			read[v.ID] = v
-			id.cache.put(v.ID, v.VersionID, rec)
+			read[v.ID] = *v
 		}
 	}
 	for i := range out {

@@ -267,13 +267,9 @@ func (s *Service) compareQueued(ctx context.Context, items []store.QueueItem) ([
 	records := map[string]match.Record{}
 	versions := map[string]int64{}
 	parse := func(v *store.Version) (match.Record, bool) {
-		r, ok := id.cache.get(v.ID, v.VersionID)
+		r, ok := id.parse(v)
 		if !ok {
-			var err error
-			if r, err = match.ParsePatient(v.ID, v.Content); err != nil {
-				return match.Record{}, false // stored content always parses; a record that does not is not compared
-			}
-			id.cache.put(v.ID, v.VersionID, r)
+			return match.Record{}, false
 		}
 		mu.Lock()
 		records[v.ID], versions[v.ID] = r, v.VersionID

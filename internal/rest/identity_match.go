@@ -74,6 +74,7 @@ func (s *Service) matchPatients(ctx context.Context, probe []byte, onlyCertain b
 		defer func() { s.MatchObserver(time.Since(start)) }()
 	}
 	cands, c, err := id.candidates(ctx, store.CandidateQuery{Keys: keys, PerKey: id.opts.PerKey, Limit: id.opts.Candidates})
+	rec = id.prepare(rec) // compared with every candidate: readied once
 	if err != nil {
 		return nil, nil, err
 	}
