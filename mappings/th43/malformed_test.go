@@ -157,6 +157,33 @@ func TestMalformed(t *testing.T) {
 			`"ifNoneExist": "identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://terms.sil-th.org/hcode/5/10742/PID|12/34` +
 				`&identifier=https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://terms.sil-th.org/id/th-cid|1101700123457` +
 				`&birthdate=1985-06-12&gender=male"`},
+		// The brief: a bad field in a source row never costs the person the
+		// rest of their data. A malformed HOSPCODE (here on the first
+		// person's PERSON row and on their EPI and LABFU rows) doubts the
+		// hospital-local identifiers, and the service rows still join on
+		// HOSPCODE+PID as written; one with a space is escaped in systems.
+		{"malformed HOSPCODE keeps the person and their rows", edit2(sampleFiles(t), func(name string, ls []string) []string {
+			rows := map[string][]int{"PERSON.txt": {1}, "EPI.txt": {1, 2, 3}, "LABFU.txt": {1}}[name]
+			h := strings.Split(ls[0], "|")
+			for _, n := range rows {
+				f := strings.Split(ls[n], "|")
+				for i, c := range h {
+					if c == "HOSPCODE" {
+						f[i] = "107 4"
+					}
+				}
+				ls[n] = strings.Join(f, "|")
+			}
+			return ls
+		}), 4, 18, nil, "",
+			[]mapping.Reject{
+				{File: "PERSON.txt", Row: 2, Field: "HOSPCODE", Reason: "kept as doubtful"},
+				{File: "EPI.txt", Row: 2, Field: "HOSPCODE", Reason: "the row is kept"},
+				{File: "EPI.txt", Row: 3, Field: "HOSPCODE", Reason: "the row is kept"},
+				{File: "EPI.txt", Row: 4, Field: "HOSPCODE", Reason: "the row is kept"},
+				{File: "LABFU.txt", Row: 2, Field: "HOSPCODE", Reason: "the row is kept"},
+			},
+			`"system": "https://mekong-fhir.github.io/fhir/sid/doubtful-identifier/https://terms.sil-th.org/hcode/5/107%204/PID"`},
 		{"no identifier at all rejects the row", edit2(sampleFiles(t), func(name string, ls []string) []string {
 			if name != "PERSON.txt" {
 				return ls

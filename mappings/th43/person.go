@@ -2,6 +2,7 @@ package th43
 
 import (
 	"maps"
+	"net/url"
 	"slices"
 
 	"github.com/mekong-fhir/mekong/mappings/mapping"
@@ -55,7 +56,7 @@ func (d *decoder) person(file string, r row) {
 		s.warn("HOSPCODE", "a HOSPCODE is 5 digits, got %q: the hospital-local identifiers are kept as doubtful", hcode)
 	}
 	local := func(col, kind, typ, v string) {
-		id := mapping.Identifier{Type: idType(thIDType, typ), System: mapping.ThaiLocal(hcode, kind), Value: v}
+		id := mapping.Identifier{Type: idType(thIDType, typ), System: mapping.ThaiLocal(hospScope(hcode), kind), Value: v}
 		switch {
 		case !localPattern.MatchString(v):
 			s.warn(col, "a %s is 1-15 letters or digits: kept as a doubtful identifier", col)
@@ -195,8 +196,10 @@ func (s *rowState) birthDate(col string) string {
 func (s *rowState) owner() (*mapping.Handle, string) {
 	hcode, pid := s.r.get("HOSPCODE"), s.r.get("PID")
 	if !hospPattern.MatchString(hcode) {
-		s.bad("HOSPCODE", "a HOSPCODE is 5 digits, got %q", hcode)
-		return nil, ""
+		// One doubtful field never costs the person the rest of their data:
+		// the row still joins its PERSON row by HOSPCODE and PID as written
+		// (that PERSON's hospital-local identifiers are doubted already).
+		s.warn("HOSPCODE", "a HOSPCODE is 5 digits, got %q: the row is kept, joined to its PERSON row as written", hcode)
 	}
 	if pid == "" {
 		s.bad("PID", "required: HOSPCODE+PID join the row to its PERSON")
@@ -209,5 +212,10 @@ func (s *rowState) owner() (*mapping.Handle, string) {
 	case ref.h == nil:
 		s.bad("PID", "its PERSON row (%s) was rejected", ref.where)
 	}
-	return ref.h, hcode
+	return ref.h, hospScope(hcode)
 }
+
+// hospScope is a HOSPCODE as it scopes identifier systems: a malformed one
+// escaped, so that the systems built from it stay valid URIs (a good one
+// is unchanged).
+func hospScope(hcode string) string { return url.PathEscape(hcode) }
