@@ -30,7 +30,8 @@ type Writer struct {
 	// written (each commit holds its own hash chain lane and connection).
 	// Measured with 32 clients reading on PostgreSQL (make bench-audit): 1
 	// gave about 3,800 reads/s, 2 about 6,600, 4 about 5,000 (2 cores under
-	// a load of 7 to 11).
+	// a load of 7 to 11). The server takes it from the store
+	// (store.AuditCommitters): SQLite, with one writer connection, has 1.
 	Commits int
 
 	mu      sync.Mutex

@@ -5,6 +5,8 @@ package server_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/metrics"
+	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
 	"github.com/mekong-fhir/mekong/internal/store/storetest"
 )
@@ -160,5 +163,18 @@ func TestBulkJobsAreObserved(t *testing.T) {
 		"export accepted", "export completed", "export exported 2", "export accepted", "export cancelled"}
 	if strings.Join(rec.events, ", ") != strings.Join(want, ", ") {
 		t.Errorf("observed %q\nwant     %q", rec.events, want)
+	}
+}
+
+// The audit writer keeps as many commits in flight as the store can use:
+// one on SQLite (one writer connection), two on PostgreSQL.
+func TestAuditCommitsFollowTheStore(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		st := b.Open(t)
+		s := server.New(server.Config{}, rest.New(st, parser, registry), st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		want := map[string]int{"sqlite": 1, "postgres": 2}[b.Name]
+		if got := s.AuditWriter().Commits; got != want {
+			t.Errorf("%s: %d audit commits in flight, want %d", b.Name, got, want)
+		}
 	}
 }

@@ -112,6 +112,9 @@ func New(cfg Config, svc *rest.Service, st store.Store, log *slog.Logger) *Serve
 		auditLog = noAuditLog{}
 	}
 	s.audits = audit.NewWriter(auditLog)
+	if c, ok := st.(store.AuditCommitters); ok {
+		s.audits.Commits = c.AuditCommitters()
+	}
 	if s.auth == nil {
 		s.auth = auth.Open{}
 	}

@@ -45,6 +45,12 @@ type AuditLog interface {
 	MigrateLegacyAudit(ctx context.Context, convert func(id string, content []byte) (AuditRecord, error)) (int, error)
 }
 
+// AuditCommitters is an AuditLog that says how many appends are usefully
+// in flight at once (audit.Writer's Commits).
+type AuditCommitters interface {
+	AuditCommitters() int
+}
+
 // AuditCoding is a coding of an audit row (type, subtype, purpose, label).
 type AuditCoding struct {
 	System, Code, Display string

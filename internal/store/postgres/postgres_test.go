@@ -70,6 +70,11 @@ func TestPoolMaxConns(t *testing.T) {
 	if got := def.Writer().Stats().MaxOpenConnections; got != postgres.DefaultMaxConns {
 		t.Errorf("default MaxOpenConnections %d, want %d", got, postgres.DefaultMaxConns)
 	}
+	// Two audit commits in flight: one gathers its batch while the other
+	// waits for its fsync (SQLite, with one writer connection, has one).
+	if n := def.AuditCommitters(); n != 2 {
+		t.Errorf("AuditCommitters() = %d on PostgreSQL, want 2", n)
+	}
 	for _, bad := range []string{"0", "-1", "many"} {
 		_, err := postgres.Open(ctx, url+sep+"pool_max_conns="+bad)
 		if err == nil || !strings.Contains(err.Error(), "pool_max_conns") {

@@ -74,3 +74,16 @@ func TestReaderPoolKeepsItsConnections(t *testing.T) {
 		t.Errorf("reader pool: %d connections closed for want of an idle slot, %d open of %d", st.MaxIdleClosed, st.OpenConnections, st.MaxOpenConnections)
 	}
 }
+
+// SQLite has one writer connection: one audit commit in flight at a time
+// takes the largest batch (a second would only wait for the first).
+func TestOneAuditCommitAtATime(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := db.AuditCommitters(); n != 1 {
+		t.Errorf("AuditCommitters() = %d on SQLite, want 1", n)
+	}
+}
