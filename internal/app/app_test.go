@@ -143,7 +143,7 @@ func TestRecordFromBothSources(t *testing.T) {
 	wantIn(t, page, "ดารา สุข · ដារ៉ា សុខ · DARA SOK", fmt.Sprintf("Born 17 Apr 1992 (%d years)", age), "Sex Male", "Nationality Cambodian",
 		"Recorded by Thai hospital (43 files), Cambodia DHIS2", "Thai ID 0037651234561", "Cambodian passport N01234567",
 		"Cambodian national ID 010203999", "Hospital number, hospital 10742 6700456",
-		"COVID-19: 4 doses, last 1 Mar 2022", "Date Vaccine Dose Lot Place Source", "12 Apr 2021 CoronaVac 1 J202103015 Facility BC7xcTfp0MO Cambodia DHIS2",
+		"COVID-19: 4 doses, last 1 Mar 2022", "Date Vaccine Dose Lot Place Source", "12 Apr 2021 CoronaVac 1 J202103015 Poipet Referral Hospital (example) Cambodia DHIS2",
 		"1 Mar 2022 COVID-19 vaccine AstraZeneca 2 Hospital 10742 Thai hospital (43 files)",
 		"2 May 2024 COVID-19 rapid antigen Negative Hospital 10742 Thai hospital (43 files)",
 		"TB: chest X-ray Confidential Normal", "TB: chest X-ray Confidential Abnormal, suggestive of TB", "TB: sputum smear Confidential Positive",

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/mekong-fhir/mekong/mappings/mapping"
@@ -30,6 +31,13 @@ func ExampleConfig() Config {
 	return c
 }
 
+// orgUnit is a reference to an organisation unit, named when the
+// configuration knows its name.
+func (c *Config) orgUnit(uid string) *mapping.Reference {
+	return &mapping.Reference{Type: "Organization", Identifier: &mapping.Identifier{System: c.system("orgUnit"), Value: uid},
+		Display: c.OrgUnitNames[uid]}
+}
+
 // Config is a mapping configuration: which UIDs mean what.
 type Config struct {
 	Name        string `json:"name"`
@@ -44,10 +52,15 @@ type Config struct {
 	Timezone string `json:"timezone"`
 	// OrgUnit is the organisation unit UID exports use for patients and
 	// services recorded outside DHIS2.
-	OrgUnit    string      `json:"orgUnit,omitempty"`
-	Attributes []Attribute `json:"attributes"`
-	Programs   []Program   `json:"programs"`
-	OptionSets []OptionSet `json:"optionSets"`
+	OrgUnit string `json:"orgUnit,omitempty"`
+	// OrgUnitNames names organisation units by UID (from the instance's
+	// metadata, /api/organisationUnits?fields=id,name): a payload carries
+	// only the UID, and a clinic reading the record wants the place. A name
+	// becomes the display of the references to that unit.
+	OrgUnitNames map[string]string `json:"orgUnitNames,omitempty"`
+	Attributes   []Attribute       `json:"attributes"`
+	Programs     []Program         `json:"programs"`
+	OptionSets   []OptionSet       `json:"optionSets"`
 	// Ignore lists attribute and data element UIDs deliberately not mapped;
 	// any other UID Mekong does not know rejects its tracked entity or event.
 	Ignore []string `json:"ignore,omitempty"`
@@ -174,6 +187,14 @@ func (c *Config) init() error {
 	}
 	if !uidPattern.MatchString(c.TrackedEntityType) {
 		return fmt.Errorf("trackedEntityType %q is not a DHIS2 UID", c.TrackedEntityType)
+	}
+	for uid, name := range c.OrgUnitNames {
+		if !uidPattern.MatchString(uid) {
+			return fmt.Errorf("orgUnitNames: %q is not a DHIS2 UID", uid)
+		}
+		if strings.TrimSpace(name) == "" {
+			return fmt.Errorf("orgUnitNames: %s has an empty name", uid)
+		}
 	}
 	c.attributes, c.stages, c.elements = map[string]*Attribute{}, map[string]stageRef{}, map[string]elementRef{}
 	c.optionSets, c.programs, c.ignored = map[string]*OptionSet{}, map[string]*Program{}, map[string]bool{}

@@ -125,13 +125,15 @@ func TestEncodeForeignRecord(t *testing.T) {
 func TestLoadConfigRejects(t *testing.T) {
 	base := string(exampleConfig)
 	for name, edit := range map[string][2]string{
-		"bad UID":             {`"trackedEntityType": "YK0fFWqcajQ"`, `"trackedEntityType": "YK0f"`},
-		"unknown role":        {`"maps": "phone"`, `"maps": "email"`},
-		"no identifier":       {`"maps": "identifier"`, `"maps": "phone"`},
-		"unknown option set":  {`"optionSet": "k70sJaNC9dl",`, `"optionSet": "zzzzzzzzzzz",`},
-		"UID used twice":      {`"dataElement": "i08m67CEXCC"`, `"dataElement": "NySMruPzFUY"`},
-		"bad timezone":        {`"timezone": "+07:00"`, `"timezone": "ICT"`},
-		"observation no code": {`"code": {`, `"kode": {`},
+		"bad UID":                    {`"trackedEntityType": "YK0fFWqcajQ"`, `"trackedEntityType": "YK0f"`},
+		"unknown role":               {`"maps": "phone"`, `"maps": "email"`},
+		"no identifier":              {`"maps": "identifier"`, `"maps": "phone"`},
+		"unknown option set":         {`"optionSet": "k70sJaNC9dl",`, `"optionSet": "zzzzzzzzzzz",`},
+		"UID used twice":             {`"dataElement": "i08m67CEXCC"`, `"dataElement": "NySMruPzFUY"`},
+		"bad timezone":               {`"timezone": "+07:00"`, `"timezone": "ICT"`},
+		"observation no code":        {`"code": {`, `"kode": {`},
+		"org unit name of a non-UID": {`"BC7xcTfp0MO": "Poipet`, `"BC7xc": "Poipet`},
+		"empty org unit name":        {`"Poipet Referral Hospital (example)"`, `" "`},
 	} {
 		in := strings.ReplaceAll(base, edit[0], edit[1])
 		if in == base {
@@ -140,6 +142,30 @@ func TestLoadConfigRejects(t *testing.T) {
 		if _, err := LoadConfig([]byte(in)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// A payload names an organisation unit by UID only; the configuration's
+// orgUnitNames give the clinic the place (the display of each reference).
+func TestOrgUnitNames(t *testing.T) {
+	res, err := Decode(bytes.NewReader(sample(t)), ExampleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := string(res.Bundle())
+	if !strings.Contains(b, `"display": "Poipet Referral Hospital (example)"`) {
+		t.Error("the references to BC7xcTfp0MO carry no name")
+	}
+	cfg, err := LoadConfig([]byte(strings.Replace(string(exampleConfig), `"BC7xcTfp0MO": "Poipet Referral Hospital (example)"`, `"LE9WVxuXbrG": "Elsewhere"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = Decode(bytes.NewReader(sample(t)), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(res.Bundle()), "Poipet") {
+		t.Error("a unit the configuration does not name got a name")
 	}
 }
 

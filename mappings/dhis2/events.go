@@ -45,7 +45,7 @@ func (u *unit) enrollment(at string, p *mapping.Patient, en Enrollment) []any {
 		Period:       &mapping.Period{Start: enrolled},
 	}
 	if en.OrgUnit != "" {
-		ep.ManagingOrganization = &mapping.Reference{Type: "Organization", Identifier: &mapping.Identifier{System: cfg.system("orgUnit"), Value: en.OrgUnit}}
+		ep.ManagingOrganization = cfg.orgUnit(en.OrgUnit)
 	}
 	out := []any{ep}
 	for k, ev := range en.Events {
@@ -101,7 +101,7 @@ func (u *unit) event(at, enrollmentKey string, prog *Program, ev Event) []any {
 	id := mapping.Identifier{System: system, Value: key}
 	var performer []mapping.Reference
 	if ev.OrgUnit != "" {
-		performer = []mapping.Reference{{Type: "Organization", Identifier: &mapping.Identifier{System: cfg.system("orgUnit"), Value: ev.OrgUnit}}}
+		performer = []mapping.Reference{*cfg.orgUnit(ev.OrgUnit)}
 	}
 	if im := ref.stage.Immunization; im != nil {
 		r := u.immunization(at, id, when, performer, im, values)

@@ -28,7 +28,7 @@ func (u *unit) patient(at string, te TrackedEntity) *mapping.Patient {
 		p.Identifier = append(p.Identifier, id)
 	}
 	if te.OrgUnit != "" {
-		p.ManagingOrganization = &mapping.Reference{Type: "Organization", Identifier: &mapping.Identifier{System: cfg.system("orgUnit"), Value: te.OrgUnit}}
+		p.ManagingOrganization = cfg.orgUnit(te.OrgUnit)
 	}
 	var latinFamily, latinGiven, nativeFamily, nativeGiven string
 	for k, v := range te.Attributes {
