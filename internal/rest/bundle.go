@@ -129,12 +129,51 @@ func (op *entryOp) fail(err error) error {
 		return err
 	}
 	out := &outcome.Error{Status: e.Status, Header: e.Header}
+	entry := fmt.Sprintf("Bundle.entry[%d]", op.index)
 	for _, is := range e.Issues {
 		is.Diagnostics = op.where() + ": " + is.Diagnostics
-		is.Expression = append([]string{fmt.Sprintf("Bundle.entry[%d]", op.index)}, is.Expression...)
+		is.Expression = entryPaths(entry, is.Expression)
 		out.Issues = append(out.Issues, is)
 	}
 	return out
+}
+
+// entryPaths roots an entry's issue expressions in the Bundle, so that each
+// is one full FHIRPath: Patient.birthDate in entry 0 is
+// Bundle.entry[0].resource.ofType(Patient).birthDate (the form FHIR
+// validators use). An issue about the entry itself (its request, say), or
+// without an expression, names Bundle.entry[i].
+func entryPaths(entry string, exprs []string) []string {
+	var out []string
+	for _, x := range exprs {
+		typ, rest, _ := strings.Cut(x, ".")
+		if typ == "" || typ == "Bundle" || !isResourceTypeName(typ) {
+			continue
+		}
+		p := entry + ".resource.ofType(" + typ + ")"
+		if rest != "" {
+			p += "." + rest
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return append([]string{entry}, exprs...)
+	}
+	return out
+}
+
+// isResourceTypeName reports whether s looks like a resource type (the
+// root of a resource's FHIRPath): a capital ASCII letter, then letters.
+func isResourceTypeName(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // entryOp reads an entry's request (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.entry.request).

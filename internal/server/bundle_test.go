@@ -76,7 +76,7 @@ func TestTransactionAllOrNothing(t *testing.T) {
 		bad := `{"fullUrl":"urn:uuid:cccccccc-0000-0000-0000-000000000009","resource":{"resourceType":"Observation","status":"final"},"request":{"method":"POST","url":"Observation"}}`
 		r := a.want(a.do("POST", "", txBundle("transaction", txPatient, txObservation(1, "urn:uuid:aaaaaaaa-0000-0000-0000-000000000001"), bad)), 422)
 		is := r.issue(t)
-		if !strings.Contains(is["diagnostics"].(string), "Bundle.entry[2] (urn:uuid:cccccccc-0000-0000-0000-000000000009)") || is["expression"].([]any)[0] != "Bundle.entry[2]" {
+		if !strings.Contains(is["diagnostics"].(string), "Bundle.entry[2] (urn:uuid:cccccccc-0000-0000-0000-000000000009)") || is["expression"].([]any)[0] != "Bundle.entry[2].resource.ofType(Observation)" {
 			t.Fatalf("issue %v", is)
 		}
 		if h := a.want(a.do("GET", "/_history", ""), 200).json(t); h["entry"] != nil {

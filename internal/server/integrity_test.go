@@ -85,14 +85,14 @@ func TestReferentialIntegrity(t *testing.T) {
 		r = a.want(a.do("POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[
 		  {"resource":`+obsFor("Patient/p1", "")+`,"request":{"method":"POST","url":"Observation"}},
 		  {"resource":`+obsFor("Patient/p1", `,"hasMember":[{"reference":"Observation/nothing"}]`)+`,"request":{"method":"POST","url":"Observation"}}]}`), 422)
-		if !strings.Contains(string(r.body), `"expression":["Bundle.entry[1]","Observation.hasMember[0]"]`) {
+		if !strings.Contains(string(r.body), `"expression":["Bundle.entry[1].resource.ofType(Observation).hasMember[0]"]`) {
 			t.Errorf("transaction: %s", r.body)
 		}
 		// Deleting the target in the same transaction is refused too.
 		a.want(a.do("PUT", "/Patient/p5", `{"resourceType":"Patient","id":"p5"}`), 201)
 		refused(a.do("POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[
 		  {"request":{"method":"DELETE","url":"Patient/p5"}},
-		  {"resource":`+obsFor("Patient/p5", "")+`,"request":{"method":"POST","url":"Observation"}}]}`), "Observation.subject", "Patient/p5 is deleted")
+		  {"resource":`+obsFor("Patient/p5", "")+`,"request":{"method":"POST","url":"Observation"}}]}`), "Bundle.entry[1].resource.ofType(Observation).subject", "Patient/p5 is deleted")
 		a.want(a.do("GET", "/Patient/p5", ""), 200)
 	})
 }
