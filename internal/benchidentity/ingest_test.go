@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mekong-fhir/mekong/internal/benchutil"
 	"github.com/mekong-fhir/mekong/internal/bulk"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/seed"
@@ -190,8 +191,8 @@ func linkerDone(t *testing.T, svc *rest.Service) {
 // default 20,000, MEKONG_BENCH_RUNS runs of each mode, default 3).
 func TestIngestThroughput(t *testing.T) {
 	skipUnlessBench(t)
-	n := envInt("MEKONG_BENCH_INGEST_N", 20000)
-	runs := envInt("MEKONG_BENCH_RUNS", 3)
+	n := benchutil.EnvInt("MEKONG_BENCH_INGEST_N", 20000)
+	runs := benchutil.EnvInt("MEKONG_BENCH_RUNS", 3)
 	persons := migrants(t, n, 7)
 	bs, total := bundles(t, persons)
 	var lines [][]byte
@@ -218,7 +219,7 @@ func TestIngestThroughput(t *testing.T) {
 			}
 			c0 := cpuSeconds(t, db)
 			start := time.Now()
-			clients(t, 8, len(bs), func(i int) error { return post(h, bs[i]) })
+			benchutil.Clients(t, 8, len(bs), func(i int) error { return post(h, bs[i]) })
 			if m.on {
 				linkerDone(t, svc)
 			}
@@ -314,35 +315,6 @@ func post(h http.Handler, body []byte) error {
 		return fmt.Errorf("transaction: %d %.500s", rec.Code, rec.Body.Bytes())
 	}
 	return nil
-}
-
-// clients runs op(0..n-1) from c concurrent clients and stops at the first error.
-func clients(t *testing.T, c, n int, op func(i int) error) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := op(i); err != nil {
-					once.Do(func() { first = err })
-					next.Store(int64(n))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		t.Fatal(first)
-	}
 }
 
 // cpuSeconds is the CPU time used so far by this process and by the

@@ -12,7 +12,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/benchutil"
 	"github.com/mekong-fhir/mekong/internal/match"
 	"github.com/mekong-fhir/mekong/internal/pgtest"
 	"github.com/mekong-fhir/mekong/internal/rest"
@@ -32,13 +32,6 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
 
 func skipUnlessBench(t *testing.T) {
 	if os.Getenv("MEKONG_BENCH_IDENTITY") == "" {
@@ -207,8 +200,8 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // through the HTTP handler (in-process).
 func TestMatchLatency(t *testing.T) {
 	skipUnlessBench(t)
-	n := envInt("MEKONG_BENCH_PATIENTS", 100000)
-	perKind := envInt("MEKONG_BENCH_PROBES", 300)
+	n := benchutil.EnvInt("MEKONG_BENCH_PATIENTS", 100000)
+	perKind := benchutil.EnvInt("MEKONG_BENCH_PROBES", 300)
 	m, err := match.New(match.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)

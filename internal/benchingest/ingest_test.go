@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/benchutil"
 	"github.com/mekong-fhir/mekong/internal/pgtest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/server"
@@ -90,38 +90,6 @@ func send(h http.Handler, method, path string, body []byte, want int) error {
 	return nil
 }
 
-// clients runs op(0..n-1) from c concurrent clients, each taking the next
-// request when its previous one is answered, and stops at the first error.
-func clients(b *testing.B, c, n int, op func(i int) error) {
-	var (
-		next    atomic.Int64
-		wg      sync.WaitGroup
-		errOnce sync.Once
-		first   error
-	)
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := op(i); err != nil {
-					errOnce.Do(func() { first = err })
-					next.Store(int64(n))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		b.Fatal(first)
-	}
-}
-
 // report gives the throughput and the process's peak resident memory (the
 // gateway's; PostgreSQL's server processes are not counted).
 func report(b *testing.B, resources int, took time.Duration) {
@@ -144,7 +112,7 @@ func BenchmarkTransactionBundles(b *testing.B) {
 			h := handler(be.open(b))
 			b.ResetTimer()
 			start := time.Now()
-			clients(b, 8, len(bundles), func(i int) error { return send(h, "POST", "", bundles[i], http.StatusOK) })
+			benchutil.Clients(b, 8, len(bundles), func(i int) error { return send(h, "POST", "", bundles[i], http.StatusOK) })
 			took := time.Since(start)
 			b.StopTimer()
 			report(b, total, took)
@@ -163,7 +131,7 @@ func BenchmarkSinglePosts(b *testing.B) {
 			h := handler(be.open(b))
 			b.ResetTimer()
 			start := time.Now()
-			clients(b, 32, len(posts), func(i int) error {
+			benchutil.Clients(b, 32, len(posts), func(i int) error {
 				return send(h, "POST", "/"+posts[i].typ, posts[i].body, http.StatusCreated)
 			})
 			took := time.Since(start)
@@ -188,7 +156,7 @@ func BenchmarkSynthea(b *testing.B) {
 				h := handler(be.open(b))
 				b.StartTimer()
 				start := time.Now()
-				clients(b, 8, len(bundles), func(i int) error { return send(h, "POST", "", bundles[i], http.StatusOK) })
+				benchutil.Clients(b, 8, len(bundles), func(i int) error { return send(h, "POST", "", bundles[i], http.StatusOK) })
 				took += time.Since(start)
 			}
 			report(b, total*b.N, took)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mekong-fhir/mekong/fhir/resource"
 	"github.com/mekong-fhir/mekong/fhir/search"
+	"github.com/mekong-fhir/mekong/internal/benchutil"
 	"github.com/mekong-fhir/mekong/internal/pgtest"
 	"github.com/mekong-fhir/mekong/internal/rest"
 	"github.com/mekong-fhir/mekong/internal/seed"
@@ -30,13 +31,6 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
 
 // query is one benchmarked search; path builds the i-th request so
 // successive requests use different values.
@@ -50,7 +44,7 @@ func TestSearchBenchmark(t *testing.T) {
 	if os.Getenv("MEKONG_BENCH_SEARCH") == "" {
 		t.Skip("run with make bench-search")
 	}
-	patients := envInt("MEKONG_BENCH_PATIENTS", 100000)
+	patients := benchutil.EnvInt("MEKONG_BENCH_PATIENTS", 100000)
 	zone := time.FixedZone("UTC+07:00", 7*3600)
 	reg, err := search.NewRegistry([]string{"Patient", "Immunization", "Observation"}, zone)
 	if err != nil {
